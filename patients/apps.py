@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class PatientsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "patients"
+    verbose_name = "Patients and clinics"
+
+    def ready(self) -> None:
+        from patients.roles import ensure_roles_after_migrate
+
+        # Roles are data every installation needs, so they follow the schema.
+        post_migrate.connect(ensure_roles_after_migrate, sender=self)

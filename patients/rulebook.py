@@ -1,0 +1,71 @@
+"""The vocabulary every clinical rule in this project speaks.
+
+Pure Python: no ORM, no request, no clock. A rule receives plain values and the
+thresholds it applies (``Threshold``: value, unit and where the number comes from) and
+returns a ``Finding``: which rule decided, what it concluded, the values it used and the
+source a clinician can check. Thresholds are stored as versioned, admin-editable
+``patients.RuleSetting`` rows seeded from ``DEFAULTS`` in each rule module; a finding
+keeps the version it was made under so a past decision still shows its rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+
+class SourceStatus:
+    """How firm a default is (see shared clinical reference, 'Status words')."""
+
+    LABEL = "label"  # US prescribing information for lenalidomide
+    SEED = "seed"  # source documents this product was specified from
+    GUIDELINE = "guideline"  # IMWG / NCCN / CTCAE
+    COMMON = "common"  # widely cited, not confirmed word for word: configurable
+
+    CHOICES = [
+        (LABEL, "Label (US prescribing information)"),
+        (SEED, "Seed documents"),
+        (GUIDELINE, "Guideline (IMWG / NCCN / CTCAE)"),
+        (COMMON, "Common practice (configurable, not confirmed word for word)"),
+    ]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One configurable number a rule applies, with its provenance."""
+
+    key: str
+    value: Decimal
+    unit: str
+    status: str
+    source: str
+    version: int = 1
+
+    def cite(self) -> str:
+        return (
+            f"{self.key} = {self.value} {self.unit} ({self.status}: {self.source}, v{self.version})"
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule concluded, and everything needed to audit it on screen."""
+
+    rule_id: str
+    outcome: str
+    message: str
+    values: dict[str, Any] = field(default_factory=dict)
+    thresholds: tuple[Threshold, ...] = ()
+    source: str = ""
+
+    @property
+    def basis(self) -> str:
+        """One line a clinician reads under a flag or suggestion."""
+        cited = "; ".join(t.cite() for t in self.thresholds)
+        parts = [p for p in (self.source, cited) if p]
+        return " — ".join(parts)
+
+
+def thresholds_by_key(defaults: tuple[Threshold, ...] | list[Threshold]) -> dict[str, Threshold]:
+    return {t.key: t for t in defaults}

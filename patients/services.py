@@ -1,0 +1,269 @@
+"""Writes for the patients app. Each service is one atomic action that leaves history.
+
+History rows come from django-simple-history in the same transaction; the acting user is
+set explicitly (``_history_user``) so commands and tasks are attributed, not only requests.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from patients import errors
+from patients.errors import DomainError
+from patients.models import Clinic, Diagnosis, Patient, PatientAccess, Transplant, WeightMeasurement
+
+PATIENT_FIELDS = (
+    "mrn",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex_at_birth",
+    "phone",
+    "email",
+    "address",
+    "height_cm",
+    "status",
+    "date_of_death",
+    "reproductive_potential",
+    "menses_in_past_24_months",
+    "menses_regular",
+    "hysterectomy",
+    "bilateral_oophorectomy",
+)
+DIAGNOSIS_FIELDS = (
+    "diagnosed_on",
+    "heavy_chain",
+    "light_chain",
+    "iss_stage",
+    "riss_stage",
+    "cytogenetics_tested_on",
+    "del_17p",
+    "t_4_14",
+    "t_14_16",
+    "t_14_20",
+    "gain_1q",
+    "del_1p",
+    "induction_regimen",
+    "best_response_pre_maintenance",
+    "prior_vte",
+    "neuropathy_grade",
+    "on_dialysis",
+)
+
+
+def _save(instance, *, user, reason: str = "") -> None:
+    instance._history_user = user
+    if reason:
+        instance._change_reason = reason
+    instance.full_clean()
+    instance.save()
+
+
+def _check_patient_facts(patient: Patient, *, today: date) -> None:
+    born = patient.date_of_birth
+    if born > today:
+        raise DomainError(errors.BIRTH_DATE_IN_FUTURE.format(value=born), field="date_of_birth")
+    if born.year < today.year - 120:
+        raise DomainError(errors.BIRTH_DATE_TOO_OLD.format(value=born), field="date_of_birth")
+    if patient.height_cm is not None and not (Decimal("50") <= patient.height_cm <= Decimal("250")):
+        raise DomainError(
+            errors.HEIGHT_IMPOSSIBLE.format(value=patient.height_cm), field="height_cm"
+        )
+    if patient.status == Patient.Status.DECEASED and patient.date_of_death is None:
+        raise DomainError(errors.DEATH_DATE_REQUIRED, field="date_of_death")
+    if patient.date_of_death is not None and patient.status != Patient.Status.DECEASED:
+        raise DomainError(errors.DEATH_DATE_WITHOUT_STATUS, field="date_of_death")
+    if patient.sex_at_birth == Patient.Sex.MALE:
+        if (
+            patient.menses_in_past_24_months
+            or patient.hysterectomy
+            or patient.bilateral_oophorectomy
+        ):
+            raise DomainError(errors.NOT_A_FEMALE_FACT, field="menses_in_past_24_months")
+        patient.reproductive_potential = Patient.ReproductivePotential.NOT_APPLICABLE
+    elif patient.reproductive_potential == Patient.ReproductivePotential.NOT_APPLICABLE:
+        patient.reproductive_potential = Patient.ReproductivePotential.UNKNOWN
+
+
+def _check_mrn_free(patient: Patient) -> None:
+    taken = Patient.objects.filter(clinic=patient.clinic, mrn__iexact=patient.mrn).exclude(
+        pk=patient.pk
+    )
+    if taken.exists():
+        raise DomainError(
+            errors.MRN_TAKEN.format(mrn=patient.mrn, clinic=patient.clinic), field="mrn"
+        )
+
+
+def _check_diagnosis_facts(diagnosis: Diagnosis, patient: Patient, *, today: date) -> None:
+    if diagnosis.diagnosed_on > today:
+        raise DomainError(
+            errors.DIAGNOSIS_IN_FUTURE.format(value=diagnosis.diagnosed_on), field="diagnosed_on"
+        )
+    if diagnosis.diagnosed_on < patient.date_of_birth:
+        raise DomainError(
+            errors.DIAGNOSIS_BEFORE_BIRTH.format(
+                value=diagnosis.diagnosed_on, born=patient.date_of_birth
+            ),
+            field="diagnosed_on",
+        )
+    first_transplant = (
+        Transplant.objects.valid().filter(patient=patient).order_by("transplanted_on").first()
+    )
+    if first_transplant and first_transplant.transplanted_on < diagnosis.diagnosed_on:
+        raise DomainError(
+            errors.TRANSPLANT_BEFORE_DIAGNOSIS.format(
+                value=first_transplant.transplanted_on, diagnosed=diagnosis.diagnosed_on
+            ),
+            field="diagnosed_on",
+        )
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    clinic: Clinic,
+    user,
+    patient_data: dict[str, Any],
+    diagnosis_data: dict[str, Any] | None = None,
+    transplant_dates: list[date] | None = None,
+    weight_kg: Decimal | None = None,
+    today: date | None = None,
+) -> Patient:
+    """Register a patient with their diagnosis, transplants and a first weight.
+
+    Steps: check the user works in the clinic; check dates and the MRN; save the patient,
+    diagnosis, transplants and weight in one transaction, each with a history row.
+    """
+    today = today or timezone.localdate()
+    if not clinic.staff.filter(pk=user.pk).exists():
+        raise DomainError(errors.CLINIC_NOT_YOURS.format(clinic=clinic), field="clinic")
+    patient = Patient(
+        clinic=clinic, **{k: v for k, v in patient_data.items() if k in PATIENT_FIELDS}
+    )
+    _check_patient_facts(patient, today=today)
+    _check_mrn_free(patient)
+    try:
+        with transaction.atomic():
+            _save(patient, user=user, reason="Registered")
+    except IntegrityError as exc:  # a concurrent registration took the MRN between check and insert
+        raise DomainError(
+            errors.MRN_TAKEN.format(mrn=patient.mrn, clinic=clinic), field="mrn"
+        ) from exc
+    if diagnosis_data is not None:
+        diagnosis = Diagnosis(
+            patient=patient, **{k: v for k, v in diagnosis_data.items() if k in DIAGNOSIS_FIELDS}
+        )
+        _check_diagnosis_facts(diagnosis, patient, today=today)
+        _save(diagnosis, user=user, reason="Registered")
+        for transplanted_on in transplant_dates or []:
+            transplant_add(patient=patient, user=user, transplanted_on=transplanted_on, today=today)
+    if weight_kg is not None:
+        weight_add(patient=patient, user=user, measured_on=today, weight_kg=weight_kg, today=today)
+    return patient
+
+
+@transaction.atomic
+def patient_update(
+    *, patient: Patient, user, data: dict[str, Any], reason: str = "", today: date | None = None
+) -> Patient:
+    today = today or timezone.localdate()
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    for field, value in data.items():
+        if field in PATIENT_FIELDS:
+            setattr(patient, field, value)
+    _check_patient_facts(patient, today=today)
+    _check_mrn_free(patient)
+    _save(patient, user=user, reason=reason or "Demographics edited")
+    return patient
+
+
+@transaction.atomic
+def diagnosis_save(
+    *, patient: Patient, user, data: dict[str, Any], reason: str = "", today: date | None = None
+) -> Diagnosis:
+    today = today or timezone.localdate()
+    diagnosis = Diagnosis.objects.select_for_update().filter(patient=patient).first() or Diagnosis(
+        patient=patient
+    )
+    for field, value in data.items():
+        if field in DIAGNOSIS_FIELDS:
+            setattr(diagnosis, field, value)
+    _check_diagnosis_facts(diagnosis, patient, today=today)
+    _save(diagnosis, user=user, reason=reason or "Diagnosis edited")
+    return diagnosis
+
+
+@transaction.atomic
+def transplant_add(
+    *,
+    patient: Patient,
+    user,
+    transplanted_on: date,
+    kind: str = Transplant.Kind.AUTOLOGOUS,
+    today: date | None = None,
+) -> Transplant:
+    today = today or timezone.localdate()
+    if transplanted_on > today:
+        raise DomainError(
+            errors.TRANSPLANT_IN_FUTURE.format(value=transplanted_on), field="transplanted_on"
+        )
+    diagnosis = Diagnosis.objects.filter(patient=patient).first()
+    if diagnosis and transplanted_on < diagnosis.diagnosed_on:
+        raise DomainError(
+            errors.TRANSPLANT_BEFORE_DIAGNOSIS.format(
+                value=transplanted_on, diagnosed=diagnosis.diagnosed_on
+            ),
+            field="transplanted_on",
+        )
+    transplant = Transplant(
+        patient=patient, transplanted_on=transplanted_on, kind=kind, entered_by=user
+    )
+    _save(transplant, user=user, reason="Transplant recorded")
+    return transplant
+
+
+@transaction.atomic
+def weight_add(
+    *, patient: Patient, user, measured_on: date, weight_kg: Decimal, today: date | None = None
+) -> WeightMeasurement:
+    today = today or timezone.localdate()
+    if measured_on > today:
+        raise DomainError(errors.WEIGHT_IN_FUTURE.format(value=measured_on), field="measured_on")
+    if measured_on < patient.date_of_birth:
+        raise DomainError(errors.WEIGHT_BEFORE_BIRTH.format(value=measured_on), field="measured_on")
+    if not (Decimal("25") <= weight_kg <= Decimal("350")):
+        raise DomainError(errors.WEIGHT_IMPOSSIBLE.format(value=weight_kg), field="weight_kg")
+    weight = WeightMeasurement(
+        patient=patient, measured_on=measured_on, weight_kg=weight_kg, entered_by=user
+    )
+    _save(weight, user=user, reason="Weight recorded")
+    return weight
+
+
+@transaction.atomic
+def mark_entered_in_error(*, record, user, reason: str):
+    """Mark a clinical row entered-in-error (never deleted): it drops out of rules and charts."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(errors.REASON_REQUIRED, field="reason")
+    record = type(record).objects.select_for_update().get(pk=record.pk)
+    if record.entered_in_error_at is not None:
+        raise DomainError(
+            errors.ALREADY_IN_ERROR.format(when=f"{record.entered_in_error_at:%Y-%m-%d %H:%M}")
+        )
+    record.entered_in_error_at = timezone.now()
+    record.entered_in_error_by = user
+    record.entered_in_error_reason = reason
+    _save(record, user=user, reason=f"Entered in error: {reason}")
+    return record
+
+
+def access_record(*, user, patient: Patient, path: str) -> None:
+    """Log that ``user`` opened ``patient``'s record (the one write a GET may do)."""
+    PatientAccess.objects.create(user=user, patient=patient, path=path[:300])
