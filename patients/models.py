@@ -239,7 +239,7 @@ class Transplant(TimeStampedModel, EnteredInError):
     transplanted_on = models.DateField()
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.AUTOLOGOUS)
     entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     history = HistoricalRecords()
@@ -263,7 +263,7 @@ class WeightMeasurement(TimeStampedModel, EnteredInError):
         validators=[MinValueValidator(Decimal("25")), MaxValueValidator(Decimal("350"))],
     )
     entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     history = HistoricalRecords()

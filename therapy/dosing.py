@@ -20,59 +20,38 @@ PI_START = "Lenalidomide US PI, maintenance therapy following auto-HSCT"
 SEED_START = "Seed documents: recommended counts before starting maintenance"
 CG_SOURCE = "Cockcroft-Gault (1976), as in clinical reference sec. 3: actual body weight"
 
-DEFAULTS: tuple[Threshold, ...] = (
-    # Hematologic holds: the label interrupts below these counts ...
-    Threshold("dosing.hold.anc_below", Decimal("0.5"), "10^9/L", SourceStatus.LABEL, PI_HEME),
-    Threshold("dosing.hold.platelets_below", Decimal("30"), "10^9/L", SourceStatus.LABEL, PI_HEME),
-    # ... and resumes at the next lower level once counts are back at these values.
-    Threshold("dosing.resume.anc_at_least", Decimal("0.5"), "10^9/L", SourceStatus.LABEL, PI_HEME),
-    Threshold(
-        "dosing.resume.platelets_at_least", Decimal("30"), "10^9/L", SourceStatus.LABEL, PI_HEME
-    ),
-    # While held for a cytopenia the label asks for a weekly CBC.
-    Threshold("dosing.hold.cbc_interval_days", Decimal("7"), "days", SourceStatus.LABEL, PI_HEME),
-    # Renal bands by Cockcroft-Gault CrCl.
-    Threshold(
-        "dosing.renal.normal_min_crcl", Decimal("60"), "mL/min", SourceStatus.LABEL, PI_RENAL
-    ),
-    Threshold(
-        "dosing.renal.severe_below_crcl", Decimal("30"), "mL/min", SourceStatus.LABEL, PI_RENAL
-    ),
-    Threshold(
-        "dosing.renal.not_studied_below_crcl", Decimal("11"), "mL/min", SourceStatus.LABEL, PI_RENAL
-    ),
-    Threshold(
-        "dosing.renal.not_studied_dialysis_below_crcl",
-        Decimal("7"),
-        "mL/min",
-        SourceStatus.LABEL,
-        PI_RENAL,
-    ),
-    # Daily renal starting doses for maintenance (the label's maintenance column).
-    Threshold("dosing.renal.moderate_dose_mg", Decimal("5"), "mg", SourceStatus.COMMON, PI_RENAL),
-    Threshold("dosing.renal.severe_dose_mg", Decimal("2.5"), "mg", SourceStatus.COMMON, PI_RENAL),
-    Threshold("dosing.renal.dialysis_dose_mg", Decimal("2.5"), "mg", SourceStatus.COMMON, PI_RENAL),
-    Threshold("dosing.start.standard_dose_mg", Decimal("10"), "mg", SourceStatus.LABEL, PI_START),
-    # Counts before the first dose: the label minimum ("at least") ...
-    Threshold("dosing.start.label_min_anc", Decimal("1.0"), "10^9/L", SourceStatus.LABEL, PI_START),
-    Threshold(
-        "dosing.start.label_min_platelets", Decimal("75"), "10^9/L", SourceStatus.LABEL, PI_START
-    ),
-    # ... and the seed documents' recommendation ("above", strictly).
-    Threshold(
-        "dosing.start.recommended_anc_above",
-        Decimal("1.5"),
-        "10^9/L",
-        SourceStatus.SEED,
-        SEED_START,
-    ),
-    Threshold(
-        "dosing.start.recommended_platelets_above",
-        Decimal("100"),
-        "10^9/L",
-        SourceStatus.SEED,
-        SEED_START,
-    ),
+LABEL, SEED, COMMON = SourceStatus.LABEL, SourceStatus.SEED, SourceStatus.COMMON
+COUNT = "10^9/L"
+
+DEFAULTS: tuple[Threshold, ...] = tuple(
+    Threshold(key, Decimal(value), unit, status, source)
+    for key, value, unit, status, source in (
+        # Hematologic holds: the label interrupts below these counts ...
+        ("dosing.hold.anc_below", "0.5", COUNT, LABEL, PI_HEME),
+        ("dosing.hold.platelets_below", "30", COUNT, LABEL, PI_HEME),
+        # ... and resumes at the next lower level once counts are back at these values.
+        ("dosing.resume.anc_at_least", "0.5", COUNT, LABEL, PI_HEME),
+        ("dosing.resume.platelets_at_least", "30", COUNT, LABEL, PI_HEME),
+        # While held for a cytopenia the label asks for a weekly CBC.
+        ("dosing.hold.cbc_interval_days", "7", "days", LABEL, PI_HEME),
+        # Renal bands by Cockcroft-Gault CrCl; below the not-studied values the label has
+        # no data at all.
+        ("dosing.renal.normal_min_crcl", "60", "mL/min", LABEL, PI_RENAL),
+        ("dosing.renal.severe_below_crcl", "30", "mL/min", LABEL, PI_RENAL),
+        ("dosing.renal.not_studied_below_crcl", "11", "mL/min", LABEL, PI_RENAL),
+        ("dosing.renal.not_studied_dialysis_below_crcl", "7", "mL/min", LABEL, PI_RENAL),
+        # Once-daily renal starting doses (the maintenance column: common values).
+        ("dosing.renal.moderate_dose_mg", "5", "mg", COMMON, PI_RENAL),
+        ("dosing.renal.severe_dose_mg", "2.5", "mg", COMMON, PI_RENAL),
+        ("dosing.renal.dialysis_dose_mg", "2.5", "mg", COMMON, PI_RENAL),
+        ("dosing.start.standard_dose_mg", "10", "mg", LABEL, PI_START),
+        # Counts before the first dose: the label minimum ("at least") ...
+        ("dosing.start.label_min_anc", "1.0", COUNT, LABEL, PI_START),
+        ("dosing.start.label_min_platelets", "75", COUNT, LABEL, PI_START),
+        # ... and the seed documents' recommendation ("above", strictly).
+        ("dosing.start.recommended_anc_above", "1.5", COUNT, SEED, SEED_START),
+        ("dosing.start.recommended_platelets_above", "100", COUNT, SEED, SEED_START),
+    )
 )
 
 
@@ -393,8 +372,8 @@ def hematologic_dose_guidance(
     if interrupted and resume_level is None:
         return finding(
             "discontinuation_review",
-            f"Cytopenia at {current_level.label}, the lowest level: interrupt and review "
-            f"whether to discontinue; CBC every {cbc_days} days",
+            f"Cytopenia at {current_level.label} with no lower level to resume at: "
+            f"interrupt and review whether to discontinue; CBC every {cbc_days} days",
             cbc_interval_days=cbc_days,
         )
     if too_low:

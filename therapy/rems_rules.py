@@ -29,107 +29,35 @@ PI_PREGNANCY = (
 )
 REMS_PROGRAM = "Lenalidomide REMS program (shared by Revlimid and generics)"
 
-DEFAULTS: tuple[Threshold, ...] = (
-    Threshold("rems.adult_age_years", Decimal("18"), "years", SourceStatus.COMMON, REMS_PROGRAM),
-    Threshold(
-        "rems.fcbp.menses_lookback_months",
-        Decimal("24"),
-        "months",
-        SourceStatus.LABEL,
-        PI_PREGNANCY,
-    ),
-    # Before the first prescription: one test 10-14 days before, one within 24 hours.
-    Threshold(
-        "rems.pretest.first_min_days_before",
-        Decimal("10"),
-        "days",
-        SourceStatus.LABEL,
-        PI_PREGNANCY,
-    ),
-    Threshold(
-        "rems.pretest.first_max_days_before",
-        Decimal("14"),
-        "days",
-        SourceStatus.LABEL,
-        PI_PREGNANCY,
-    ),
-    Threshold(
-        "rems.pretest.second_within_hours", Decimal("24"), "hours", SourceStatus.LABEL, PI_PREGNANCY
-    ),
-    # "Sensitivity of at least 50 mIU/mL": the test must detect hCG at 50 mIU/mL or lower.
-    Threshold(
-        "rems.pregnancy_test.max_detection_limit",
-        Decimal("50"),
-        "mIU/mL",
-        SourceStatus.LABEL,
-        PI_PREGNANCY,
-    ),
-    # During therapy: weekly for the first 4 weeks, then every 4 (regular) or 2 weeks.
-    Threshold(
-        "rems.pregnancy_test.weekly_phase_days",
-        Decimal("28"),
-        "days",
-        SourceStatus.LABEL,
-        PI_PREGNANCY,
-    ),
-    Threshold(
-        "rems.pregnancy_test.weekly_interval_days",
-        Decimal("7"),
-        "days",
-        SourceStatus.LABEL,
-        PI_PREGNANCY,
-    ),
-    Threshold(
-        "rems.pregnancy_test.regular_interval_days",
-        Decimal("28"),
-        "days",
-        SourceStatus.LABEL,
-        PI_PREGNANCY,
-    ),
-    Threshold(
-        "rems.pregnancy_test.irregular_interval_days",
-        Decimal("14"),
-        "days",
-        SourceStatus.LABEL,
-        PI_PREGNANCY,
-    ),
-    Threshold(
-        "rems.pregnancy_test.due_soon_days", Decimal("3"), "days", SourceStatus.COMMON, REMS_PROGRAM
-    ),
-    Threshold(
-        "rems.authorization.fcbp_valid_days",
-        Decimal("7"),
-        "days",
-        SourceStatus.COMMON,
-        REMS_PROGRAM,
-    ),
-    Threshold(
-        "rems.authorization.other_valid_days",
-        Decimal("30"),
-        "days",
-        SourceStatus.COMMON,
-        REMS_PROGRAM,
-    ),
-    Threshold(
-        "rems.authorization.expiring_within_days",
-        Decimal("3"),
-        "days",
-        SourceStatus.COMMON,
-        REMS_PROGRAM,
-    ),
-    Threshold(
-        "rems.prescription.max_days_supply", Decimal("28"), "days", SourceStatus.LABEL, REMS_PROGRAM
-    ),
-    Threshold(
-        "rems.survey.other_interval_days", Decimal("30"), "days", SourceStatus.COMMON, REMS_PROGRAM
-    ),
-    Threshold(
-        "rems.prescriber_certification.expiring_within_days",
-        Decimal("30"),
-        "days",
-        SourceStatus.COMMON,
-        REMS_PROGRAM,
-    ),
+LABEL, COMMON = SourceStatus.LABEL, SourceStatus.COMMON
+
+DEFAULTS: tuple[Threshold, ...] = tuple(
+    Threshold(key, Decimal(value), unit, status, source)
+    for key, value, unit, status, source in (
+        ("rems.adult_age_years", "18", "years", COMMON, REMS_PROGRAM),
+        ("rems.fcbp.menses_lookback_months", "24", "months", LABEL, PI_PREGNANCY),
+        # Before the first prescription: one test 10-14 days before, one within 24 hours.
+        ("rems.pretest.first_min_days_before", "10", "days", LABEL, PI_PREGNANCY),
+        ("rems.pretest.first_max_days_before", "14", "days", LABEL, PI_PREGNANCY),
+        ("rems.pretest.second_within_hours", "24", "hours", LABEL, PI_PREGNANCY),
+        # "Sensitivity of at least 50 mIU/mL": the test detects hCG at 50 mIU/mL or lower.
+        ("rems.pregnancy_test.max_detection_limit", "50", "mIU/mL", LABEL, PI_PREGNANCY),
+        # During therapy: weekly for the first 4 weeks, then every 4 (regular menses) or
+        # 2 weeks (irregular menses).
+        ("rems.pregnancy_test.weekly_phase_days", "28", "days", LABEL, PI_PREGNANCY),
+        ("rems.pregnancy_test.weekly_interval_days", "7", "days", LABEL, PI_PREGNANCY),
+        ("rems.pregnancy_test.regular_interval_days", "28", "days", LABEL, PI_PREGNANCY),
+        ("rems.pregnancy_test.irregular_interval_days", "14", "days", LABEL, PI_PREGNANCY),
+        ("rems.pregnancy_test.due_soon_days", "3", "days", COMMON, REMS_PROGRAM),
+        # Authorization numbers: 7 days for a female who can become pregnant, else 30.
+        ("rems.authorization.fcbp_valid_days", "7", "days", COMMON, REMS_PROGRAM),
+        ("rems.authorization.other_valid_days", "30", "days", COMMON, REMS_PROGRAM),
+        ("rems.authorization.expiring_within_days", "3", "days", COMMON, REMS_PROGRAM),
+        ("rems.prescription.max_days_supply", "28", "days", LABEL, REMS_PROGRAM),
+        # Surveys for categories other than fcbp (program versions differ).
+        ("rems.survey.other_interval_days", "30", "days", COMMON, REMS_PROGRAM),
+        ("rems.prescriber_certification.expiring_within_days", "30", "days", COMMON, REMS_PROGRAM),
+    )
 )
 
 

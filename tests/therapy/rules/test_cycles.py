@@ -171,9 +171,7 @@ def holds_strategy(draw: st.DrawFn, allow_open: bool = True) -> list[Hold]:
 
 
 def calendar_of(holds: list[Hold], dosing_days: int = 21) -> CourseCalendar:
-    return CourseCalendar(
-        start=START, schedule=[ScheduleChange(START, dosing_days)], holds=holds
-    )
+    return CourseCalendar(start=START, schedule=[ScheduleChange(START, dosing_days)], holds=holds)
 
 
 def simulate(holds: list[Hold], days: int) -> list[tuple[int, int | None]]:

@@ -15,8 +15,8 @@ from therapy.dosing import (
     LEVEL_15_28,
     SELECTABLE_LEVELS,
     DoseLevel,
-    creatinine_umol_to_mg_dl,
     crcl_cockcroft_gault,
+    creatinine_umol_to_mg_dl,
     hematologic_dose_guidance,
     is_on_ladder,
     next_lower,
@@ -390,7 +390,9 @@ def test_guidance_findings_carry_the_thresholds_used() -> None:
 
 
 def test_resume_thresholds_can_be_set_above_the_hold_thresholds() -> None:
-    higher = Threshold("dosing.resume.anc_at_least", D("1.0"), "10^9/L", SourceStatus.COMMON, "clinic")
+    higher = Threshold(
+        "dosing.resume.anc_at_least", D("1.0"), "10^9/L", SourceStatus.COMMON, "clinic"
+    )
     finding = hematologic_dose_guidance(
         anc="0.7",
         platelets="150",

@@ -1,0 +1,97 @@
+"""Personas and shared fixtures: a nurse, a physician and a REMS administrator in clinic A,
+and an outsider (a physician) in clinic B."""
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import connection
+
+from patients.roles import NURSE, PHYSICIAN, REMS_ADMINISTRATOR, ensure_roles
+from tests.factories import (
+    ClinicFactory,
+    DiagnosisFactory,
+    PatientFactory,
+    TransplantFactory,
+    UserFactory,
+)
+
+
+def pytest_report_header(config):
+    db = settings.DATABASES["default"]
+    return [
+        f"database: {db['ENGINE'].rsplit('.', 1)[-1]} ({db.get('HOST') or 'local file'})",
+        f"broker: {settings.CELERY_BROKER_URL.split('@')[-1]}",
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _roles(db):
+    ensure_roles()
+
+
+@pytest.fixture
+def clinic_a(db):
+    return ClinicFactory(code="alpha", name="Alpha Clinic")
+
+
+@pytest.fixture
+def clinic_b(db):
+    return ClinicFactory(code="beta", name="Beta Clinic")
+
+
+def _member(username, role, clinic, **extra):
+    user = UserFactory(username=username, **extra)
+    user.groups.add(Group.objects.get(name=role))
+    clinic.staff.add(user)
+    return user
+
+
+@pytest.fixture
+def nurse(clinic_a):
+    return _member("nurse.a", NURSE, clinic_a, first_name="Nadia", last_name="Nurse")
+
+
+@pytest.fixture
+def physician(clinic_a):
+    return _member("physician.a", PHYSICIAN, clinic_a, first_name="Paul", last_name="Physician")
+
+
+@pytest.fixture
+def rems_admin(clinic_a):
+    return _member("rems.a", REMS_ADMINISTRATOR, clinic_a)
+
+
+@pytest.fixture
+def outsider(clinic_b):
+    return _member("physician.b", PHYSICIAN, clinic_b)
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def patient(clinic_a):
+    patient = PatientFactory(
+        clinic=clinic_a, mrn="A-1001", given_name="Ada", family_name="Lovelace"
+    )
+    DiagnosisFactory(patient=patient)
+    TransplantFactory(patient=patient)
+    return patient
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user) -> the test client logged in as that user."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def db_vendor():
+    return connection.vendor

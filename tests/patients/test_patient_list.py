@@ -1,0 +1,67 @@
+import pytest
+from django.urls import reverse
+
+from tests.factories import DiagnosisFactory, PatientFactory
+
+
+@pytest.fixture
+def cohort(clinic_a, clinic_b, physician):
+    clinic_b.staff.add(physician)
+    for i in range(30):
+        patient = PatientFactory(clinic=clinic_a, mrn=f"A{i:03d}", family_name=f"Alpha{i:03d}")
+        DiagnosisFactory(patient=patient)
+    PatientFactory(clinic=clinic_b, mrn="B001", family_name="Bravo", status="off_therapy")
+    PatientFactory(
+        clinic=clinic_a,
+        mrn="A999",
+        family_name="Zulu",
+        status="deceased",
+        date_of_death="2026-01-01",
+    )
+
+
+@pytest.mark.django_db
+def test_patient_list_searches_by_mrn(client_for, physician, cohort):
+    page = client_for(physician).get(reverse("patients:list"), {"q": "A007"}).content.decode()
+    assert "Alpha007" in page
+    assert "Alpha008" not in page
+
+
+@pytest.mark.django_db
+def test_patient_list_searches_by_family_name(client_for, physician, cohort):
+    page = client_for(physician).get(reverse("patients:list"), {"q": "bravo"}).content.decode()
+    assert "B001" in page
+    assert "1 patient" in page
+
+
+@pytest.mark.django_db
+def test_patient_list_filters_by_clinic_and_status(client_for, physician, cohort, clinic_b):
+    client = client_for(physician)
+    by_clinic = client.get(reverse("patients:list"), {"clinic": clinic_b.pk}).content.decode()
+    assert "Bravo" in by_clinic and "Alpha000" not in by_clinic
+    deceased = client.get(reverse("patients:list"), {"status": "deceased"}).content.decode()
+    assert "Zulu" in deceased and "Alpha000" not in deceased
+
+
+@pytest.mark.django_db
+def test_patient_list_paginates_25_a_page(client_for, physician, cohort):
+    client = client_for(physician)
+    first = client.get(reverse("patients:list")).content.decode()
+    assert "Page 1 of 2" in first
+    second = client.get(reverse("patients:list"), {"page": 2}).content.decode()
+    assert "Zulu" in second
+
+
+@pytest.mark.django_db
+def test_patient_list_query_count_does_not_grow_with_patients(
+    client_for, physician, cohort, django_assert_num_queries
+):
+    client = client_for(physician)
+    # session, user, two permission lookups, count, clinic filter choices, roles and clinics
+    # for the navigation bar, the page of rows, the session save (idle timeout), savepoints.
+    with django_assert_num_queries(12):
+        client.get(reverse("patients:list"))
+    for i in range(40):
+        PatientFactory(clinic=physician.clinics.first(), mrn=f"X{i:03d}")
+    with django_assert_num_queries(12):
+        client.get(reverse("patients:list"), {"page": 2})
