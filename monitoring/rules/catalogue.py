@@ -538,7 +538,8 @@ def suspicious_change(
     Zero (or negative) values have no fold change and are never flagged: a count falling
     to zero is clinical, not a unit slip.
     """
-    fold_limit = (thresholds or thresholds_by_key(DEFAULTS))["catalogue.unit_mixup.fold_change"]
+    table = thresholds if thresholds is not None else thresholds_by_key(DEFAULTS)
+    fold_limit = table["catalogue.unit_mixup.fold_change"]
     if previous_canonical <= 0 or new_canonical <= 0:
         return None
     with localcontext(_EXACT):

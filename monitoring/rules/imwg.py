@@ -507,11 +507,13 @@ def suggest_response(
         "marrow_plasma_cell_pct": marrow_plasma_cell_pct,
     }
 
+    response_thresholds = tuple(table[key] for key in _RESPONSE_KEYS)
+
     def suggest(
         category: str,
         criterion: str,
         message: str = "",
-        used: tuple[Threshold, ...] = tuple(table[key] for key in _RESPONSE_KEYS),
+        used: tuple[Threshold, ...] | None = None,
     ) -> Finding:
         text = message or f"Suggested response: {category} ({criterion}). {_SUGGESTION_NOTE}"
         return Finding(
@@ -519,7 +521,7 @@ def suggest_response(
             outcome=category,
             message=text,
             values={**values, "criterion": criterion},
-            thresholds=used,
+            thresholds=used or response_thresholds,
             source=KUMAR_2016,
         )
 
@@ -545,7 +547,6 @@ def suggest_response(
 
     if _m_protein_undetectable(measurable, latest, table):
         complete = _complete_response(
-            measurable,
             latest,
             immunofixation_negative=immunofixation_negative,
             marrow_plasma_cell_pct=marrow_plasma_cell_pct,
@@ -586,7 +587,6 @@ def _m_protein_undetectable(
 
 
 def _complete_response(
-    measurable: _Measurable,
     latest: MarkerPoint,
     *,
     immunofixation_negative: bool | None,
