@@ -26,8 +26,12 @@ def wait_until(condition, *, seconds: float = 20.0) -> bool:
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_clears_expired_sessions_from_the_broker_queue():
-    Session.objects.create(session_key="old" * 10, session_data="", expire_date=timezone.now() - timedelta(hours=1))
-    Session.objects.create(session_key="new" * 10, session_data="", expire_date=timezone.now() + timedelta(hours=1))
+    Session.objects.create(
+        session_key="old" * 10, session_data="", expire_date=timezone.now() - timedelta(hours=1)
+    )
+    Session.objects.create(
+        session_key="new" * 10, session_data="", expire_date=timezone.now() + timedelta(hours=1)
+    )
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         result = clear_expired_sessions.delay()
         assert wait_until(lambda: not Session.objects.filter(session_key="old" * 10).exists())
