@@ -9,5 +9,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("patients/", include("patients.urls")),
+    path("therapy/", include("therapy.urls")),
+    path("monitoring/", include("monitoring.urls")),
+    path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]

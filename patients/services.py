@@ -267,3 +267,28 @@ def mark_entered_in_error(*, record, user, reason: str):
 def access_record(*, user, patient: Patient, path: str) -> None:
     """Log that ``user`` opened ``patient``'s record (the one write a GET may do)."""
     PatientAccess.objects.create(user=user, patient=patient, path=path[:300])
+
+
+@transaction.atomic
+def rule_settings_seed(*, defaults, effective_from: date) -> int:
+    """Store version 1 of every rule threshold that has no stored version yet; returns how
+    many were added. Existing versions are never touched (a clinic may have changed them)."""
+    from patients.models import RuleSetting
+
+    known = set(RuleSetting.objects.filter(clinic__isnull=True).values_list("key", flat=True))
+    fresh = [
+        RuleSetting(
+            key=t.key,
+            version=1,
+            value=t.value,
+            unit=t.unit,
+            status=t.status,
+            source=t.source,
+            effective_from=effective_from,
+            change_reason="Seeded from the clinical reference",
+        )
+        for t in defaults
+        if t.key not in known
+    ]
+    RuleSetting.objects.bulk_create(fresh)
+    return len(fresh)

@@ -10,7 +10,11 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from tqdm import tqdm
 
+from monitoring import demo as monitoring_demo
+from monitoring.rules.registry import all_rule_defaults
 from patients import demo as patient_demo
+from patients.services import rule_settings_seed
+from therapy import demo as therapy_demo
 
 
 class Command(BaseCommand):
@@ -31,6 +35,8 @@ class Command(BaseCommand):
     def handle(self, *args, patients, seed, as_of, batch_size, **options):
         as_of = as_of or timezone.localdate()
         _, logins = patient_demo.ensure_clinics_and_users()
+        added = rule_settings_seed(defaults=all_rule_defaults(), effective_from=date(2026, 1, 1))
+        self.stdout.write(f"Rule settings: {added} thresholds seeded from the clinical reference.")
         show_bar = patients >= 1000 and options["verbosity"] > 0
         with tqdm(total=patients, unit="patients", disable=not show_bar) as bar:
             created = patient_demo.seed_patients(
@@ -39,6 +45,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo cohort: {created} new patients ({patients} requested, seed {seed}, as of {as_of})."
         )
+        courses = therapy_demo.seed_therapy(seed=seed, as_of=as_of)
+        labs = monitoring_demo.seed_monitoring(seed=seed, as_of=as_of)
+        self.stdout.write(f"Demo therapy: {courses} new courses; demo labs: {labs} new results.")
         self.stdout.write(f"Demo logins (password for all: {patient_demo.DEMO_PASSWORD}):")
         for username, role in logins:
             self.stdout.write(f"  {username:<18} {role}")

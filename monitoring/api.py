@@ -1,0 +1,3 @@
+"""API routes of the monitoring app (Django REST framework)."""
+
+urlpatterns: list = []

@@ -1,0 +1,20 @@
+"""Every rule module's thresholds, for seeding the versioned rule settings."""
+
+from __future__ import annotations
+
+from monitoring.rules import catalogue, ctcae, imwg, schedule
+from patients.rulebook import Threshold
+from therapy import dosing, eligibility, rems_rules
+
+
+def all_rule_defaults() -> list[Threshold]:
+    modules = [dosing, rems_rules, eligibility, catalogue, ctcae, schedule, imwg]
+    seen: dict[str, Threshold] = {}
+    for module in modules:
+        for threshold in module.DEFAULTS:
+            if threshold.key in seen and seen[threshold.key] != threshold:
+                raise ValueError(
+                    f"Rule setting {threshold.key} is defined twice with different values."
+                )
+            seen[threshold.key] = threshold
+    return list(seen.values())

@@ -1,0 +1,3 @@
+"""API routes of the patients app (Django REST framework)."""
+
+urlpatterns: list = []

@@ -1,0 +1,21 @@
+from django import template
+from django.template.loader import render_to_string
+
+from patients.panels import render_context
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def patient_panels(context, patient, place="record"):
+    """Render the sections other apps registered for this place on a patient page."""
+    request = context.get("request")
+    html = [
+        render_to_string(
+            panel.template,
+            {**ctx, "patient": patient, "perms": context.get("perms")},
+            request=request,
+        )
+        for panel, ctx in render_context(request, patient, place)
+    ]
+    return template.defaultfilters.safe("".join(html))

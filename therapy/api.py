@@ -1,0 +1,3 @@
+"""API routes of the therapy app (Django REST framework)."""
+
+urlpatterns: list = []
