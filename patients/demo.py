@@ -21,7 +21,8 @@ from simple_history.utils import bulk_create_with_history
 from patients.models import Clinic, Diagnosis, Patient, Transplant, WeightMeasurement
 from patients.roles import NURSE, PHYSICIAN, REMS_ADMINISTRATOR, ensure_roles
 
-DEMO_PASSWORD = "mmm-demo-2026"  # noqa: S105 - synthetic demo accounts, printed on purpose
+# Synthetic demo accounts: the password is printed on purpose.
+DEMO_PASSWORD = "mmm-demo-2026"  # noqa: S105  # nosec B105
 
 CLINICS = [("north", "North Hematology Clinic"), ("south", "South Cancer Centre")]
 ROLE_USERS = [
@@ -137,7 +138,8 @@ class DemoPatient:
 
 def demo_patient(index: int, *, seed: int, as_of: date) -> DemoPatient:
     """The ``index``-th synthetic patient. Pure: depends only on its arguments."""
-    rng = random.Random(seed * 1_000_003 + index)  # noqa: S311 - synthetic data, not security
+    # Synthetic data, not security: a seeded generator is the point.
+    rng = random.Random(seed * 1_000_003 + index)  # noqa: S311  # nosec B311
     clinic_code = CLINICS[index % len(CLINICS)][0]
     sex = "female" if rng.random() < 0.45 else "male"
     # Myeloma is a disease of older adults; a few younger women make the REMS pregnancy work visible.

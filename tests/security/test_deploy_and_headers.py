@@ -1,0 +1,70 @@
+"""Production settings pass Django's deploy checks; every page carries the security headers."""
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECURE": "1",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+    "DJANGO_ALLOWED_HOSTS": "mmm.example.org",
+    "DJANGO_MANIFEST_STATIC": "1",
+}
+
+
+def test_production_settings_pass_check_deploy_with_no_warnings():
+    env = {**os.environ, **PRODUCTION_ENV}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_pages_send_csp_frame_denial_referrer_policy_and_nosniff(client_for, physician, patient):
+    response = client_for(physician).get(reverse("patients:detail", args=[patient.public_id]))
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_no_template_has_an_inline_script_or_style():
+    inline_script = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+    inline_handler = re.compile(r"\son[a-z]+=\"", re.IGNORECASE)
+    offenders = []
+    for template in ROOT.glob("templates/**/*.html"):
+        text = template.read_text()
+        if inline_script.search(
+            text.replace('type="application/json"', "")
+        ) or inline_handler.search(text):
+            offenders.append(str(template.relative_to(ROOT)))
+        if re.search(r"\sstyle=\"", text):
+            offenders.append(f"{template.relative_to(ROOT)} (style attribute)")
+    assert offenders == []
+
+
+def test_no_template_or_asset_loads_from_a_cdn():
+    cdn = re.compile(r"https?://(cdn\.|cdnjs\.|unpkg\.com|[^\"']*jsdelivr)")
+    files = [
+        *ROOT.glob("templates/**/*.html"),
+        *ROOT.glob("static/**/*.css"),
+        *ROOT.glob("static/**/*.js"),
+    ]
+    assert [str(f) for f in files if cdn.search(f.read_text())] == []
