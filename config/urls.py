@@ -8,6 +8,8 @@ urlpatterns = [
     path("", patient_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("about/", patient_views.about, name="about"),
+    path("rules/", patient_views.rule_settings, name="rule_settings"),
     path("patients/", include("patients.urls")),
     path("therapy/", include("therapy.urls")),
     path("monitoring/", include("monitoring.urls")),

@@ -174,3 +174,13 @@ def rule_thresholds(
             version=row.version,
         )
     return result
+
+
+def rule_settings_in_force() -> list[RuleSetting]:
+    """The newest version of each threshold, clinic overrides listed with their clinic."""
+    newest: dict[tuple[str, int | None], RuleSetting] = {}
+    for row in RuleSetting.objects.select_related("clinic").order_by(
+        "key", "clinic_id", "-version"
+    ):
+        newest.setdefault((row.key, row.clinic_id), row)
+    return list(newest.values())

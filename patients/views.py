@@ -269,3 +269,14 @@ def mark_entered_in_error(request, public_id, kind, record_id):
             "danger": True,
         },
     )
+
+
+def about(request):
+    """A small static page (also the 'trivial logged-in page' the benchmarks compare to)."""
+    return render(request, "patients/about.html")
+
+
+def rule_settings(request):
+    """Every threshold the software applies, with its version, source and status."""
+    rows = selectors.rule_settings_in_force()
+    return render(request, "patients/rule_settings.html", {"rows": rows})
