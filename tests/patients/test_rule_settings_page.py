@@ -6,9 +6,9 @@ from django.urls import reverse
 
 from monitoring.rules.registry import all_rule_defaults
 from patients.models import RuleSetting
+from patients.rulebook import Threshold
 from patients.selectors import rule_thresholds
 from patients.services import rule_settings_seed
-from patients.rulebook import Threshold
 
 
 @pytest.mark.django_db
