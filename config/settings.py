@@ -210,6 +210,7 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/plotly", NODE_MODULES / "plotly.js-dist-min"),
+    ("vendor/plotly-css", NODE_MODULES / ".plotly-css"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
 ]
 STORAGES = {
