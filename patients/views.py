@@ -19,7 +19,7 @@ from patients.forms import (
     TransplantForm,
     WeightForm,
 )
-from patients.models import Transplant, WeightMeasurement
+from patients.models import Patient, Transplant, WeightMeasurement
 
 PAGE_SIZE = 25
 
@@ -235,6 +235,7 @@ def _render_single_form(request, patient, form, title):
 
 
 ERROR_MARKABLE = {
+    "patient": (Patient, "patients.change_patient"),
     "transplant": (Transplant, "patients.change_transplant"),
     "weight": (WeightMeasurement, "patients.change_weightmeasurement"),
 }
@@ -246,7 +247,10 @@ def mark_entered_in_error(request, public_id, kind, record_id):
         return render(request, "404.html", status=404)
     model, perm = ERROR_MARKABLE[kind]
     patient = patient_for_user(request.user, public_id, perm=perm)
-    record = get_object_or_404(model, pk=record_id, patient=patient)
+    if model is Patient:  # a whole registration made by mistake (for example a duplicate)
+        record = get_object_or_404(Patient, pk=record_id, public_id=patient.public_id)
+    else:
+        record = get_object_or_404(model, pk=record_id, patient=patient)
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -91,3 +91,23 @@ def test_nothing_clinical_can_be_deleted_even_in_admin(client_for, superuser, pa
     response = client.post(f"/admin/patients/patient/{patient.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert type(patient).objects.filter(pk=patient.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_duplicate_registration_is_marked_entered_in_error_and_leaves_the_list(
+    client_for, physician, patient
+):
+    client = client_for(physician)
+    url = reverse("patients:mark_error", args=[patient.public_id, "patient", patient.pk])
+    assert client.post(url, {"reason": "Duplicate of MRN A-1000"}).status_code == 302
+    patient.refresh_from_db()
+    assert patient.entered_in_error_reason == "Duplicate of MRN A-1000"
+    assert "Lovelace" not in client.get(reverse("patients:list")).content.decode()
+    page = client.get(reverse("patients:detail", args=[patient.public_id])).content.decode()
+    assert "This registration was marked entered-in-error: Duplicate of MRN A-1000" in page
+
+
+@pytest.mark.django_db
+def test_a_nurse_cannot_mark_a_registration_entered_in_error(client_for, nurse, patient):
+    url = reverse("patients:mark_error", args=[patient.public_id, "patient", patient.pk])
+    assert client_for(nurse).post(url, {"reason": "x"}).status_code == 403
