@@ -1,0 +1,93 @@
+"""The permission table behind test_permission_matrix (one row per named URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+PERSONAS = ("anonymous", "nurse", "physician", "rems", "superuser", "outsider")
+ANON_PAGE = "login redirect"
+ANON_API = "401/403"
+OK, REDIRECT, BAD, FORBIDDEN, NOT_FOUND, NOT_ALLOWED = 200, 302, 400, 403, 404, 405
+
+
+@dataclass(frozen=True)
+class Url:
+    """Expected status by persona; ``who`` maps persona -> status for GET (and POST unless
+    ``post`` says otherwise). Patient URLs default to 404 for outsider and superuser."""
+
+    who: dict[str, int]
+    methods: tuple[str, ...] = ("GET",)
+    post: dict[str, int] | None = None
+    kwargs: dict[str, str] = field(default_factory=dict)
+    payload: Callable[[dict[str, Any]], dict[str, Any]] = lambda world: {}
+    anonymous: str = ANON_PAGE
+
+    def expect(self, persona: str, method: str):
+        if persona == "anonymous":
+            return self.anonymous
+        table = self.post if (method == "POST" and self.post is not None) else self.who
+        return table[persona]
+
+
+def expand_kwargs(spec: Url, world: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: world[value] if isinstance(value, str) and value in world else value
+        for key, value in spec.kwargs.items()
+    }
+
+
+def everyone(status: int = OK) -> dict[str, int]:
+    return {
+        "nurse": status,
+        "physician": status,
+        "rems": status,
+        "superuser": status,
+        "outsider": status,
+    }
+
+
+def clinic(nurse: int, physician: int, rems: int) -> dict[str, int]:
+    """A patient-scoped URL: the outsider and the clinic-less superuser get 404."""
+    return {
+        "nurse": nurse,
+        "physician": physician,
+        "rems": rems,
+        "superuser": NOT_FOUND,
+        "outsider": NOT_FOUND,
+    }
+
+
+PATIENT = {"public_id": "patient_id"}
+
+MATRIX: dict[str, Url] = {
+    "home": Url({**everyone(REDIRECT)}),
+    "login": Url({**everyone(REDIRECT)}, anonymous=OK),
+    "logout": Url({**everyone(REDIRECT)}, methods=("POST",), anonymous=REDIRECT),
+    "about": Url(everyone()),
+    "rule_settings": Url(everyone()),
+    "api-schema": Url(everyone(), anonymous=OK),
+    "patients:list": Url({**everyone(), "superuser": OK}),
+    "patients:create": Url(
+        {
+            "nurse": FORBIDDEN,
+            "physician": OK,
+            "rems": FORBIDDEN,
+            "superuser": FORBIDDEN,
+            "outsider": OK,
+        }
+    ),
+    "patients:detail": Url(clinic(OK, OK, OK), kwargs=PATIENT),
+    "patients:history": Url(clinic(OK, OK, OK), kwargs=PATIENT),
+    "patients:edit": Url(clinic(FORBIDDEN, OK, FORBIDDEN), kwargs=PATIENT),
+    "patients:diagnosis_edit": Url(clinic(FORBIDDEN, OK, FORBIDDEN), kwargs=PATIENT),
+    "patients:transplant_add": Url(
+        clinic(FORBIDDEN, BAD, FORBIDDEN), methods=("POST",), kwargs=PATIENT
+    ),
+    "patients:weight_add": Url(clinic(BAD, BAD, FORBIDDEN), methods=("POST",), kwargs=PATIENT),
+    "patients:mark_error": Url(
+        clinic(FORBIDDEN, OK, FORBIDDEN),
+        kwargs={"public_id": "patient_id", "kind": "weight", "record_id": "weight_id"},
+    ),
+}
