@@ -36,3 +36,17 @@ def panels_for(place: str) -> list[Panel]:
 
 def render_context(request, patient, place: str) -> list[tuple[Panel, dict[str, Any]]]:
     return [(panel, panel.context(request, patient)) for panel in panels_for(place)]
+
+
+# Other apps' history (courses, holds, REMS records) on the patient's History page:
+# each source returns (label, simple-history queryset of that patient's rows).
+_HISTORY_SOURCES: list[Callable[[Any], list[tuple[str, Any]]]] = []
+
+
+def register_history_source(source: Callable[[Any], list[tuple[str, Any]]]) -> None:
+    if source not in _HISTORY_SOURCES:
+        _HISTORY_SOURCES.append(source)
+
+
+def history_sources(patient) -> list[tuple[str, Any]]:
+    return [pair for source in _HISTORY_SOURCES for pair in source(patient)]

@@ -16,6 +16,7 @@ from patients.models import (
     Transplant,
     WeightMeasurement,
 )
+from patients.panels import history_sources
 from patients.risk import Cytogenetics, cytogenetic_risk
 from patients.rulebook import Finding, Threshold
 
@@ -111,6 +112,7 @@ def patient_history(patient: Patient, *, limit: int = 200) -> list[HistoryChange
         ("Diagnosis", Diagnosis.history.filter(patient_id=patient.pk)),
         ("Transplant", Transplant.history.filter(patient_id=patient.pk)),
         ("Weight", WeightMeasurement.history.filter(patient_id=patient.pk)),
+        *history_sources(patient),
     ]
     changes: list[HistoryChange] = []
     for label, history in sources:

@@ -63,3 +63,31 @@ def register_lab_reader(reader: LabReader) -> None:
 
 def lab_reader() -> LabReader:
     return _reader
+
+
+# Optional batch read for list pages and sweeps (``therapy.selectors.rems_states``): the
+# latest negative pregnancy test date of each patient, collected on or before ``as_of``.
+# A reader without it is asked patient by patient (only for patients who can become
+# pregnant and are on therapy), so implementing it only saves queries.
+def last_negative_pregnancy_tests(
+    reader: LabReader, patient_ids: list[int], *, since: date, as_of: date
+) -> dict[int, date]:
+    batch = getattr(reader, "last_negative_pregnancy_tests", None)
+    if batch is not None:
+        return batch(patient_ids, since=since, as_of=as_of)
+    found: dict[int, date] = {}
+    for patient_id in patient_ids:
+        negatives = [
+            test.collected_at
+            for test in reader.pregnancy_tests(patient_id, since=since, as_of=as_of)
+            if test.result == "negative"
+        ]
+        if negatives:
+            found[patient_id] = _local_date(max(negatives))
+    return found
+
+
+def _local_date(moment: datetime) -> date:
+    from django.utils import timezone
+
+    return timezone.localdate(moment) if timezone.is_aware(moment) else moment.date()

@@ -56,7 +56,8 @@ def test_outsider_gets_404_for_every_patient_page_of_another_clinic(client_for, 
     assert len(patient_urls) >= 6
     for name, url in patient_urls:
         assert client.get(url).status_code in (404, 405), name
-        assert client.post(url, {}).status_code == 404, name
+        # 405 (method not allowed) is answered the same for a patient that does not exist.
+        assert client.post(url, {}).status_code in (404, 405), name
 
 
 @pytest.mark.django_db

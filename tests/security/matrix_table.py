@@ -86,8 +86,8 @@ MATRIX: dict[str, Url] = {
         clinic(FORBIDDEN, BAD, FORBIDDEN), methods=("POST",), kwargs=PATIENT
     ),
     "patients:weight_add": Url(clinic(BAD, BAD, FORBIDDEN), methods=("POST",), kwargs=PATIENT),
-    "patients:mark_error": Url(
-        clinic(FORBIDDEN, OK, FORBIDDEN),
+    "patients:mark_error": Url(  # nurses may correct the weights they record
+        clinic(OK, OK, FORBIDDEN),
         kwargs={"public_id": "patient_id", "kind": "weight", "record_id": "weight_id"},
     ),
 }

@@ -1,0 +1,660 @@
+"""Reads for the therapy app. The monitoring app codes against the names marked CONTRACT.
+
+Every batch selector runs a fixed number of queries whatever the number of patients
+(pinned in tests/therapy/test_query_counts.py).
+"""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.utils import timezone
+
+from patients.models import Patient
+from patients.rulebook import Finding, Threshold
+from patients.selectors import rule_thresholds, weight_nearest
+from therapy import cycles, dosing, eligibility, rems_rules
+from therapy.dosing import DoseLevel, format_mg
+from therapy.eligibility import ChecklistItem, EligibilityInputs
+from therapy.models import (
+    DoseChange,
+    DoseSuggestion,
+    Hold,
+    MaintenanceCourse,
+    Regimen,
+    RemsAuthorization,
+    RemsEnrollment,
+    RemsSurvey,
+    parse_days,
+)
+from therapy.ports import lab_reader, last_negative_pregnancy_tests
+
+ELIGIBILITY_DEFAULTS = dosing.DEFAULTS + rems_rules.DEFAULTS + eligibility.DEFAULTS
+
+
+def _valid_holds() -> Prefetch:
+    return Prefetch("holds", queryset=Hold.objects.valid().order_by("start_date", "pk"))
+
+
+def _valid_changes() -> Prefetch:
+    return Prefetch(
+        "dose_changes", queryset=DoseChange.objects.valid().order_by("effective_from", "pk")
+    )
+
+
+# --- CONTRACT: courses -------------------------------------------------------------------
+
+
+def active_course_for(patient: Patient) -> MaintenanceCourse | None:
+    """CONTRACT. The patient's active (valid) maintenance course, or None."""
+    return (
+        MaintenanceCourse.objects.active()
+        .filter(patient=patient)
+        .select_related("regimen", "patient")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class CourseSnapshot:
+    """CONTRACT. Where an active course stands on one date."""
+
+    course_id: int
+    patient_id: int
+    start_date: date
+    cycle: int
+    day: int | None  # None while on hold
+    is_dosing_day: bool
+    on_hold: bool
+    held_for_cytopenia: bool
+    current_level: DoseLevel | None  # None when the regimen has no lenalidomide
+    regimen_name: str
+    includes_lenalidomide: bool
+
+
+def course_snapshots(patient_ids: list[int], *, as_of: date) -> dict[int, CourseSnapshot]:
+    """CONTRACT. Active courses of these patients on ``as_of``, keyed by patient id.
+
+    Three queries whatever the number of patients (courses with regimen, holds, dose
+    changes). A course starting after ``as_of`` has no cycle yet and is left out.
+    """
+    courses = (
+        MaintenanceCourse.objects.active()
+        .filter(patient_id__in=list(patient_ids), start_date__lte=as_of)
+        .select_related("regimen")
+        .prefetch_related(_valid_holds(), _valid_changes())
+    )
+    return {course.patient_id: snapshot_of(course, as_of=as_of) for course in courses}
+
+
+def snapshot_of(course: MaintenanceCourse, *, as_of: date) -> CourseSnapshot:
+    """The snapshot of one course whose holds and dose changes are loaded (or loadable)."""
+    holds = list(course.holds.all())
+    changes = list(course.dose_changes.all())
+    day = course_calendar(course, holds, changes).day(as_of)
+    level = level_on(course, changes, as_of)
+    covering = _hold_covering(holds, as_of)
+    is_dosing = day.is_dosing_day
+    if level is None and not day.on_hold:
+        is_dosing = day.day in parse_days(course.regimen.dosing_days_spec or "")
+    return CourseSnapshot(
+        course_id=course.pk,
+        patient_id=course.patient_id,
+        start_date=course.start_date,
+        cycle=day.cycle,
+        day=day.day,
+        is_dosing_day=is_dosing,
+        on_hold=day.on_hold,
+        held_for_cytopenia=bool(covering and covering.for_cytopenia),
+        current_level=level,
+        regimen_name=course.regimen.name,
+        includes_lenalidomide=course.start_dose_mg is not None,
+    )
+
+
+def course_calendar(
+    course: MaintenanceCourse, holds: Iterable[Hold], changes: Iterable[DoseChange]
+) -> cycles.CourseCalendar:
+    """The pure cycle calendar of a course (holds pause it; schedule changes apply from their date)."""
+    if course.start_dosing_days is not None:
+        schedule = [cycles.ScheduleChange(course.start_date, course.start_dosing_days)]
+        schedule += [
+            cycles.ScheduleChange(change.effective_from, change.to_dosing_days)
+            for change in changes
+        ]
+    else:
+        schedule = [cycles.ScheduleChange(course.start_date, course.cycle_days)]
+    return cycles.CourseCalendar(
+        start=course.start_date,
+        schedule=schedule,
+        holds=[cycles.Hold(hold.start_date, hold.end_date) for hold in holds],
+        cycle_days=course.cycle_days,
+    )
+
+
+def level_on(
+    course: MaintenanceCourse, changes: Iterable[DoseChange], on: date
+) -> DoseLevel | None:
+    """The lenalidomide level in force on a date: the last dose change by then, else the start."""
+    level = course.start_level
+    for change in changes:
+        if change.effective_from <= on:
+            level = DoseLevel(change.to_dose_mg, change.to_dosing_days, course.cycle_days)
+    return level
+
+
+def _hold_covering(holds: Iterable[Hold], on: date) -> Hold | None:
+    for hold in holds:
+        if hold.start_date <= on and (hold.end_date is None or on < hold.end_date):
+            return hold
+    return None
+
+
+# --- CONTRACT: therapy history -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TherapyEvent:
+    """CONTRACT. One point on the therapy timeline."""
+
+    kind: str  # start | dose_change | hold_start | hold_end | discontinuation
+    on: date
+    label: str
+    detail: str
+    dose_mg: Decimal | None
+
+
+# Same-day order: a course starts, a hold ends and dosing resumes, the dose changes, a new
+# hold starts, the course ends.
+_EVENT_ORDER = {"start": 0, "hold_end": 1, "dose_change": 2, "hold_start": 3, "discontinuation": 4}
+
+
+def therapy_events(patient: Patient) -> list[TherapyEvent]:
+    """CONTRACT. Every course's start, dose changes, holds and discontinuation, in date order
+    (entered-in-error rows left out). Three queries."""
+    courses = (
+        MaintenanceCourse.objects.valid()
+        .filter(patient=patient)
+        .select_related("regimen")
+        .prefetch_related(_valid_holds(), _valid_changes())
+        .order_by("start_date", "pk")
+    )
+    events: list[TherapyEvent] = []
+    for course in courses:
+        events += _course_events(course)
+    events.sort(key=lambda e: (e.on, _EVENT_ORDER[e.kind]))
+    return events
+
+
+def _course_events(course: MaintenanceCourse) -> list[TherapyEvent]:
+    start_level = course.start_level
+    events = [
+        TherapyEvent(
+            kind="start",
+            on=course.start_date,
+            label=f"Started {course.regimen.name}",
+            detail=start_level.label if start_level else course.prophylaxis_text,
+            dose_mg=start_level.dose_mg if start_level else None,
+        )
+    ]
+    changes = list(course.dose_changes.all())
+    for change in changes:
+        down = change.to_level.mg_per_cycle < change.from_level.mg_per_cycle
+        events.append(
+            TherapyEvent(
+                kind="dose_change",
+                on=change.effective_from,
+                label=f"Dose {'reduced' if down else 'changed'}: "
+                f"{change.from_level.label} -> {change.to_level.label}",
+                detail=change.get_reason_display() + (f": {change.note}" if change.note else ""),
+                dose_mg=change.to_dose_mg,
+            )
+        )
+    for hold in course.holds.all():
+        events.append(
+            TherapyEvent(
+                kind="hold_start",
+                on=hold.start_date,
+                label=f"Hold: {hold.get_reason_display()}",
+                detail=hold.note,
+                dose_mg=None,
+            )
+        )
+        if hold.end_date is not None:
+            resumed = level_on(course, changes, hold.end_date)
+            events.append(
+                TherapyEvent(
+                    kind="hold_end",
+                    on=hold.end_date,
+                    label="Hold ended, dosing resumed"
+                    + (f" at {resumed.label}" if resumed else ""),
+                    detail=hold.end_note,
+                    dose_mg=resumed.dose_mg if resumed else None,
+                )
+            )
+    if course.discontinued_on is not None:
+        events.append(
+            TherapyEvent(
+                kind="discontinuation",
+                on=course.discontinued_on,
+                label=f"Discontinued: {course.get_discontinuation_reason_display()}",
+                detail=course.discontinuation_note,
+                dose_mg=None,
+            )
+        )
+    return events
+
+
+# --- CONTRACT: suggestions -----------------------------------------------------------------
+
+
+def pending_suggestions(patient_ids: Iterable[int]) -> QuerySet[DoseSuggestion]:
+    """CONTRACT. Pending dose suggestions of these patients, newest first."""
+    return (
+        DoseSuggestion.objects.pending()
+        .filter(patient_id__in=list(patient_ids))
+        .select_related("patient", "course__regimen")
+        .order_by("-raised_on", "-pk")
+    )
+
+
+def suggestions_for(patient: Patient, *, limit: int = 20) -> list[DoseSuggestion]:
+    return list(
+        DoseSuggestion.objects.filter(patient=patient)
+        .select_related("decided_by", "created_hold", "created_dose_change")
+        .order_by("-raised_on", "-pk")[:limit]
+    )
+
+
+# --- CONTRACT: REMS ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemsState:
+    """CONTRACT. A patient's REMS status on one date."""
+
+    patient_id: int
+    risk_category: str | None  # the confirmed category; None when not enrolled
+    status: Finding  # rems_rules.rems_status: values["actions"] lists what is needed
+
+
+def rems_states(patient_ids: list[int], *, as_of: date) -> dict[int, RemsState]:
+    """CONTRACT. REMS status of each patient on ``as_of``.
+
+    One query for patients, enrollment, latest authorization, latest survey and active
+    course start; one rule-settings query per clinic among them; pregnancy tests from the
+    lab port (one batch call when the reader offers it).
+    """
+    patients = list(_rems_rows(patient_ids, as_of=as_of))
+    thresholds = _thresholds_by_clinic({p.clinic_id for p in patients}, rems_rules.DEFAULTS)
+    categories = {p.pk: _category_of(p, as_of, thresholds[p.clinic_id]) for p in patients}
+    need_tests = [
+        p.pk for p in patients if rems_rules.is_fcbp(categories[p.pk]) and p.therapy_start
+    ]
+    earliest = min((p.therapy_start for p in patients if p.pk in need_tests), default=as_of)
+    tests = (
+        last_negative_pregnancy_tests(
+            lab_reader(), need_tests, since=earliest - timedelta(days=14), as_of=as_of
+        )
+        if need_tests
+        else {}
+    )
+    states = {}
+    for p in patients:
+        enrollment = _enrollment_of(p)
+        snapshot = rems_rules.RemsSnapshot(
+            risk_category=categories[p.pk],
+            enrolled_on=enrollment.enrolled_on if enrollment and enrollment.is_active else None,
+            agreement_signed=bool(enrollment and enrollment.agreement_signed_on),
+            authorization_obtained_on=p.auth_obtained_on,
+            authorization_expires_on=p.auth_expires_on,
+            last_survey_on=p.last_survey_on,
+            prescriber_certification_expires_on=(
+                enrollment.prescriber_certification_expires_on if enrollment else None
+            ),
+            therapy_start=p.therapy_start,
+            last_negative_pregnancy_test=tests.get(p.pk),
+            # Unknown regularity: test every 2 weeks (the protective schedule).
+            menses_regular=p.menses_regular is True,
+        )
+        status = rems_rules.rems_status(snapshot, as_of=as_of, thresholds=thresholds[p.clinic_id])
+        states[p.pk] = RemsState(
+            patient_id=p.pk,
+            risk_category=enrollment.patient_risk_category if enrollment else None,
+            status=status,
+        )
+    return states
+
+
+def _rems_rows(patient_ids: list[int], *, as_of: date) -> QuerySet[Patient]:
+    latest_auth = (
+        RemsAuthorization.objects.valid()
+        .filter(patient=OuterRef("pk"), obtained_on__lte=as_of)
+        .order_by("-obtained_on", "-pk")
+    )
+    latest_survey = (
+        RemsSurvey.objects.valid()
+        .filter(patient=OuterRef("pk"), completed_on__lte=as_of)
+        .order_by("-completed_on", "-pk")
+    )
+    active_start = MaintenanceCourse.objects.active().filter(patient=OuterRef("pk"))
+    return (
+        Patient.objects.filter(pk__in=list(patient_ids))
+        .select_related("rems_enrollment")
+        .annotate(
+            auth_obtained_on=Subquery(latest_auth.values("obtained_on")[:1]),
+            auth_expires_on=Subquery(latest_auth.values("expires_on")[:1]),
+            last_survey_on=Subquery(latest_survey.values("completed_on")[:1]),
+            therapy_start=Subquery(active_start.values("start_date")[:1]),
+        )
+    )
+
+
+def _enrollment_of(patient: Patient) -> RemsEnrollment | None:
+    try:
+        return patient.rems_enrollment
+    except RemsEnrollment.DoesNotExist:
+        return None
+
+
+def _thresholds_by_clinic(
+    clinic_ids: set[int], defaults: tuple[Threshold, ...]
+) -> dict[int, dict[str, Threshold]]:
+    return {clinic_id: rule_thresholds(defaults, clinic_id=clinic_id) for clinic_id in clinic_ids}
+
+
+def can_become_pregnant_of(patient: Patient) -> bool | None:
+    potential = patient.reproductive_potential
+    if patient.sex_at_birth == Patient.Sex.MALE:
+        return False
+    if potential == Patient.ReproductivePotential.CAN_BECOME_PREGNANT:
+        return True
+    if potential == Patient.ReproductivePotential.CANNOT_BECOME_PREGNANT:
+        return False
+    return None
+
+
+def suggested_risk_category(
+    patient: Patient, *, as_of: date, thresholds: dict[str, Threshold] | None = None
+) -> Finding:
+    return rems_rules.suggest_risk_category(
+        sex_at_birth=patient.sex_at_birth,
+        age_years=patient.age_on(as_of),
+        can_become_pregnant=can_become_pregnant_of(patient),
+        thresholds=thresholds,
+    )
+
+
+def _category_of(patient: Patient, as_of: date, thresholds: dict[str, Threshold]) -> str:
+    enrollment = _enrollment_of(patient)
+    if enrollment is not None:
+        return enrollment.patient_risk_category
+    return suggested_risk_category(patient, as_of=as_of, thresholds=thresholds).outcome
+
+
+def rems_record(patient: Patient) -> dict:
+    """The REMS page: enrollment, authorizations and surveys (valid ones first)."""
+    return {
+        "enrollment": RemsEnrollment.objects.filter(patient=patient)
+        .select_related("risk_category_confirmed_by")
+        .first(),
+        "authorizations": list(
+            RemsAuthorization.objects.filter(patient=patient).order_by("-obtained_on", "-pk")
+        ),
+        "surveys": list(
+            RemsSurvey.objects.filter(patient=patient).order_by("-completed_on", "-pk")
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class RemsRow:
+    patient: Patient
+    state: RemsState
+
+
+def rems_list(
+    *,
+    user,
+    as_of: date,
+    clinic_id: int | None = None,
+    status: str = "",
+    include_inactive: bool = False,
+) -> list[RemsRow]:
+    """Every patient of the user's clinics with a REMS status. Filtering by status needs the
+    computed status, so the filtered list is built in memory (a fixed number of queries)."""
+    patients = Patient.objects.for_user(user).valid().select_related("clinic")
+    if clinic_id:
+        patients = patients.filter(clinic_id=clinic_id)
+    if not include_inactive:
+        patients = patients.filter(
+            status__in=[Patient.Status.ACTIVE, Patient.Status.PRE_MAINTENANCE]
+        )
+    patients = list(patients.order_by("family_name", "given_name", "pk"))
+    states = rems_states([p.pk for p in patients], as_of=as_of)
+    rows = [RemsRow(patient=p, state=states[p.pk]) for p in patients]
+    if status in ("compliant", "action_needed"):
+        rows = [row for row in rows if row.state.status.outcome == status]
+    elif status in rems_rules.ACTIONS:
+        rows = [row for row in rows if status in row.state.status.values["actions"]]
+    return rows
+
+
+# --- Eligibility -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    items: tuple[ChecklistItem, ...]
+    overall: str
+    as_of: date
+
+    @property
+    def failed(self) -> tuple[ChecklistItem, ...]:
+        return tuple(item for item in self.items if item.status == eligibility.FAIL)
+
+
+LAB_CODES = ["ANC", "PLT", "CREAT"]
+
+
+def eligibility_for(
+    patient: Patient, *, as_of: date, prescription_at: datetime | None = None
+) -> Eligibility:
+    """The start-of-maintenance checklist from the record and the latest labs (lab port)."""
+    prescription_at = prescription_at or timezone.make_aware(datetime.combine(as_of, time(9, 0)))
+    thresholds = rule_thresholds(ELIGIBILITY_DEFAULTS, clinic_id=patient.clinic_id)
+    reader = lab_reader()
+    labs = reader.latest_values(patient.pk, LAB_CODES, as_of=as_of)
+    crcl, crcl_on, basis = _crcl(patient, labs.get("CREAT"))
+    anc, plt = labs.get("ANC"), labs.get("PLT")
+    diagnosis = getattr(patient, "diagnosis", None)
+    enrollment = RemsEnrollment.objects.filter(patient=patient).first()
+    tests = reader.pregnancy_tests(patient.pk, since=as_of - timedelta(days=14), as_of=as_of)
+    inputs = EligibilityInputs(
+        best_response=(diagnosis.best_response_pre_maintenance or None) if diagnosis else None,
+        crcl_ml_min=crcl,
+        crcl_on=crcl_on,
+        crcl_basis=basis,
+        anc=anc.value if anc else None,
+        anc_on=timezone.localdate(anc.collected_at) if anc else None,
+        platelets=plt.value if plt else None,
+        platelets_on=timezone.localdate(plt.collected_at) if plt else None,
+        rems_enrollment_active=enrollment.is_active if enrollment else False,
+        can_become_pregnant=can_become_pregnant_of(patient),
+        pregnancy_tests=tuple(
+            rems_rules.PregnancyTest(
+                collected_on=timezone.localdate(test.collected_at),
+                result=test.result,
+                sensitivity_miu_ml=test.sensitivity_miu_ml,
+                collected_at=test.collected_at,
+            )
+            for test in tests
+        ),
+        planned_prescription_at=prescription_at,
+    )
+    items = eligibility.eligibility_checklist(inputs, thresholds)
+    return Eligibility(items=items, overall=eligibility.overall(items), as_of=as_of)
+
+
+def _crcl(patient: Patient, creatinine) -> tuple[Decimal | None, date | None, str]:
+    """Cockcroft-Gault from the latest creatinine and the weight nearest its date."""
+    if creatinine is None:
+        return None, None, ""
+    on = timezone.localdate(creatinine.collected_at)
+    weight = weight_nearest(patient, on)
+    if weight is None:
+        return None, on, f"creatinine {creatinine.value} mg/dL on {on}; no weight on record"
+    finding = dosing.crcl_cockcroft_gault(
+        age_years=patient.age_on(on),
+        weight_kg=weight.weight_kg,
+        creatinine_mg_dl=creatinine.value,
+        sex_at_birth=patient.sex_at_birth,
+    )
+    basis = (
+        f"creatinine {creatinine.value} mg/dL on {on}, "
+        f"weight {weight.weight_kg} kg on {weight.measured_on}"
+    )
+    return finding.values["crcl_ml_min"], on, basis
+
+
+# --- Course pages ---------------------------------------------------------------------------
+
+
+def courses_for(patient: Patient) -> list[MaintenanceCourse]:
+    return list(
+        MaintenanceCourse.objects.filter(patient=patient)
+        .select_related("regimen", "started_by")
+        .prefetch_related(_valid_holds(), _valid_changes())
+        .order_by("-start_date", "-pk")
+    )
+
+
+def course_with_history(patient: Patient, course_public_id) -> MaintenanceCourse | None:
+    return (
+        MaintenanceCourse.objects.filter(patient=patient, public_id=course_public_id)
+        .select_related("regimen")
+        .prefetch_related(_valid_holds(), _valid_changes())
+        .first()
+    )
+
+
+def open_hold(course: MaintenanceCourse) -> Hold | None:
+    return next((hold for hold in course.holds.all() if hold.end_date is None), None)
+
+
+@dataclass(frozen=True)
+class CalendarCell:
+    on: date | None  # None pads the first and last week
+    cycle: int | None = None
+    day: int | None = None
+    is_dosing_day: bool = False
+    on_hold: bool = False
+    is_today: bool = False
+    is_cycle_start: bool = False
+
+
+def month_grid(
+    course: MaintenanceCourse, *, year: int, month: int, today: date
+) -> list[list[CalendarCell]]:
+    """Weeks (Monday first) of one month with each day's cycle, day and dosing status."""
+    calendar = course_calendar(course, course.holds.all(), course.dose_changes.all())
+    spec = None if course.start_dose_mg is not None else parse_days(course.regimen.dosing_days_spec)
+    end = course.discontinued_on
+    weeks = []
+    for week in month_calendar.Calendar().monthdatescalendar(year, month):
+        cells = []
+        for on in week:
+            if on.month != month:
+                cells.append(CalendarCell(on=None))
+                continue
+            if on < course.start_date or (end and on > end):
+                cells.append(CalendarCell(on=on, is_today=on == today))
+                continue
+            day = calendar.day(on)
+            dosing = day.is_dosing_day if spec is None else (not day.on_hold and day.day in spec)
+            cells.append(
+                CalendarCell(
+                    on=on,
+                    cycle=day.cycle,
+                    day=day.day,
+                    is_dosing_day=dosing,
+                    on_hold=day.on_hold,
+                    is_today=on == today,
+                    is_cycle_start=day.day == 1,
+                )
+            )
+        weeks.append(cells)
+    return weeks
+
+
+def regimen_catalogue() -> QuerySet[Regimen]:
+    return Regimen.objects.prefetch_related("components__agent").order_by("display_order", "name")
+
+
+# --- Audit -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    when: datetime
+    who: str
+    record: str
+    action: str
+    reason: str
+
+
+def therapy_audit(patient: Patient, *, limit: int = 200) -> list[AuditRow]:
+    """Every change to this patient's therapy and REMS records (django-simple-history),
+    newest first. ``history_sources`` lists the same querysets for a combined history page."""
+    rows: list[AuditRow] = []
+    for label, history in history_sources(patient):
+        for row in history.select_related("history_user").order_by("-history_date")[:limit]:
+            rows.append(
+                AuditRow(
+                    when=row.history_date,
+                    who=row.history_user.get_username() if row.history_user else "system",
+                    record=f"{label}: {row.instance}",
+                    action={"+": "created", "~": "changed", "-": "deleted"}[row.history_type],
+                    reason=row.history_change_reason or "",
+                )
+            )
+    rows.sort(key=lambda r: r.when, reverse=True)
+    return rows[:limit]
+
+
+def history_sources(patient: Patient) -> list[tuple[str, QuerySet]]:
+    """(label, historical queryset) pairs for this patient's therapy and REMS records."""
+    course_ids = list(
+        MaintenanceCourse.objects.filter(patient=patient).values_list("pk", flat=True)
+    )
+    return [
+        ("Maintenance course", MaintenanceCourse.history.filter(patient_id=patient.pk)),
+        ("Dose change", DoseChange.history.filter(course_id__in=course_ids)),
+        ("Hold", Hold.history.filter(course_id__in=course_ids)),
+        ("Dose suggestion", DoseSuggestion.history.filter(patient_id=patient.pk)),
+        ("REMS enrollment", RemsEnrollment.history.filter(patient_id=patient.pk)),
+        ("REMS authorization", RemsAuthorization.history.filter(patient_id=patient.pk)),
+        ("REMS survey", RemsSurvey.history.filter(patient_id=patient.pk)),
+    ]
+
+
+def format_level(level: DoseLevel | None) -> str:
+    return level.label if level else "—"
+
+
+__all__ = [
+    "CourseSnapshot",
+    "RemsState",
+    "TherapyEvent",
+    "active_course_for",
+    "course_snapshots",
+    "format_mg",
+    "pending_suggestions",
+    "rems_states",
+    "therapy_events",
+]
