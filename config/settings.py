@@ -262,6 +262,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60,
         "options": {"expires": 30 * 60},
     },
+    # Monitoring: overdue and due-soon CBCs, response labs, pregnancy tests, REMS actions.
+    "monitoring-sweep": {
+        "task": "monitoring.tasks.sweep",
+        "schedule": 30 * 60,
+        "options": {"expires": 25 * 60},
+    },
+    # Retry notifications whose email failed (each is still sent only once).
+    "monitoring-deliver-notifications": {
+        "task": "monitoring.tasks.deliver_notifications",
+        "schedule": 10 * 60,
+        "options": {"expires": 9 * 60},
+    },
 }
 
 # --- Email: console in development; an SMTP URL-less config in production ----------------
@@ -290,6 +302,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Myeloma Maintenance Monitor API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One name for a choice set used by several fields (REMS risk category).
+    "ENUM_NAME_OVERRIDES": {"RemsRiskCategoryEnum": "therapy.rems_rules.RiskCategory.CHOICES"},
 }
 
 LOGGING = {

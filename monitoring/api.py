@@ -1,3 +1,294 @@
-"""API routes of the monitoring app (Django REST framework)."""
+"""API routes of the monitoring app: a patient's lab results and flags.
 
-urlpatterns: list = []
+``POST /api/v1/patients/{public_id}/labs/`` stores a collection's results all together or
+not at all (400 with a message per result); the same services, clinic scoping (404) and
+roles (403) as the pages.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+
+from monitoring import access, selectors, services
+from monitoring.errors import LabEntryRejected
+from monitoring.models import Flag, LabResult
+from monitoring.rules.catalogue import UnknownTestError, find_test
+from patients.errors import DomainError
+
+
+class LabResultSerializer(serializers.ModelSerializer):
+    test = serializers.CharField(source="test_code")
+    name = serializers.CharField(source="get_test_code_display")
+    value = serializers.DecimalField(
+        source="canonical_value", max_digits=24, decimal_places=10, allow_null=True
+    )
+    unit = serializers.CharField(source="canonical_unit")
+    entered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    entered_in_error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LabResult
+        fields = [
+            "id",
+            "test",
+            "name",
+            "value",
+            "unit",
+            "qualitative",
+            "value_as_entered",
+            "unit_as_entered",
+            "ctcae_grade",
+            "ctcae_version",
+            "out_of_range",
+            "collected_at",
+            "entered_at",
+            "entered_by",
+            "source",
+            "collection_id",
+            "entered_in_error",
+        ]
+        read_only_fields = fields
+
+    def get_entered_in_error(self, result: LabResult) -> bool:
+        return result.entered_in_error_at is not None
+
+
+class LabValueInSerializer(serializers.Serializer):
+    test = serializers.CharField(max_length=20, help_text="Catalogue code (ANC) or LOINC (751-8)")
+    value = serializers.CharField(
+        max_length=30, help_text="Number as reported, or negative/positive"
+    )
+    unit = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    confirm_suspicious = serializers.BooleanField(required=False, default=False)
+
+
+class LabCollectionInSerializer(serializers.Serializer):
+    collected_at = serializers.DateTimeField()
+    results = LabValueInSerializer(many=True, allow_empty=False)
+    mrd_method = serializers.ChoiceField(
+        choices=LabResult.MrdMethod.choices, required=False, default=""
+    )
+    mrd_sensitivity_exponent = serializers.IntegerField(
+        required=False, allow_null=True, default=None
+    )
+    hcg_sensitivity_miu_ml = serializers.DecimalField(
+        max_digits=8, decimal_places=2, required=False, allow_null=True, default=None
+    )
+
+
+REJECTED = inline_serializer(
+    "LabCollectionRejected",
+    fields={
+        "detail": serializers.CharField(),
+        "results": inline_serializer(
+            "LabValueProblems",
+            fields={
+                "test": serializers.CharField(),
+                "errors": serializers.ListField(child=serializers.CharField()),
+                "existing_result_id": serializers.IntegerField(allow_null=True),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+def _code(test: str) -> str:
+    try:
+        return find_test(test).code
+    except UnknownTestError:
+        return test
+
+
+class PatientLabs(generics.GenericAPIView):
+    serializer_class = LabResultSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("test", str, description="Catalogue code or LOINC"),
+            OpenApiParameter("since", str, description="YYYY-MM-DD, collected on or after"),
+            OpenApiParameter("until", str, description="YYYY-MM-DD, collected on or before"),
+        ],
+        responses=LabResultSerializer(many=True),
+    )
+    def get(self, request, public_id):
+        patient = access.patient_for(request.user, public_id, perm="monitoring.view_labresult")
+        filters = inline_filters(request.query_params)
+        results = selectors.patient_results(patient, **filters)
+        page = self.paginate_queryset(results)
+        return self.get_paginated_response(LabResultSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=LabCollectionInSerializer,
+        responses={201: LabResultSerializer(many=True), 400: REJECTED},
+    )
+    def post(self, request, public_id):
+        patient = access.patient_for(request.user, public_id, perm="monitoring.add_labresult")
+        incoming = LabCollectionInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        entries = [services.LabEntry(**row) for row in data["results"]]
+        try:
+            saved = services.lab_results_record(
+                patient=patient,
+                user=request.user,
+                collected_at=data["collected_at"],
+                entries=entries,
+                source=LabResult.Source.API,
+                mrd_method=data["mrd_method"],
+                mrd_sensitivity_exponent=data["mrd_sensitivity_exponent"],
+                hcg_sensitivity_miu_ml=data["hcg_sensitivity_miu_ml"],
+            )
+        except LabEntryRejected as rejected:
+            by_test = rejected.by_test()
+            rows = []
+            for entry in entries:
+                problems = by_test.get(_code(entry.test), [])
+                rows.append(
+                    {
+                        "test": entry.test,
+                        "errors": [p.message for p in problems],
+                        "existing_result_id": next(
+                            (p.existing_result_id for p in problems if p.existing_result_id), None
+                        ),
+                    }
+                )
+            return Response({"detail": "Nothing was saved.", "results": rows}, status=400)
+        except DomainError as error:
+            return Response({error.field or "detail": [error.message]}, status=400)
+        return Response(LabResultSerializer(saved, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class _Filters(serializers.Serializer):
+    test = serializers.CharField(required=False)
+    since = serializers.DateField(required=False)
+    until = serializers.DateField(required=False)
+
+    def validate_test(self, value):
+        try:
+            return find_test(value).code
+        except UnknownTestError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+def inline_filters(params) -> dict:
+    filters = _Filters(data={k: params[k] for k in ("test", "since", "until") if params.get(k)})
+    filters.is_valid(raise_exception=True)
+    return dict(filters.validated_data)
+
+
+@extend_schema_field({"type": "string", "enum": Flag.Status.values})
+class FlagStatusField(serializers.CharField):
+    """Flag status, documented inline (a shared "status" enum would collide with others)."""
+
+
+@extend_schema_field({"type": "string", "enum": Flag.Kind.values})
+class FlagKindField(serializers.CharField):
+    pass
+
+
+class FlagSerializer(serializers.ModelSerializer):
+    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    status = FlagStatusField(read_only=True)
+    kind = FlagKindField(read_only=True)
+
+    class Meta:
+        model = Flag
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "severity",
+            "ctcae_grade",
+            "ctcae_version",
+            "message",
+            "rule_id",
+            "basis",
+            "thresholds",
+            "evidence",
+            "due_on",
+            "opened_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "acknowledgement_note",
+            "resolved_at",
+            "resolution",
+            "resolving_evidence",
+            "dose_suggestion_id",
+        ]
+        read_only_fields = fields
+
+
+class _FlagFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Flag.Status.choices, required=False)
+    kind = serializers.ChoiceField(choices=Flag.Kind.choices, required=False)
+
+
+class PatientFlags(generics.GenericAPIView):
+    serializer_class = FlagSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=Flag.Status.values),
+            OpenApiParameter("kind", str, enum=Flag.Kind.values),
+        ],
+        responses=FlagSerializer(many=True),
+    )
+    def get(self, request, public_id):
+        patient = access.patient_for(request.user, public_id, perm="monitoring.view_flag")
+        filters = _FlagFilters(
+            data={
+                k: request.query_params[k]
+                for k in ("status", "kind")
+                if request.query_params.get(k)
+            }
+        )
+        filters.is_valid(raise_exception=True)
+        flags = selectors.patient_flags(patient, **filters.validated_data)
+        page = self.paginate_queryset(flags)
+        return self.get_paginated_response(FlagSerializer(page, many=True).data)
+
+
+class FlagAcknowledge(generics.GenericAPIView):
+    serializer_class = FlagSerializer
+
+    @extend_schema(
+        request=inline_serializer(
+            "FlagAcknowledgement",
+            fields={"note": serializers.CharField(required=False, allow_blank=True)},
+        ),
+        responses={
+            200: FlagSerializer,
+            409: inline_serializer("FlagNotOpen", fields={"detail": serializers.CharField()}),
+        },
+    )
+    def post(self, request, public_id, flag_id):
+        flag = access.flag_for(
+            request.user, flag_id, perm="monitoring.acknowledge_flag", public_id=public_id
+        )
+        note = request.data.get("note", "") if hasattr(request.data, "get") else ""
+        try:
+            flag = services.flag_acknowledge(flag=flag, user=request.user, note=str(note))
+        except DomainError as error:
+            code = status.HTTP_400_BAD_REQUEST if error.field else status.HTTP_409_CONFLICT
+            return Response({"detail": error.message}, status=code)
+        return Response(FlagSerializer(flag).data)
+
+
+urlpatterns = [
+    path("patients/<uuid:public_id>/labs/", PatientLabs.as_view(), name="api-patient-labs"),
+    path("patients/<uuid:public_id>/flags/", PatientFlags.as_view(), name="api-patient-flags"),
+    path(
+        "patients/<uuid:public_id>/flags/<int:flag_id>/acknowledge/",
+        FlagAcknowledge.as_view(),
+        name="api-flag-acknowledge",
+    ),
+]

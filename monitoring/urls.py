@@ -1,3 +1,37 @@
+from django.urls import path
+
+from monitoring import views
+from monitoring.timeline import views as timeline_views
+
 app_name = "monitoring"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("worklist/", views.worklist, name="worklist"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("flags/<int:flag_id>/acknowledge/", views.flag_acknowledge, name="flag_acknowledge"),
+    path("patients/<uuid:public_id>/labs/", views.lab_list, name="labs"),
+    path("patients/<uuid:public_id>/labs/enter/<slug:panel>/", views.lab_entry, name="lab_entry"),
+    path(
+        "patients/<uuid:public_id>/labs/collections/<uuid:collection_id>/",
+        views.lab_collection,
+        name="collection",
+    ),
+    path("patients/<uuid:public_id>/labs/<int:result_id>/", views.lab_result, name="result"),
+    path(
+        "patients/<uuid:public_id>/labs/<int:result_id>/correct/",
+        views.lab_correct,
+        name="result_correct",
+    ),
+    path(
+        "patients/<uuid:public_id>/labs/<int:result_id>/entered-in-error/",
+        views.lab_mark_error,
+        name="result_mark_error",
+    ),
+    path("patients/<uuid:public_id>/flags/", views.patient_flags, name="patient_flags"),
+    path("patients/<uuid:public_id>/timeline/", timeline_views.timeline, name="timeline"),
+    path(
+        "patients/<uuid:public_id>/timeline/assessments/",
+        timeline_views.assessment_record,
+        name="assessment_record",
+    ),
+]

@@ -7,7 +7,7 @@ permission 403; creation goes through ``patients.services.patient_create``.
 from __future__ import annotations
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
@@ -17,8 +17,14 @@ from patients.errors import DomainError
 from patients.models import Diagnosis, Patient
 
 
+@extend_schema_field({"type": "string", "enum": Patient.Status.values})
+class PatientStatusField(serializers.CharField):
+    """Patient status, documented inline (a shared "status" enum would collide with others)."""
+
+
 class PatientSerializer(serializers.ModelSerializer):
     clinic = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    status = PatientStatusField(read_only=True)
 
     class Meta:
         model = Patient

@@ -19,7 +19,10 @@ def navigation(request):
         # cost queries; each panel gets the user and permissions it needs explicitly.
         extra = {"user": user, "perms": PermWrapper(user)}
         return mark_safe(  # noqa: S308 - our own templates, autoescaped when rendered
-            "".join(render_to_string(panel.template, {**ctx, **extra}) for panel, ctx in render_context(request, None, "nav"))
+            "".join(
+                render_to_string(panel.template, {**ctx, **extra})
+                for panel, ctx in render_context(request, None, "nav")
+            )
         )
 
     return {

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch
 from django.views.decorators.http import require_http_methods, require_POST
 
 from patients import selectors, services
@@ -20,6 +21,7 @@ from patients.forms import (
     WeightForm,
 )
 from patients.models import Patient, Transplant, WeightMeasurement
+from patients.roles import NURSE, PHYSICIAN, REMS_ADMINISTRATOR
 
 PAGE_SIZE = 25
 
@@ -29,7 +31,23 @@ def _show_error(form, error: DomainError) -> None:
     form.add_error(field, error.message)
 
 
+# Where each role starts its day: nurses work the worklist, physicians their inbox of
+# decisions, REMS administrators the REMS list. Named URLs, so patients imports no other app.
+HOME_BY_ROLE = [
+    ("monitoring.view_flag", NURSE, "monitoring:worklist"),
+    ("therapy.decide_dosesuggestion", PHYSICIAN, "monitoring:inbox"),
+    ("therapy.change_remsenrollment", REMS_ADMINISTRATOR, "therapy:rems_list"),
+]
+
+
 def home(request):
+    roles = {g.name for g in request.user.groups.all()}
+    for perm, role, url_name in HOME_BY_ROLE:
+        if role in roles and request.user.has_perm(perm):
+            try:
+                return redirect(url_name)
+            except NoReverseMatch:
+                break
     return redirect("patients:list")
 
 

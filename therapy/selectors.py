@@ -250,6 +250,71 @@ def _course_events(course: MaintenanceCourse) -> list[TherapyEvent]:
     return events
 
 
+@dataclass(frozen=True)
+class CourseTimeline:
+    """What the physician's timeline draws of one course: dose steps, holds, cycle starts."""
+
+    regimen_name: str
+    start_date: date
+    discontinued_on: date | None
+    steps: tuple[tuple[date, Decimal | None, str], ...]  # (from, dose mg or None when held, label)
+    holds: tuple[tuple[date, date | None, str], ...]  # (start, end or None if ongoing, reason)
+    cycle_starts: tuple[date, ...]
+    events: tuple[TherapyEvent, ...]
+
+
+def course_timelines(patient: Patient, *, until: date) -> list[CourseTimeline]:
+    """Every valid course of the patient, as plain series for the timeline charts. Three
+    queries (courses, holds, dose changes), whatever the length of the history."""
+    courses = (
+        MaintenanceCourse.objects.valid()
+        .filter(patient=patient)
+        .select_related("regimen")
+        .prefetch_related(_valid_holds(), _valid_changes())
+        .order_by("start_date", "pk")
+    )
+    result = []
+    for course in courses:
+        holds = list(course.holds.all())
+        changes = list(course.dose_changes.all())
+        end = min(until, course.discontinued_on) if course.discontinued_on else until
+        steps: list[tuple[date, Decimal | None, str]] = []
+        start_level = course.start_level
+        steps.append(
+            (
+                course.start_date,
+                start_level.dose_mg if start_level else None,
+                format_level(start_level),
+            )
+        )
+        for change in changes:
+            steps.append((change.effective_from, change.to_dose_mg, change.to_level.label))
+        for hold in holds:
+            steps.append((hold.start_date, None, f"held: {hold.get_reason_display()}"))
+            if hold.end_date is not None:
+                level = level_on(course, changes, hold.end_date)
+                steps.append((hold.end_date, level.dose_mg if level else None, format_level(level)))
+        steps.sort(key=lambda step: step[0])
+        calendar = course_calendar(course, holds, changes)
+        cycle_starts = []
+        n = 1
+        while (start := calendar.cycle_start(n)) is not None and start <= end and n < 1000:
+            cycle_starts.append(start)
+            n += 1
+        result.append(
+            CourseTimeline(
+                regimen_name=course.regimen.name,
+                start_date=course.start_date,
+                discontinued_on=course.discontinued_on,
+                steps=tuple(steps),
+                holds=tuple((h.start_date, h.end_date, h.get_reason_display()) for h in holds),
+                cycle_starts=tuple(cycle_starts),
+                events=tuple(_course_events(course)),
+            )
+        )
+    return result
+
+
 # --- CONTRACT: suggestions -----------------------------------------------------------------
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from monitoring.rules import catalogue, ctcae, imwg, schedule
+from monitoring.rules import catalogue, ctcae, flags, imwg, schedule
 from patients.rulebook import Threshold
 from therapy import dosing, eligibility, rems_rules
 
 
 def all_rule_defaults() -> list[Threshold]:
-    modules = [dosing, rems_rules, eligibility, catalogue, ctcae, schedule, imwg]
+    modules = [dosing, rems_rules, eligibility, catalogue, ctcae, schedule, imwg, flags]
     seen: dict[str, Threshold] = {}
     for module in modules:
         for threshold in module.DEFAULTS:

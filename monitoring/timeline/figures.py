@@ -250,6 +250,12 @@ def regimen_figure(
     ys: list[float | None] = []
     texts: list[str] = []
     for step in steps:
+        if step.dose_mg is None and ys and ys[-1] is not None:
+            # Plotly draws a step only between two values: close the dosing stretch at the
+            # hold's start before the gap, or the dose before every hold would vanish.
+            xs.append(_iso(step.start))
+            ys.append(ys[-1])
+            texts.append(texts[-1])
         xs.append(_iso(step.start))
         ys.append(_num(step.dose_mg))
         texts.append(step.label)

@@ -68,6 +68,8 @@
     });
   });
 
+  document.querySelectorAll("[data-print]").forEach((button) => button.addEventListener("click", () => window.print()));
+
   const toggle = document.querySelector("[data-toggle-tables]");
   if (toggle) {
     toggle.addEventListener("click", () => {

@@ -74,7 +74,7 @@ MATRIX: dict[str, Url] = {
             "nurse": FORBIDDEN,
             "physician": OK,
             "rems": FORBIDDEN,
-            "superuser": FORBIDDEN,
+            "superuser": OK,
             "outsider": OK,
         }
     ),

@@ -106,7 +106,7 @@ def test_regimen_track_draws_dose_as_a_step_line_and_shades_holds():
     figure = regimen_figure(track, today=date(2025, 6, 1))
     dose = trace(figure, "dose")
     assert dose["line"]["shape"] == "hv"
-    assert dose["y"] == [10.0, 5.0, 5.0]
+    assert dose["y"] == [10.0, 5.0, 5.0]  # no hold between the steps
     assert dose["x"][-1] == "2025-06-01"
     hold = next(s for s in figure["layout"]["shapes"] if s["type"] == "rect")
     assert (hold["x0"], hold["x1"]) == ("2025-03-10", "2025-04-01")
@@ -178,3 +178,22 @@ def test_figures_are_plain_json():
         disease_figure(DiseaseSeries()),
     ):
         json.dumps(figure)
+
+
+def test_the_dose_before_a_hold_is_drawn_up_to_the_hold():
+    track = RegimenTrack(
+        steps=(
+            DoseStep(date(2025, 1, 1), D("10"), "10 mg"),
+            DoseStep(date(2025, 3, 1), None, "held"),
+            DoseStep(date(2025, 3, 20), D("5"), "5 mg"),
+        ),
+        holds=(Span(date(2025, 3, 1), date(2025, 3, 20), "ANC 0.4"),),
+    )
+    dose = trace(regimen_figure(track, today=date(2025, 5, 1)), "dose")
+    assert list(zip(dose["x"], dose["y"], strict=True)) == [
+        ("2025-01-01", 10.0),
+        ("2025-03-01", 10.0),
+        ("2025-03-01", None),
+        ("2025-03-20", 5.0),
+        ("2025-05-01", 5.0),
+    ]

@@ -1,0 +1,54 @@
+"""Looking up monitoring objects for a user: outsiders get 404, the wrong role 403.
+
+Everything hangs off the patient, so ``patients.access.patient_for_user`` is the door; a
+result or flag id that belongs to another patient answers 404 like a missing one.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+
+from monitoring.models import Flag, LabResult
+from patients.access import clinics_for_user, patient_for_user, require_perm
+from patients.models import Clinic, Patient
+
+
+def patient_for(user, public_id, *, perm: str) -> Patient:
+    return patient_for_user(user, public_id, perm=perm)
+
+
+def result_for(user, public_id, result_id: int, *, perm: str) -> tuple[Patient, LabResult]:
+    patient = patient_for_user(user, public_id, perm=perm)
+    result = (
+        LabResult.objects.filter(pk=result_id, patient=patient)
+        .select_related("entered_by", "entered_in_error_by", "corrects")
+        .first()
+    )
+    if result is None:
+        raise Http404("No such result.")
+    return patient, result
+
+
+def flag_for(user, flag_id: int, *, perm: str, public_id=None) -> Flag:
+    flags = Flag.objects.filter(pk=flag_id, patient__clinic__staff=user).select_related(
+        "patient", "patient__clinic"
+    )
+    if public_id is not None:
+        flags = flags.filter(patient__public_id=public_id)
+    flag = flags.first()
+    if flag is None:
+        raise Http404("No such flag.")
+    require_perm(user, perm)
+    return flag
+
+
+def clinic_for(user, clinic_id=None, *, perm: str) -> Clinic:
+    """The requested clinic if the user works there (else 404); the first one by default."""
+    clinics = clinics_for_user(user)
+    if clinic_id and not str(clinic_id).isdigit():
+        raise Http404("No such clinic.")
+    clinic = clinics.filter(pk=int(clinic_id)).first() if clinic_id else clinics.first()
+    if clinic is None:
+        raise Http404("No such clinic.")
+    require_perm(user, perm)
+    return clinic

@@ -1,0 +1,67 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from monitoring.models import ClinicLabUnit, Flag, LabResult, MonitoringStatus, Notification
+
+
+@admin.register(ClinicLabUnit)
+class ClinicLabUnitAdmin(admin.ModelAdmin):
+    list_display = ["clinic", "test_code", "unit"]
+    list_filter = ["clinic"]
+
+
+@admin.register(LabResult)
+class LabResultAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "patient",
+        "test_code",
+        "canonical_value",
+        "canonical_unit",
+        "ctcae_grade",
+        "collected_at",
+        "entered_in_error_at",
+    ]
+    list_filter = ["test_code", "panel", "source"]
+    raw_id_fields = ["patient", "entered_by", "entered_in_error_by", "corrects"]
+    date_hierarchy = "collected_at"
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # clinical rows are marked entered-in-error, never deleted
+
+
+@admin.register(Flag)
+class FlagAdmin(admin.ModelAdmin):
+    list_display = [
+        "patient",
+        "kind",
+        "status",
+        "severity",
+        "ctcae_grade",
+        "opened_at",
+        "resolved_at",
+    ]
+    list_filter = ["kind", "status", "severity"]
+    raw_id_fields = ["patient", "acknowledged_by"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MonitoringStatus)
+class MonitoringStatusAdmin(admin.ModelAdmin):
+    list_display = [
+        "patient",
+        "cbc_phase",
+        "last_cbc_on",
+        "cbc_due_on",
+        "response_labs_due_on",
+        "evaluated_at",
+    ]
+    raw_id_fields = ["patient"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["subject", "recipient", "created_at", "notified_at", "failed_at", "attempts"]
+    list_filter = ["notified_at", "failed_at"]
+    raw_id_fields = ["flag"]

@@ -1,0 +1,54 @@
+"""The exact words a nurse reads when a lab entry is refused (one place, pinned by tests).
+
+Services raise ``patients.errors.DomainError`` (the project's one domain error type) or its
+subclass ``LabEntryRejected``, which carries one problem per result so a page or the API
+can show each message next to the value it is about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from patients.errors import DomainError
+
+COLLECTED_IN_FUTURE = "Collection time {value} is in the future. Enter when the sample was drawn."
+COLLECTED_BEFORE_BIRTH = "Collection time {value} is before the patient's date of birth."
+UNKNOWN_TEST = "{test} is not a test in the lab catalogue. Use a catalogue code (such as ANC) or its LOINC code."
+NOT_IN_PANEL = "{test} is not part of the {panel} panel."
+COMPUTED_TEST = "{test} is computed from kappa and lambda; enter those instead."
+NOT_A_NUMBER = "{test}: {value!r} is not a number. Type digits with a decimal point, e.g. 1.25."
+NOT_A_CHOICE = "{test}: choose one of {choices}."
+TWICE_IN_ONE_ENTRY = "{test} appears twice in this entry; enter it once."
+DUPLICATE = (
+    "{test} collected at {when} is already recorded ({existing}). "
+    "Open the existing result to correct it instead of entering it again."
+)
+SUSPICIOUS = "{warning} Tick the confirmation box if the value and unit are right."
+NOTHING_ENTERED = "Enter at least one result."
+UNIT_REQUIRED = "{test}: choose the unit the lab reported."
+MRD_SENSITIVITY = "MRD sensitivity must be 10^-4, 10^-5 or 10^-6."
+NOTE_TOO_LONG = "Keep the note under 1000 characters."
+FLAG_NOT_OPEN = "This flag is already {status}; there is nothing to acknowledge."
+NO_ACTIVE_COURSE = "No active maintenance course."
+
+
+@dataclass(frozen=True)
+class EntryProblem:
+    test_code: str
+    message: str
+    kind: str  # "invalid", "impossible", "duplicate", "suspicious"
+    existing_result_id: int | None = None
+
+
+class LabEntryRejected(DomainError):
+    """Nothing was saved; ``problems`` says why, one per result."""
+
+    def __init__(self, problems: list[EntryProblem]) -> None:
+        super().__init__(" ".join(p.message for p in problems))
+        self.problems = problems
+
+    def by_test(self) -> dict[str, list[EntryProblem]]:
+        grouped: dict[str, list[EntryProblem]] = {}
+        for problem in self.problems:
+            grouped.setdefault(problem.test_code, []).append(problem)
+        return grouped

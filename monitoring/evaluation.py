@@ -1,0 +1,892 @@
+"""Rules evaluation: from stored labs and the therapy course to the flags in force.
+
+One code path serves a single patient (after labs are saved) and the hourly sweep (a batch
+of patients): ``patients_evaluate`` reads everything a batch needs in a fixed number of
+set-based queries, runs the pure rules per patient in Python, and reconciles the flags
+with the database deciding under concurrency:
+
+* new flags: ``bulk_create(ignore_conflicts=True)`` against the partial unique constraint
+  ``monitoring_flag_one_open_per_patient_kind`` (a second sweep inserts nothing);
+* escalation and resolution: compare-and-set ``UPDATE ... WHERE`` the values read;
+* due dates: one upsert of ``MonitoringStatus`` rows;
+* emails: outbox rows with a unique key, so each goes out once.
+
+Writes per batch grow only with flags that *change*; a steady-state sweep is a fixed
+number of queries per batch however many patients it holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from monitoring import therapy_gateway
+from monitoring.models import Flag, LabResult, MonitoringStatus, Notification
+from monitoring.rules import catalogue, ctcae, imwg, schedule
+from monitoring.rules import flags as flag_rules
+from monitoring.rules.registry import all_rule_defaults
+from monitoring.selectors import end_of_day, latest_results, local_date, marker_history
+from patients.models import Patient, WeightMeasurement
+from patients.roles import PHYSICIAN
+from patients.rulebook import Finding, Threshold
+from patients.selectors import rule_thresholds
+from therapy import dosing
+
+logger = logging.getLogger(__name__)
+
+CBC_CODES = ("WBC", "ANC", "LYMPH", "HGB", "PLT")
+# A CBC "was collected" when any of these counts was.
+CBC_PRESENCE_CODES = ("WBC", "ANC", "HGB", "PLT")
+IN_SCOPE_STATUSES = (Patient.Status.ACTIVE, Patient.Status.PRE_MAINTENANCE)
+K = Flag.Kind
+
+
+@dataclass
+class Desired:
+    """A flag the rules want open for one patient, with everything shown under it."""
+
+    kind: str
+    severity: int
+    message: str
+    finding: Finding
+    evidence: list[dict]
+    ctcae_grade: int | None = None
+    ctcae_version: str = ""
+    due_on: date | None = None
+    notify: bool = False
+    suggestion_kind: str = ""  # therapy dose suggestion raised with the flag
+
+
+@dataclass
+class Outcome:
+    """What one evaluation did (returned by the task and the sweep, and asserted in tests)."""
+
+    patients: int = 0
+    created: int = 0
+    changed: int = 0
+    resolved: int = 0
+    notifications: int = 0
+    kinds_open: dict[int, set[str]] = field(default_factory=dict)
+
+    def add(self, other: Outcome) -> None:
+        self.patients += other.patients
+        self.created += other.created
+        self.changed += other.changed
+        self.resolved += other.resolved
+        self.notifications += other.notifications
+        self.kinds_open.update(other.kinds_open)
+
+
+def patient_rules_evaluate(*, patient_id: int, as_of: date, now: datetime | None = None) -> Outcome:
+    """Evaluate one patient's rules and bring the flags in line (idempotent)."""
+    return patients_evaluate([patient_id], as_of=as_of, now=now)
+
+
+def sweep_patient_ids(*, after_id: int = 0) -> list[int]:
+    """Everyone the sweep looks at: active or awaiting maintenance, or still holding an
+    open flag (so flags of a patient who left maintenance are resolved)."""
+    in_scope = Q(status__in=IN_SCOPE_STATUSES, entered_in_error_at__isnull=True)
+    flagged = Patient.objects.filter(flags__status__in=Flag.OPEN_STATUSES).values("pk")
+    return list(
+        Patient.objects.filter(in_scope | Q(pk__in=flagged), pk__gt=after_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def batches(ids: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def sweep_run(*, as_of: date, batch_size: int = 500, now: datetime | None = None) -> Outcome:
+    """The sweep, synchronously (management command, demo seed, tests)."""
+    total = Outcome()
+    for batch in batches(sweep_patient_ids(), batch_size):
+        total.add(patients_evaluate(batch, as_of=as_of, now=now))
+    return total
+
+
+# --- Gathering -----------------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    as_of: date
+    upto: datetime
+    patients: dict[int, Patient]
+    thresholds: dict[int, dict[str, Threshold]]
+    snapshots: dict[int, Any]
+    rems: dict[int, Any]
+    latest: dict[tuple[int, str], list[LabResult]]
+    markers: dict[int, list[LabResult]]
+    weights: dict[int, list[tuple[date, Decimal]]]
+
+
+def _gather(patient_ids: list[int], as_of: date) -> _Batch:
+    upto = end_of_day(as_of)
+    patients = {
+        p.pk: p
+        for p in Patient.objects.filter(pk__in=patient_ids).select_related("diagnosis", "clinic")
+    }
+    defaults = tuple(all_rule_defaults())
+    thresholds = {
+        clinic_id: rule_thresholds(defaults, clinic_id=clinic_id)
+        for clinic_id in {p.clinic_id for p in patients.values()}
+    }
+    in_scope = [pid for pid, p in patients.items() if _in_scope(p)]
+    latest = latest_results(in_scope, (*CBC_CODES, "CREAT"), upto=upto, per_code=2)
+    with_creatinine = sorted({pid for (pid, code) in latest if code == "CREAT"})
+    return _Batch(
+        as_of=as_of,
+        upto=upto,
+        patients=patients,
+        thresholds=thresholds,
+        snapshots=therapy_gateway.course_snapshots(in_scope, as_of=as_of) if in_scope else {},
+        rems=therapy_gateway.rems_states(in_scope, as_of=as_of) if in_scope else {},
+        latest=latest,
+        markers=marker_history(in_scope, upto=upto),
+        weights=_weights(with_creatinine),
+    )
+
+
+def _weights(patient_ids: list[int]) -> dict[int, list[tuple[date, Decimal]]]:
+    """Valid weights per patient in one query. Same data and tie rule as
+    ``patients.selectors.weight_nearest``, read for a whole batch at once."""
+    found: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
+    rows = (
+        WeightMeasurement.objects.valid()
+        .filter(patient_id__in=patient_ids)
+        .order_by("patient_id", "measured_on")
+        .values_list("patient_id", "measured_on", "weight_kg")
+    )
+    for patient_id, measured_on, weight_kg in rows:
+        found[patient_id].append((measured_on, weight_kg))
+    return dict(found)
+
+
+def _weight_nearest(weights: list[tuple[date, Decimal]], on: date) -> tuple[date, Decimal] | None:
+    if not weights:
+        return None
+    return min(weights, key=lambda w: (abs((w[0] - on).days), w[0]))
+
+
+def _in_scope(patient: Patient) -> bool:
+    return patient.entered_in_error_at is None and patient.status in IN_SCOPE_STATUSES
+
+
+# --- The rules, per patient ------------------------------------------------------------
+
+
+def _evidence(result: LabResult) -> dict:
+    return {
+        "result_id": result.pk,
+        "code": result.test_code,
+        "value": _plain(result.canonical_value)
+        if result.canonical_value is not None
+        else result.qualitative,
+        "unit": result.canonical_unit,
+        "collected_at": timezone.localtime(result.collected_at).isoformat(),
+    }
+
+
+def _shown(result: LabResult) -> str:
+    test = catalogue.find_test(result.test_code)
+    value = result.canonical_value.quantize(Decimal(1).scaleb(-test.decimal_places))
+    return f"{test.name} {value} {test.canonical_unit}"
+
+
+def _cytopenias(batch: _Batch, pid: int, t) -> dict[str, Desired]:
+    desired = {}
+    version = ctcae.DEFAULT_VERSION
+    for code, kind in flag_rules.CYTOPENIA_KIND_BY_CODE.items():
+        rows = batch.latest.get((pid, code))
+        if not rows:
+            continue
+        latest = rows[0]
+        test = catalogue.find_test(code)
+        graded = ctcae.grade(
+            code, latest.canonical_value, lln=test.ref_low, version=version, thresholds=t
+        )
+        if not flag_rules.cytopenia_flagged(graded.grade, t):
+            continue
+        desired[kind] = Desired(
+            kind=kind,
+            severity=flag_rules.cytopenia_severity(graded.grade),
+            message=(
+                f"{_shown(latest)} (collected {local_date(latest.collected_at)}): "
+                f"{graded.label} {kind} (CTCAE v{graded.version})."
+            ),
+            finding=graded.finding,
+            evidence=[_evidence(latest)],
+            ctcae_grade=graded.grade,
+            ctcae_version=graded.version,
+            notify=flag_rules.notify_for_grade(graded.grade, t),
+        )
+    return desired
+
+
+def _last_cbc(batch: _Batch, pid: int) -> LabResult | None:
+    rows = [batch.latest[(pid, c)][0] for c in CBC_PRESENCE_CODES if (pid, c) in batch.latest]
+    return max(rows, key=lambda r: r.collected_at) if rows else None
+
+
+def _phase_at(snap, on: date, as_of: date, t) -> str:
+    """The course phase on the day of the last CBC, counted back from today's cycle/day.
+
+    A hold for a cytopenia switches to weekly CBCs whenever the last CBC was drawn.
+    """
+    if snap.held_for_cytopenia:
+        return schedule.HELD_CYTOPENIA
+    cycle_days = snap.current_level.cycle_days if snap.current_level else 28
+    day = snap.day or 1  # None while held for another reason: count from the cycle start
+    position = (snap.cycle - 1) * cycle_days + (day - 1) - (as_of - on).days
+    cycle = max(1, position // cycle_days + 1)
+    return schedule.phase_for_cycle(cycle, thresholds=t)
+
+
+def _schedule(batch: _Batch, pid: int, snap, t) -> tuple[dict[str, Desired], dict]:
+    desired: dict[str, Desired] = {}
+    last = _last_cbc(batch, pid)
+    last_on = local_date(last.collected_at) if last else None
+    phase = (
+        _phase_at(snap, last_on, batch.as_of, t)
+        if last_on
+        else (
+            schedule.HELD_CYTOPENIA
+            if snap.held_for_cytopenia
+            else schedule.phase_for_cycle(max(snap.cycle, 1), thresholds=t)
+        )
+    )
+    status = schedule.cbc_status(
+        last_cbc_on=last_on,
+        phase=phase,
+        course_start=snap.start_date,
+        as_of=batch.as_of,
+        thresholds=t,
+    )
+    due_on = status.values["due_on"]
+    if status.outcome == "overdue":
+        interval = status.values["interval_days"]
+        why = {
+            schedule.EARLY: f"every {interval} days in cycles 1-2",
+            schedule.STANDARD: f"every {interval} days from cycle 3",
+            schedule.HELD_CYTOPENIA: "weekly while lenalidomide is held for low counts",
+        }[phase]
+        since = f"last CBC {last_on}" if last_on else "no CBC since the course started"
+        desired[K.CBC_OVERDUE] = Desired(
+            kind=K.CBC_OVERDUE,
+            severity=flag_rules.URGENT
+            if phase == schedule.HELD_CYTOPENIA
+            else flag_rules.ATTENTION,
+            message=f"CBC overdue: it was due {due_on} ({since}; {why}). Arrange a blood draw.",
+            finding=status,
+            evidence=[_evidence(last)] if last else [],
+            due_on=due_on,
+        )
+
+    markers = batch.markers.get(pid, [])
+    last_response = local_date(markers[-1].collected_at) if markers else None
+    response = schedule.response_labs_status(
+        last_response_labs_on=last_response,
+        course_start=snap.start_date,
+        as_of=batch.as_of,
+        thresholds=t,
+    )
+    response_due = response.values["due_on"]
+    if response.outcome == "overdue" or (
+        response.outcome == "due_soon" and batch.as_of >= response_due
+    ):
+        since = f"last on {last_response}" if last_response else "none since the course started"
+        desired[K.RESPONSE_LABS_DUE] = Desired(
+            kind=K.RESPONSE_LABS_DUE,
+            severity=flag_rules.ROUTINE,
+            message=(
+                f"Response labs due {response_due} (SPEP, free light chains, urine M-protein if "
+                f"measurable; {since}; every {response.values['interval_days']} days)."
+            ),
+            finding=response,
+            evidence=[_evidence(markers[-1])] if markers else [],
+            due_on=response_due,
+        )
+    status_row = {
+        "on_course": True,
+        "cbc_phase": phase,
+        "last_cbc_on": last_on,
+        "cbc_due_on": due_on,
+        "cbc_overdue_after": status.values["overdue_after"],
+        "response_labs_due_on": response_due,
+    }
+    return desired, status_row
+
+
+def _hold(batch: _Batch, pid: int, snap, t) -> tuple[dict[str, Desired], str, Finding | None]:
+    """Hold guidance from the latest ANC and platelets (therapy.dosing).
+
+    Returns the desired hold flag, the suggestion kind for a held course ("resume_lower"),
+    and the finding; outcome "unknown" keeps whatever flag is open.
+    """
+    if not snap.includes_lenalidomide or snap.current_level is None:
+        return {}, "", None
+    anc = batch.latest.get((pid, "ANC"))
+    plt = batch.latest.get((pid, "PLT"))
+    guidance = dosing.hematologic_dose_guidance(
+        anc=anc[0].canonical_value if anc else None,
+        platelets=plt[0].canonical_value if plt else None,
+        current_level=snap.current_level,
+        on_hold_for_cytopenia=snap.held_for_cytopenia,
+        thresholds=t,
+    )
+    evidence = [_evidence(rows[0]) for rows in (anc, plt) if rows]
+    counts = ", ".join(_shown(rows[0]) for rows in (anc, plt) if rows)
+    if guidance.outcome == "discontinuation_review" or (
+        guidance.outcome == "hold" and not snap.held_for_cytopenia
+    ):
+        kind = "discontinuation_review" if guidance.outcome == "discontinuation_review" else "hold"
+        return (
+            {
+                K.HOLD_RECOMMENDED: Desired(
+                    kind=K.HOLD_RECOMMENDED,
+                    severity=flag_rules.URGENT,
+                    message=f"{counts}: {guidance.message}. A physician decides.",
+                    finding=guidance,
+                    evidence=evidence,
+                    suggestion_kind=kind,
+                )
+            },
+            "",
+            guidance,
+        )
+    if guidance.outcome == "resume_lower":
+        return {}, "resume_lower", guidance
+    return {}, "", guidance
+
+
+def _renal(
+    batch: _Batch, pid: int, patient: Patient, t
+) -> tuple[dict[str, Desired], Decimal | None, dict]:
+    rows = batch.latest.get((pid, "CREAT"), [])
+    weights = batch.weights.get(pid, [])
+    on_dialysis = bool(getattr(getattr(patient, "diagnosis", None), "on_dialysis", False))
+
+    def crcl(result: LabResult):
+        on = local_date(result.collected_at)
+        weight = _weight_nearest(weights, on)
+        if weight is None:
+            return None
+        return dosing.crcl_cockcroft_gault(
+            age_years=patient.age_on(on),
+            weight_kg=weight[1],
+            creatinine_mg_dl=result.canonical_value,
+            sex_at_birth=patient.sex_at_birth,
+        ), weight
+
+    computed = [crcl(r) for r in rows]
+    if not computed or computed[0] is None:
+        return {}, None, {}
+    current, current_weight = computed[0]
+    current_crcl = current.values["crcl_ml_min"]
+    band = dosing.renal_band(current_crcl, on_dialysis, t).outcome
+    info = {"current_band": band}
+    if len(computed) < 2 or computed[1] is None:
+        return {}, current_crcl, info
+    previous, previous_weight = computed[1]
+    crossed = dosing.renal_band_crossed(
+        previous.values["crcl_ml_min"], current_crcl, on_dialysis, t
+    )
+    if crossed is None:
+        return {}, current_crcl, info
+    used = (
+        f"creatinine {rows[0].canonical_value.normalize():f} mg/dL on {local_date(rows[0].collected_at)} "
+        f"with weight {current_weight[1]} kg of {current_weight[0]}; before: creatinine "
+        f"{rows[1].canonical_value.normalize():f} mg/dL with weight {previous_weight[1]} kg of {previous_weight[0]}"
+    )
+    finding = dataclasses.replace(
+        crossed,
+        values={
+            **crossed.values,
+            "current": current.values,
+            "previous": previous.values,
+            "current_weight_on": current_weight[0],
+            "previous_weight_on": previous_weight[0],
+        },
+    )
+    return (
+        {
+            K.RENAL_DOSE_REVIEW: Desired(
+                kind=K.RENAL_DOSE_REVIEW,
+                severity=flag_rules.ATTENTION,
+                message=(
+                    f"Creatinine clearance {previous.values['crcl_ml_min']} -> {current_crcl} mL/min "
+                    f"(Cockcroft-Gault: {used}). {crossed.message}."
+                ),
+                finding=finding,
+                evidence=[_evidence(rows[0]), _evidence(rows[1])],
+                suggestion_kind="renal_dose_review",
+            )
+        },
+        current_crcl,
+        info,
+    )
+
+
+def _progression(batch: _Batch, pid: int, patient: Patient, t) -> dict[str, Desired]:
+    markers = batch.markers.get(pid, [])
+    if len(markers) < 2:
+        return {}
+    diagnosis = getattr(patient, "diagnosis", None)
+    involved = (
+        diagnosis.light_chain
+        if diagnosis and diagnosis.light_chain in ("kappa", "lambda")
+        else None
+    )
+    by_day: dict[date, dict[str, LabResult]] = defaultdict(dict)
+    for row in markers:
+        by_day[local_date(row.collected_at)][row.test_code] = row
+    points = []
+    for on, rows in sorted(by_day.items()):
+        value = {
+            code: rows[code].canonical_value if code in rows else None
+            for code in ("SPEP_M", "UPEP_M24", "FLC_KAPPA", "FLC_LAMBDA")
+        }
+        points.append(
+            imwg.MarkerPoint(
+                on=on,
+                spep_g_dl=value["SPEP_M"],
+                upep_mg_24h=value["UPEP_M24"],
+                kappa_mg_l=value["FLC_KAPPA"],
+                lambda_mg_l=value["FLC_LAMBDA"],
+                involved=involved,
+            )
+        )
+    finding = imwg.progression(points, thresholds=t)
+    if finding.outcome != "progression":
+        return {}
+    latest_day = points[-1].on
+    nadir_on = finding.values.get("nadir_on")
+    evidence = [_evidence(r) for r in by_day[latest_day].values()]
+    if nadir_on and nadir_on in by_day:
+        evidence += [_evidence(r) for r in by_day[nadir_on].values()]
+    return {
+        K.POSSIBLE_PROGRESSION: Desired(
+            kind=K.POSSIBLE_PROGRESSION,
+            severity=flag_rules.URGENT,
+            message=f"Possible progression (IMWG): {finding.message}",
+            finding=finding,
+            evidence=evidence,
+            notify=True,
+        )
+    }
+
+
+PREGNANCY_ACTIONS = ("pregnancy_test_due", "pregnancy_test_overdue")
+
+
+def _rems(batch: _Batch, pid: int) -> dict[str, Desired]:
+    state = batch.rems.get(pid)
+    if state is None:
+        return {}
+    status: Finding = state.status
+    actions = list(status.values.get("actions", []))
+    desired = {}
+    pregnancy = [a for a in actions if a in PREGNANCY_ACTIONS]
+    if pregnancy:
+        overdue = "pregnancy_test_overdue" in pregnancy
+        desired[K.PREGNANCY_TEST_DUE] = Desired(
+            kind=K.PREGNANCY_TEST_DUE,
+            severity=flag_rules.URGENT if overdue else flag_rules.ATTENTION,
+            message=(
+                "Pregnancy test overdue: test before the next prescription (REMS)."
+                if overdue
+                else "Pregnancy test due: arrange it before the next prescription (REMS)."
+            ),
+            finding=status,
+            evidence=[],
+        )
+    others = [a for a in actions if a not in PREGNANCY_ACTIONS]
+    if others:
+        desired[K.REMS_ACTION_NEEDED] = Desired(
+            kind=K.REMS_ACTION_NEEDED,
+            severity=flag_rules.ATTENTION,
+            message="REMS: " + "; ".join(a.replace("_", " ") for a in others) + ".",
+            finding=status,
+            evidence=[],
+        )
+    return desired
+
+
+# --- Reconciling flags with the database -----------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy of finding values (Decimals as strings keep their digits)."""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if hasattr(value, "label"):
+            return value.label
+        return _plain(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _thresholds_json(finding: Finding) -> list[dict]:
+    return [
+        {
+            "key": t.key,
+            "value": _plain(t.value),
+            "unit": t.unit,
+            "version": t.version,
+            "status": t.status,
+        }
+        for t in finding.thresholds
+    ]
+
+
+def _new_flag(pid: int, d: Desired, *, as_of: date, now: datetime) -> Flag:
+    return Flag(
+        patient_id=pid,
+        kind=d.kind,
+        status=Flag.Status.OPEN,
+        severity=d.severity,
+        ctcae_grade=d.ctcae_grade,
+        peak_ctcae_grade=d.ctcae_grade,
+        ctcae_version=d.ctcae_version,
+        message=d.message,
+        rule_id=d.finding.rule_id,
+        basis=d.finding.basis,
+        thresholds=_thresholds_json(d.finding),
+        values=_plain(d.finding.values),
+        evidence=d.evidence,
+        due_on=d.due_on,
+        opened_at=now,
+        opened_as_of=as_of,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _evidence_ids(evidence: list[dict]) -> list:
+    return sorted(e.get("result_id") or 0 for e in evidence)
+
+
+def _differs(flag: Flag, d: Desired) -> bool:
+    return (
+        flag.severity != d.severity
+        or flag.ctcae_grade != d.ctcae_grade
+        or flag.due_on != d.due_on
+        or _evidence_ids(flag.evidence) != _evidence_ids(d.evidence)
+    )
+
+
+def _update_flag(flag: Flag, d: Desired, *, now: datetime) -> bool:
+    """Compare-and-set: applies only if the flag still holds what this evaluation read."""
+    worse = d.severity > flag.severity or (d.ctcae_grade or 0) > (flag.ctcae_grade or 0)
+    escalations = list(flag.escalations)
+    if flag.ctcae_grade != d.ctcae_grade or flag.severity != d.severity:
+        escalations.append(
+            {
+                "at": now.isoformat(),
+                "from_grade": flag.ctcae_grade,
+                "to_grade": d.ctcae_grade,
+                "from_severity": flag.severity,
+                "to_severity": d.severity,
+                "evidence": d.evidence,
+            }
+        )
+    changes = {
+        "severity": d.severity,
+        "ctcae_grade": d.ctcae_grade,
+        "peak_ctcae_grade": max(flag.peak_ctcae_grade or 0, d.ctcae_grade or 0) or None,
+        "ctcae_version": d.ctcae_version,
+        "message": d.message,
+        "rule_id": d.finding.rule_id,
+        "basis": d.finding.basis,
+        "thresholds": _thresholds_json(d.finding),
+        "values": _plain(d.finding.values),
+        "evidence": d.evidence,
+        "due_on": d.due_on,
+        "escalations": escalations,
+        "updated_at": now,
+    }
+    if worse:
+        # A worse result needs fresh eyes: an acknowledged flag opens again.
+        changes["status"] = Flag.Status.OPEN
+    return bool(
+        Flag.objects.filter(
+            pk=flag.pk,
+            status__in=Flag.OPEN_STATUSES,
+            severity=flag.severity,
+            ctcae_grade=flag.ctcae_grade,
+            due_on=flag.due_on,
+        ).update(**changes)
+    )
+
+
+def _resolve_flag(flag: Flag, *, reason: str, evidence: list[dict], now: datetime) -> bool:
+    return bool(
+        Flag.objects.filter(pk=flag.pk, status__in=Flag.OPEN_STATUSES).update(
+            status=Flag.Status.RESOLVED,
+            resolved_at=now,
+            resolution=reason,
+            resolving_evidence=evidence,
+            updated_at=now,
+        )
+    )
+
+
+def _resolution(kind: str, batch: _Batch, pid: int, patient: Patient) -> tuple[str, list[dict]]:
+    """Why a flag's condition cleared, and the results that show it."""
+    if not _in_scope(patient):
+        return f"Patient is no longer on maintenance ({patient.get_status_display()}).", []
+    if kind in flag_rules.CYTOPENIA_KIND_BY_CODE.values():
+        code = {v: k for k, v in flag_rules.CYTOPENIA_KIND_BY_CODE.items()}[kind]
+        rows = batch.latest.get((pid, code))
+        if rows:
+            return f"Recovered: {_shown(rows[0])} on {local_date(rows[0].collected_at)}.", [
+                _evidence(rows[0])
+            ]
+        return "The result behind this flag was entered in error.", []
+    if kind == K.CBC_OVERDUE:
+        last = _last_cbc(batch, pid)
+        if last is not None:
+            return f"CBC collected {local_date(last.collected_at)}.", [_evidence(last)]
+        return "No active maintenance course: no CBC schedule.", []
+    if kind == K.RESPONSE_LABS_DUE:
+        markers = batch.markers.get(pid, [])
+        if markers:
+            return f"Response labs collected {local_date(markers[-1].collected_at)}.", [
+                _evidence(markers[-1])
+            ]
+        return "No active maintenance course.", []
+    if kind == K.HOLD_RECOMMENDED:
+        anc = batch.latest.get((pid, "ANC"))
+        plt = batch.latest.get((pid, "PLT"))
+        rows = [r[0] for r in (anc, plt) if r]
+        snap = batch.snapshots.get(pid)
+        if snap is not None and snap.on_hold:
+            return "Lenalidomide is on hold.", [_evidence(r) for r in rows]
+        return "Counts no longer meet the hold limits.", [_evidence(r) for r in rows]
+    if kind == K.RENAL_DOSE_REVIEW:
+        rows = batch.latest.get((pid, "CREAT"), [])
+        return "No renal band change since the review.", [_evidence(r) for r in rows[:1]]
+    if kind == K.POSSIBLE_PROGRESSION:
+        markers = batch.markers.get(pid, [])
+        return "Latest markers are below the progression level.", [
+            _evidence(r) for r in markers[-4:]
+        ]
+    return "Condition cleared.", []
+
+
+@transaction.atomic
+def patients_evaluate(
+    patient_ids: list[int], *, as_of: date, now: datetime | None = None
+) -> Outcome:
+    """Evaluate a batch of patients and reconcile their flags (idempotent, concurrency-safe).
+
+    Steps: gather (fixed queries); per patient, run the pure rules into the wanted flags;
+    insert missing flags, compare-and-set changed ones, resolve cleared ones with the
+    resolving evidence; upsert the due dates; raise or withdraw therapy suggestions for
+    new decisions; queue emails in the outbox for grade 3-4 cytopenias and progression.
+    """
+    now = now or timezone.now()
+    outcome = Outcome(patients=len(patient_ids))
+    if not patient_ids:
+        return outcome
+    batch = _gather(sorted(patient_ids), as_of)
+    existing: dict[tuple[int, str], Flag] = {
+        (f.patient_id, f.kind): f for f in Flag.objects.open().filter(patient_id__in=batch.patients)
+    }
+    to_create: list[Flag] = []
+    wanted: dict[int, dict[str, Desired]] = {}
+    statuses: list[MonitoringStatus] = []
+    suggestions: list[tuple[Patient, str, Finding, list[dict]]] = []
+    withdrawals: list[tuple[Patient, str, str]] = []
+
+    for pid, patient in batch.patients.items():
+        desired: dict[str, Desired] = {}
+        keep: set[str] = set()
+        status_row: dict[str, Any] = {"on_course": False}
+        if _in_scope(patient):
+            t = batch.thresholds[patient.clinic_id]
+            desired.update(_cytopenias(batch, pid, t))
+            desired.update(_progression(batch, pid, patient, t))
+            snap = batch.snapshots.get(pid)
+            if snap is not None:
+                scheduled, status_row = _schedule(batch, pid, snap, t)
+                desired.update(scheduled)
+                hold, held_suggestion, guidance = _hold(batch, pid, snap, t)
+                desired.update(hold)
+                if guidance is not None and guidance.outcome == "unknown":
+                    keep.add(K.HOLD_RECOMMENDED)
+                if held_suggestion:
+                    suggestions.append((patient, held_suggestion, guidance, []))
+                renal, crcl, renal_info = _renal(batch, pid, patient, t)
+                desired.update(renal)
+                status_row["crcl_ml_min"] = crcl
+                open_renal = existing.get((pid, K.RENAL_DOSE_REVIEW))
+                if (
+                    K.RENAL_DOSE_REVIEW not in renal
+                    and open_renal is not None
+                    and open_renal.status == Flag.Status.OPEN
+                    and open_renal.values.get("previous_band") != renal_info.get("current_band")
+                ):
+                    # Not reviewed yet and the new band still holds: keep the flag open.
+                    keep.add(K.RENAL_DOSE_REVIEW)
+                # REMS applies to patients prescribed lenalidomide.
+                if snap.includes_lenalidomide:
+                    desired.update(_rems(batch, pid))
+        wanted[pid] = desired
+        statuses.append(
+            MonitoringStatus(patient_id=pid, evaluated_at=now, as_of=as_of, **status_row)
+        )
+        for kind in Flag.Kind.values:
+            if kind in keep:
+                continue
+            d, flag = desired.get(kind), existing.get((pid, kind))
+            if d is not None and flag is None:
+                to_create.append(_new_flag(pid, d, as_of=as_of, now=now))
+            elif d is not None and _differs(flag, d):
+                if _update_flag(flag, d, now=now):
+                    outcome.changed += 1
+            elif d is None and flag is not None:
+                reason, evidence = _resolution(kind, batch, pid, patient)
+                if _resolve_flag(flag, reason=reason, evidence=evidence, now=now):
+                    outcome.resolved += 1
+                    if kind == K.HOLD_RECOMMENDED:
+                        withdrawals.append((patient, "hold", reason))
+
+    if to_create:
+        Flag.objects.bulk_create(to_create, ignore_conflicts=True)
+    _upsert_statuses(statuses)
+
+    # Read back what is open now: ids for emails and suggestions (whoever inserted them).
+    open_now = list(Flag.objects.open().filter(patient_id__in=batch.patients))
+    before = {flag.pk for flag in existing.values()}
+    outcome.created = sum(1 for flag in open_now if flag.pk not in before)
+    outcome.kinds_open = defaultdict(set)
+    for flag in open_now:
+        outcome.kinds_open[flag.patient_id].add(flag.kind)
+    outcome.kinds_open = dict(outcome.kinds_open)
+    outcome.notifications = _queue_notifications(open_now, wanted, batch)
+    _therapy_suggestions(open_now, wanted, batch, suggestions, withdrawals)
+    return outcome
+
+
+def _upsert_statuses(rows: list[MonitoringStatus]) -> None:
+    MonitoringStatus.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["patient"],
+        update_fields=[
+            "evaluated_at",
+            "as_of",
+            "on_course",
+            "cbc_phase",
+            "last_cbc_on",
+            "cbc_due_on",
+            "cbc_overdue_after",
+            "response_labs_due_on",
+            "crcl_ml_min",
+        ],
+    )
+
+
+def _therapy_suggestions(open_now, wanted, batch, suggestions, withdrawals) -> None:
+    """Hand decisions to therapy: a suggestion per new hold/renal flag, resume when held
+    counts recover, and withdraw a pending hold once counts recovered first."""
+    for flag in open_now:
+        d = wanted.get(flag.patient_id, {}).get(flag.kind)
+        if d is None or not d.suggestion_kind or flag.dose_suggestion_id is not None:
+            continue
+        if flag.patient_id not in batch.snapshots:
+            continue
+        suggestion = therapy_gateway.dose_suggestion_raise(
+            patient=batch.patients[flag.patient_id],
+            kind=d.suggestion_kind,
+            finding=d.finding,
+            evidence=d.evidence,
+            as_of=batch.as_of,
+        )
+        if suggestion is not None:
+            Flag.objects.filter(pk=flag.pk, dose_suggestion_id__isnull=True).update(
+                dose_suggestion_id=suggestion.pk
+            )
+    pending = set()
+    if suggestions:
+        pending = {
+            (s.patient_id, s.kind)
+            for s in therapy_gateway.pending_suggestions([p.pk for p, *_ in suggestions])
+        }
+    for patient, kind, finding, evidence in suggestions:
+        if (patient.pk, kind) in pending:
+            continue  # already waiting for the physician; re-raising would only churn history
+        therapy_gateway.dose_suggestion_raise(
+            patient=patient, kind=kind, finding=finding, evidence=evidence, as_of=batch.as_of
+        )
+    for patient, kind, reason in withdrawals:
+        therapy_gateway.dose_suggestion_withdraw(patient=patient, kind=kind, reason=reason)
+
+
+def _queue_notifications(open_now: list[Flag], wanted, batch: _Batch) -> int:
+    """Outbox rows for flags that email the care team; the key makes each go out once
+    (a flag's grade 3 and a later grade 4 are two messages; a re-run adds none)."""
+    to_notify = [
+        f
+        for f in open_now
+        if (d := wanted.get(f.patient_id, {}).get(f.kind)) is not None and d.notify
+    ]
+    if not to_notify:
+        return 0
+    clinic_ids = {batch.patients[f.patient_id].clinic_id for f in to_notify}
+    recipients: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    team = (
+        get_user_model()
+        .objects.filter(clinics__id__in=clinic_ids, groups__name=PHYSICIAN, is_active=True)
+        .exclude(email="")
+        .values_list("clinics__id", "pk", "email")
+        .distinct()
+    )
+    for clinic_id, user_id, email in team:
+        recipients[clinic_id].append((user_id, email))
+    rows = []
+    for flag in to_notify:
+        patient = batch.patients[flag.patient_id]
+        step = f"grade-{flag.ctcae_grade}" if flag.ctcae_grade else "open"
+        for user_id, email in recipients.get(patient.clinic_id, []):
+            rows.append(
+                Notification(
+                    key=f"flag-{flag.pk}-{step}-user-{user_id}",
+                    flag=flag,
+                    recipient=email,
+                    subject=f"[MMM] {flag.get_severity_display()}: {flag.get_kind_display()}"
+                    + (f" grade {flag.ctcae_grade}" if flag.ctcae_grade else "")
+                    + f" ({patient.clinic.name})",
+                    body=(
+                        f"{flag.message}\n\nRule: {flag.rule_id}. {flag.basis}\n\n"
+                        f"Open the patient record: /patients/{patient.public_id}/\n"
+                        "Decision support only: clinical judgement decides."
+                    ),
+                )
+            )
+    if rows:
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

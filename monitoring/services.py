@@ -1,0 +1,438 @@
+"""Writes for the monitoring app: recording lab results, corrections, acknowledging flags.
+
+Every service is one atomic action; the rules evaluation it triggers runs after commit in a
+Celery task (``monitoring.tasks``), and a broker outage never loses a saved result (the
+hourly sweep evaluates every patient again). Rules evaluation and the sweep live in
+``monitoring.evaluation``; the notification outbox in ``monitoring.notifications``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from monitoring import errors
+from monitoring.errors import EntryProblem, LabEntryRejected
+from monitoring.models import Flag, LabResult, UserLabUnit
+from monitoring.rules import catalogue, ctcae
+from monitoring.selectors import latest_results, local_date
+from patients import services as patient_services
+from patients.errors import DomainError
+from patients.models import Patient
+from patients.selectors import rule_thresholds
+
+COMPUTED_CODES = {"FLC_RATIO"}
+CANONICAL_PLACES = Decimal("1E-10")
+
+
+@dataclass(frozen=True)
+class LabEntry:
+    """One value as a nurse typed it (or a lab interface sent it)."""
+
+    test: str  # catalogue code or LOINC
+    value: str  # as typed; for qualitative tests the choice ("negative")
+    unit: str = ""
+    confirm_suspicious: bool = False
+
+
+@dataclass(frozen=True)
+class _Checked:
+    test: catalogue.LabTestDef
+    entry: LabEntry
+    canonical: Decimal | None
+    qualitative: str
+
+
+def _check_entry(entry: LabEntry, panel: str | None) -> tuple[_Checked | None, EntryProblem | None]:
+    """Shape and limits of one value (no database): the catalogue decides."""
+    try:
+        test = catalogue.find_test(entry.test)
+    except catalogue.UnknownTestError:
+        return None, EntryProblem(
+            entry.test, errors.UNKNOWN_TEST.format(test=entry.test), "invalid"
+        )
+    code = test.code
+
+    def problem(message: str, kind: str = "invalid"):
+        return None, EntryProblem(code, message, kind)
+
+    if code in COMPUTED_CODES:
+        return problem(errors.COMPUTED_TEST.format(test=test.name))
+    if panel is not None and test.panel != panel:
+        return problem(
+            errors.NOT_IN_PANEL.format(test=test.name, panel=catalogue.PANELS[panel].name)
+        )
+    value = (entry.value or "").strip()
+    if not test.is_numeric:
+        choice = value.lower().replace(" ", "_")
+        if choice not in test.choices:
+            return problem(
+                errors.NOT_A_CHOICE.format(test=test.name, choices=", ".join(test.choices))
+            )
+        return _Checked(test, entry, None, choice), None
+    try:
+        number = Decimal(value.replace(",", ""))
+    except InvalidOperation:
+        return problem(errors.NOT_A_NUMBER.format(test=test.name, value=value))
+    if not number.is_finite():
+        return problem(errors.NOT_A_NUMBER.format(test=test.name, value=value))
+    if not entry.unit:
+        return problem(errors.UNIT_REQUIRED.format(test=test.name))
+    try:
+        # Stored to 10 decimal places (exact for every factor but hemoglobin mmol/L and
+        # the dividing ones, where 10 places is far below any reported precision).
+        canonical = catalogue.to_canonical(code, number, entry.unit).quantize(CANONICAL_PLACES)
+    except catalogue.UnitError as error:
+        return problem(str(error))
+    except InvalidOperation:
+        return problem(errors.NOT_A_NUMBER.format(test=test.name, value=value))
+    impossible = catalogue.check_plausible(code, canonical)
+    if impossible:
+        return problem(impossible, "impossible")
+    return _Checked(test, entry, canonical, ""), None
+
+
+@transaction.atomic
+def lab_results_record(
+    *,
+    patient: Patient,
+    user,
+    collected_at: datetime,
+    entries: Sequence[LabEntry],
+    panel: str | None = None,
+    source: str = LabResult.Source.ENTRY,
+    mrd_method: str = "",
+    mrd_sensitivity_exponent: int | None = None,
+    hcg_sensitivity_miu_ml: Decimal | None = None,
+    corrects: LabResult | None = None,
+    now: datetime | None = None,
+) -> list[LabResult]:
+    """Record one collection's results: all of them, or none with a problem per result.
+
+    Steps: check the collection time; check each value against the catalogue (unit,
+    plausibility); refuse a test already recorded at that collection time (with a link to
+    it); ask for confirmation of a value 100-fold away from the previous one; convert,
+    grade (CTCAE, version stored) and mark out-of-range; save with history; compute the
+    kappa/lambda ratio when both chains exist; remember the user's units; after commit,
+    queue the patient's rules evaluation.
+    """
+    now = now or timezone.now()
+    if collected_at > now:
+        raise DomainError(
+            errors.COLLECTED_IN_FUTURE.format(
+                value=f"{timezone.localtime(collected_at):%Y-%m-%d %H:%M}"
+            ),
+            field="collected_at",
+        )
+    if local_date(collected_at) < patient.date_of_birth:
+        raise DomainError(
+            errors.COLLECTED_BEFORE_BIRTH.format(value=f"{collected_at:%Y-%m-%d}"),
+            field="collected_at",
+        )
+    if not entries:
+        raise DomainError(errors.NOTHING_ENTERED)
+    if mrd_sensitivity_exponent is not None and mrd_sensitivity_exponent not in (4, 5, 6):
+        raise DomainError(errors.MRD_SENSITIVITY, field="mrd_sensitivity_exponent")
+
+    problems: list[EntryProblem] = []
+    checked: list[_Checked] = []
+    for entry in entries:
+        ok, problem = _check_entry(entry, panel)
+        if problem:
+            problems.append(problem)
+        elif any(c.test.code == ok.test.code for c in checked):
+            problems.append(
+                EntryProblem(
+                    ok.test.code, errors.TWICE_IN_ONE_ENTRY.format(test=ok.test.name), "invalid"
+                )
+            )
+        else:
+            checked.append(ok)
+    codes = [c.test.code for c in checked]
+    problems += _duplicates(patient, codes, collected_at)
+    problems += _suspicious(patient, checked, collected_at)
+    if problems:
+        raise LabEntryRejected(problems)
+
+    thresholds = rule_thresholds(ctcae.DEFAULTS, clinic_id=patient.clinic_id)
+    collection_id = uuid.uuid4()
+    saved = []
+    try:
+        with transaction.atomic():
+            for item in checked:
+                result = _build(
+                    item,
+                    patient=patient,
+                    user=user,
+                    collected_at=collected_at,
+                    collection_id=collection_id,
+                    source=source,
+                    now=now,
+                    thresholds=thresholds,
+                    corrects=corrects,
+                )
+                if item.test.panel == "mrd":
+                    result.mrd_method = mrd_method
+                    result.mrd_sensitivity_exponent = mrd_sensitivity_exponent
+                if item.test.panel == "pregnancy":
+                    result.hcg_sensitivity_miu_ml = hcg_sensitivity_miu_ml
+                _save(result, user=user, reason="Lab result recorded")
+                saved.append(result)
+    except IntegrityError:
+        # Someone recorded the same test at the same time between our check and insert.
+        raise LabEntryRejected(_duplicates(patient, codes, collected_at)) from None
+    if {"FLC_KAPPA", "FLC_LAMBDA"} & set(codes):
+        ratio = _refresh_flc_ratio(
+            patient, collected_at, user=user, collection_id=collection_id, now=now
+        )
+        if ratio is not None:
+            saved.append(ratio)
+    if user is not None and source == LabResult.Source.ENTRY:
+        _remember_units(user, checked)
+    _evaluate_after_commit(patient.pk)
+    return saved
+
+
+def _duplicates(patient: Patient, codes: list[str], collected_at: datetime) -> list[EntryProblem]:
+    existing = LabResult.objects.valid().filter(
+        patient=patient, test_code__in=codes, collected_at=collected_at
+    )
+    when = f"{timezone.localtime(collected_at):%Y-%m-%d %H:%M}"
+    return [
+        EntryProblem(
+            row.test_code,
+            errors.DUPLICATE.format(
+                test=row.get_test_code_display(), when=when, existing=row.shown_value
+            ),
+            "duplicate",
+            existing_result_id=row.pk,
+        )
+        for row in existing
+    ]
+
+
+def _suspicious(
+    patient: Patient, checked: list[_Checked], collected_at: datetime
+) -> list[EntryProblem]:
+    numeric = [c for c in checked if c.canonical is not None]
+    if not numeric:
+        return []
+    previous = latest_results([patient.pk], [c.test.code for c in numeric], before=collected_at)
+    fold = rule_thresholds(catalogue.DEFAULTS, clinic_id=patient.clinic_id)
+    problems = []
+    for item in numeric:
+        before = previous.get((patient.pk, item.test.code))
+        if not before or item.entry.confirm_suspicious:
+            continue
+        warning = catalogue.suspicious_change(
+            item.test.code, before[0].canonical_value, item.canonical, fold
+        )
+        if warning:
+            problems.append(
+                EntryProblem(
+                    item.test.code, errors.SUSPICIOUS.format(warning=warning), "suspicious"
+                )
+            )
+    return problems
+
+
+def grade_fields(code: str, canonical: Decimal, thresholds) -> dict:
+    """CTCAE grade (with version) and the out-of-range mark for one canonical value."""
+    test = catalogue.find_test(code)
+    fields = {
+        "out_of_range": catalogue.out_of_range(code, canonical) or "",
+        "ref_low": test.ref_low,
+        "ref_high": test.ref_high,
+        "ctcae_grade": None,
+        "ctcae_label": "",
+        "ctcae_version": "",
+    }
+    if code in ctcae.GRADABLE_CODES:
+        graded = ctcae.grade(code, canonical, lln=test.ref_low, thresholds=thresholds)
+        fields.update(
+            ctcae_grade=graded.grade, ctcae_label=graded.label, ctcae_version=graded.version
+        )
+    return fields
+
+
+def _build(
+    item: _Checked, *, patient, user, collected_at, collection_id, source, now, thresholds, corrects
+):
+    test = item.test
+    result = LabResult(
+        patient=patient,
+        test_code=test.code,
+        panel=test.panel,
+        collection_id=collection_id,
+        collected_at=collected_at,
+        entered_at=now,
+        entered_by=user,
+        source=source,
+        value_as_entered=(item.entry.value or "").strip(),
+        unit_as_entered=item.entry.unit.strip() if test.is_numeric else "",
+        canonical_value=item.canonical,
+        canonical_unit=test.canonical_unit,
+        qualitative=item.qualitative,
+        suspicious_confirmed=item.entry.confirm_suspicious and item.canonical is not None,
+        corrects=corrects,
+    )
+    if item.canonical is not None:
+        for name, value in grade_fields(test.code, item.canonical, thresholds).items():
+            setattr(result, name, value)
+    # Quantitative hCG reads as positive or negative against its reference limit too.
+    if test.code == "HCG_SERUM_QUANT":
+        result.qualitative = "positive" if item.canonical > test.ref_high else "negative"
+    return result
+
+
+def _save(result: LabResult, *, user, reason: str) -> None:
+    result._history_user = user
+    result._change_reason = reason
+    result.full_clean(validate_constraints=False)  # the database checks the partial unique
+    result.save()
+
+
+def _refresh_flc_ratio(
+    patient, collected_at, *, user, collection_id=None, now=None
+) -> LabResult | None:
+    """Keep the computed kappa/lambda ratio in step with the chains at one collection time."""
+    now = now or timezone.now()
+    rows = {
+        r.test_code: r
+        for r in LabResult.objects.valid().filter(
+            patient=patient,
+            collected_at=collected_at,
+            test_code__in=["FLC_KAPPA", "FLC_LAMBDA", "FLC_RATIO"],
+        )
+    }
+    kappa, lambda_, ratio_row = rows.get("FLC_KAPPA"), rows.get("FLC_LAMBDA"), rows.get("FLC_RATIO")
+    ratio = catalogue.flc_ratio(
+        kappa.canonical_value if kappa else None, lambda_.canonical_value if lambda_ else None
+    )
+    if ratio is not None:
+        ratio = ratio.quantize(Decimal("0.0001"))
+    if ratio_row is not None:
+        if ratio is not None and ratio_row.canonical_value == ratio:
+            return None
+        _mark_in_error(ratio_row, user=user, reason="Recomputed: kappa or lambda changed", now=now)
+    if ratio is None:
+        return None
+    result = LabResult(
+        patient=patient,
+        test_code="FLC_RATIO",
+        panel="myeloma",
+        collection_id=collection_id or kappa.collection_id,
+        collected_at=collected_at,
+        entered_at=now,
+        entered_by=user,
+        source=LabResult.Source.COMPUTED,
+        value_as_entered=f"{kappa.canonical_value.normalize():f} / {lambda_.canonical_value.normalize():f}",
+        canonical_value=ratio,
+        canonical_unit="ratio",
+        out_of_range=catalogue.out_of_range("FLC_RATIO", ratio) or "",
+        ref_low=catalogue.find_test("FLC_RATIO").ref_low,
+        ref_high=catalogue.find_test("FLC_RATIO").ref_high,
+    )
+    _save(result, user=user, reason="Computed from free kappa and lambda")
+    return result
+
+
+def _mark_in_error(result: LabResult, *, user, reason: str, now) -> None:
+    result.entered_in_error_at = now
+    result.entered_in_error_by = user
+    result.entered_in_error_reason = reason
+    _save(result, user=user, reason=f"Entered in error: {reason}")
+
+
+def _remember_units(user, checked: list[_Checked]) -> None:
+    rows = [
+        UserLabUnit(user=user, test_code=c.test.code, unit=c.entry.unit.strip())
+        for c in checked
+        if c.test.is_numeric
+    ]
+    if rows:
+        UserLabUnit.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["user", "test_code"],
+            update_fields=["unit", "updated_at"],
+        )
+
+
+def _evaluate_after_commit(patient_id: int) -> None:
+    from monitoring import tasks
+
+    transaction.on_commit(lambda: tasks.enqueue_patient_evaluation(patient_id))
+
+
+@transaction.atomic
+def lab_result_correct(
+    *, result: LabResult, user, value: str, unit: str, reason: str, confirm_suspicious: bool = False
+) -> LabResult:
+    """Replace a result by a corrected one; the old one stays, marked entered-in-error.
+
+    Steps: require a reason; lock and mark the old result; record the new value at the
+    same collection time (all entry checks apply), linked to the one it corrects.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        from patients import errors as patient_errors
+
+        raise DomainError(patient_errors.REASON_REQUIRED, field="reason")
+    old = LabResult.objects.select_for_update().get(pk=result.pk)
+    if old.entered_in_error_at is not None:
+        from patients import errors as patient_errors
+
+        raise DomainError(
+            patient_errors.ALREADY_IN_ERROR.format(when=f"{old.entered_in_error_at:%Y-%m-%d %H:%M}")
+        )
+    now = timezone.now()
+    _mark_in_error(old, user=user, reason=f"Corrected: {reason}", now=now)
+    saved = lab_results_record(
+        patient=old.patient,
+        user=user,
+        collected_at=old.collected_at,
+        entries=[LabEntry(old.test_code, value, unit, confirm_suspicious)],
+        source=old.source if old.source != LabResult.Source.DEMO else LabResult.Source.ENTRY,
+        mrd_method=old.mrd_method,
+        mrd_sensitivity_exponent=old.mrd_sensitivity_exponent,
+        hcg_sensitivity_miu_ml=old.hcg_sensitivity_miu_ml,
+        corrects=old,
+        now=now,
+    )
+    return saved[0]
+
+
+@transaction.atomic
+def lab_result_mark_entered_in_error(*, result: LabResult, user, reason: str) -> LabResult:
+    """Mark a mistaken result (never deleted): it drops out of rules, charts and the ratio."""
+    marked = patient_services.mark_entered_in_error(record=result, user=user, reason=reason)
+    if marked.test_code in ("FLC_KAPPA", "FLC_LAMBDA"):
+        _refresh_flc_ratio(marked.patient, marked.collected_at, user=user)
+    _evaluate_after_commit(marked.patient_id)
+    return marked
+
+
+@transaction.atomic
+def flag_acknowledge(*, flag: Flag, user, note: str = "") -> Flag:
+    """Acknowledge an open flag (compare-and-set: a flag resolved meanwhile stays resolved)."""
+    note = (note or "").strip()
+    if len(note) > 1000:
+        raise DomainError(errors.NOTE_TOO_LONG, field="note")
+    updated = Flag.objects.filter(pk=flag.pk, status=Flag.Status.OPEN).update(
+        status=Flag.Status.ACKNOWLEDGED,
+        acknowledged_by=user,
+        acknowledged_at=timezone.now(),
+        acknowledgement_note=note,
+        updated_at=timezone.now(),
+    )
+    flag.refresh_from_db()
+    if not updated:
+        raise DomainError(errors.FLAG_NOT_OPEN.format(status=flag.get_status_display().lower()))
+    return flag

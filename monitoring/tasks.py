@@ -1,0 +1,126 @@
+"""Celery tasks: thin wrappers that take ids or plain values and call one service.
+
+* ``evaluate_patient``: queued on commit whenever labs are saved or corrected.
+* ``sweep``: beat, every 30 minutes; fans batches of patient ids out to workers as a group.
+* ``evaluate_batch``: one batch of the sweep (set-based queries, fixed count per batch).
+* ``deliver_notifications``: sends the outbox (also run at the end of each evaluation).
+
+All are idempotent (the database decides), so a retry, a duplicate delivery or two sweeps
+at once leave the same flags. If the broker is down when labs are saved, the enqueue
+failure is logged and swallowed: the results are committed, and the next sweep
+evaluates the patient.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from celery import current_app as app
+from celery import group, shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
+
+from monitoring import evaluation, notifications
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT = (OperationalError, InterfaceError)
+SWEEP_BATCH_SIZE = 500
+EVALUATE_EXPIRES_SECONDS = 6 * 60 * 60  # after that the sweep has covered it anyway
+
+
+def _as_of(value: str | None) -> date:
+    return date.fromisoformat(value) if value else timezone.localdate()
+
+
+@shared_task(
+    name="monitoring.tasks.evaluate_patient",
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def evaluate_patient(patient_id: int, as_of: str | None = None) -> dict:
+    outcome = evaluation.patient_rules_evaluate(patient_id=patient_id, as_of=_as_of(as_of))
+    sent = notifications.notifications_deliver() if outcome.notifications else 0
+    return {
+        "patient_id": patient_id,
+        "open": sorted(outcome.kinds_open.get(patient_id, ())),
+        "sent": sent,
+    }
+
+
+@shared_task(
+    name="monitoring.tasks.evaluate_batch",
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+    soft_time_limit=240,
+    time_limit=300,
+)
+def evaluate_batch(patient_ids: list[int], as_of: str | None = None) -> dict:
+    outcome = evaluation.patients_evaluate(patient_ids, as_of=_as_of(as_of))
+    sent = notifications.notifications_deliver() if outcome.notifications else 0
+    return {
+        "patients": outcome.patients,
+        "created": outcome.created,
+        "resolved": outcome.resolved,
+        "sent": sent,
+    }
+
+
+@shared_task(name="monitoring.tasks.sweep", soft_time_limit=120, time_limit=180)
+def sweep(as_of: str | None = None, batch_size: int = SWEEP_BATCH_SIZE) -> int:
+    """Fan the sweep out: one ``evaluate_batch`` per batch of patient ids; returns batches."""
+    as_of = as_of or timezone.localdate().isoformat()
+    ids = evaluation.sweep_patient_ids()
+    jobs = [evaluate_batch.s(batch, as_of) for batch in evaluation.batches(ids, batch_size)]
+    if jobs:
+        group(jobs).apply_async(expires=50 * 60)
+    return len(jobs)
+
+
+@shared_task(
+    name="monitoring.tasks.deliver_notifications",
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=120,
+    time_limit=180,
+)
+def deliver_notifications() -> int:
+    return notifications.notifications_deliver()
+
+
+def enqueue_patient_evaluation(patient_id: int) -> bool:
+    """Queue a patient's evaluation; never raises. A broker outage is logged, and the next
+    sweep raises whatever flag this task would have raised."""
+    try:
+        with app.connection_for_write() as connection:
+            # Fail fast: kombu's default is to retry the connection for seconds, which a
+            # nurse would feel as a hung save while the broker is down.
+            connection.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, timeout=2
+            )
+            evaluate_patient.apply_async(
+                args=[patient_id],
+                expires=EVALUATE_EXPIRES_SECONDS,
+                retry=False,
+                connection=connection,
+                # None: the default queue. A deployment may give monitoring its own workers.
+                queue=getattr(settings, "MONITORING_TASK_QUEUE", None),
+            )
+    except Exception:  # noqa: BLE001 - the broker being down must not fail a saved entry
+        logger.warning(
+            "Could not queue rules evaluation for patient %s; the next sweep will evaluate it.",
+            patient_id,
+            exc_info=True,
+        )
+        return False
+    return True

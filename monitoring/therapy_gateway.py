@@ -1,0 +1,81 @@
+"""The therapy contract monitoring codes against, in one place.
+
+therapy sits below monitoring (monitoring -> therapy -> patients), so monitoring may import
+it; this module is the only place that does, so tests can replace one function and a
+therapy installation without courses (or an older one) degrades to "no course": schedule
+and hold rules then stay silent rather than guess.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def _selectors():
+    try:
+        from therapy import selectors
+    except ImportError:
+        return None
+    return selectors
+
+
+def _services():
+    try:
+        from therapy import services
+    except ImportError:
+        return None
+    return services
+
+
+def course_snapshots(patient_ids: list[int], *, as_of: date) -> dict[int, Any]:
+    """CourseSnapshot per patient with an active course (fixed number of queries)."""
+    selectors = _selectors()
+    if selectors is None or not hasattr(selectors, "course_snapshots"):
+        return {}
+    return selectors.course_snapshots(patient_ids, as_of=as_of)
+
+
+def rems_states(patient_ids: list[int], *, as_of: date) -> dict[int, Any]:
+    """RemsState per enrolled patient: risk category and the REMS status finding."""
+    selectors = _selectors()
+    if selectors is None or not hasattr(selectors, "rems_states"):
+        return {}
+    return selectors.rems_states(patient_ids, as_of=as_of)
+
+
+def pending_suggestions(patient_ids: list[int]):
+    selectors = _selectors()
+    if selectors is None or not hasattr(selectors, "pending_suggestions"):
+        return []
+    return selectors.pending_suggestions(patient_ids)
+
+
+def active_course_for(patient):
+    selectors = _selectors()
+    if selectors is None or not hasattr(selectors, "active_course_for"):
+        return None
+    return selectors.active_course_for(patient)
+
+
+def dose_suggestion_raise(*, patient, kind: str, finding, evidence: list[dict], as_of: date):
+    """Raise (idempotently) a therapy dose suggestion; None when therapy cannot take it."""
+    services = _services()
+    if services is None or not hasattr(services, "dose_suggestion_raise"):
+        return None
+    course = active_course_for(patient)
+    if course is None:
+        return None
+    return services.dose_suggestion_raise(
+        patient=patient, course=course, kind=kind, finding=finding, evidence=evidence, as_of=as_of
+    )
+
+
+def dose_suggestion_withdraw(*, patient, kind: str, reason: str) -> int:
+    services = _services()
+    if services is None or not hasattr(services, "dose_suggestion_withdraw"):
+        return 0
+    return services.dose_suggestion_withdraw(patient=patient, kind=kind, reason=reason)

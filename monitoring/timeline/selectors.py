@@ -1,0 +1,391 @@
+"""Everything the physician's timeline page shows, read in a fixed number of queries.
+
+The charts get plain series (``monitoring.timeline.figures`` dataclasses); the summary gets
+findings from the pure IMWG rules with the values they used. Entered-in-error results are
+left out here and again by the figure builders.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from monitoring.models import Flag, LabResult, ResponseAssessment
+from monitoring.rules import ctcae, imwg
+from monitoring.timeline.figures import (
+    CountSeries,
+    DiseaseSeries,
+    DoseStep,
+    Marker,
+    Point,
+    RegimenTrack,
+    Span,
+    ThresholdLine,
+)
+from patients.models import Patient
+from patients.rulebook import Finding, Threshold
+from patients.selectors import cytogenetic_risk_for, rule_thresholds
+from therapy import dosing
+from therapy import selectors as therapy_selectors
+
+COUNT_LABELS = {
+    "ANC": ("ANC", "10^9/L"),
+    "PLT": ("Platelets", "10^9/L"),
+    "HGB": ("Hemoglobin", "g/dL"),
+    "WBC": ("WBC", "10^9/L"),
+}
+DISEASE_CODES = (
+    "SPEP_M",
+    "UPEP_M24",
+    "FLC_KAPPA",
+    "FLC_LAMBDA",
+    "FLC_RATIO",
+    "SIFE",
+    "UIFE",
+    "MARROW_PC",
+)
+MRD_CODES = ("MRD", "MRD_LEVEL")
+ALL_CODES = (*COUNT_LABELS, *DISEASE_CODES, *MRD_CODES)
+
+# Hold thresholds (label) and the CTCAE grade 3 boundary drawn on each count's row.
+HOLD_KEYS = {"ANC": "dosing.hold.anc_below", "PLT": "dosing.hold.platelets_below"}
+GRADE3_KEYS = {
+    "ANC": "ctcae.v5.anc.grade3_below",
+    "PLT": "ctcae.v5.plt.grade3_below",
+    "HGB": "ctcae.v5.hgb.grade3_below",
+    "WBC": "ctcae.v5.wbc.grade3_below",
+}
+
+
+@dataclass(frozen=True)
+class MrdRow:
+    on: date
+    result: str
+    method: str
+    sensitivity_exponent: int | None
+    level: Decimal | None
+
+
+@dataclass
+class Timeline:
+    patient: Patient
+    today: date
+    x_range: tuple[date, date]
+    counts: list[CountSeries]
+    thresholds: list[ThresholdLine]
+    regimen: RegimenTrack
+    disease: DiseaseSeries
+    risk: Finding | None
+    course: Any  # therapy MaintenanceCourse or None
+    course_summary: dict[str, Any]
+    response: Finding | None
+    confirmed: ResponseAssessment | None
+    assessments: list[ResponseAssessment]
+    mrd_rows: list[MrdRow]
+    mrd: Finding
+    discussion_prompt: Finding | None
+    flags: list[Flag]
+    suggestions: list[Any]
+    marker_points: list[imwg.MarkerPoint] = field(default_factory=list)
+
+
+def _rules() -> dict[str, Threshold]:
+    defaults = tuple(t for t in (*dosing.DEFAULTS, *ctcae.DEFAULTS, *imwg.DEFAULTS))
+    return rule_thresholds(defaults)
+
+
+def timeline_for(patient: Patient, *, today: date) -> Timeline:
+    """Steps: one query for every lab result the page draws; therapy courses (three); flags,
+    pending suggestions, confirmed assessments and the rule settings in force (one each)."""
+    results = list(
+        LabResult.objects.valid()
+        .filter(patient=patient, test_code__in=ALL_CODES)
+        .order_by("collected_at", "pk")
+        .only(
+            "pk",
+            "test_code",
+            "collected_at",
+            "canonical_value",
+            "canonical_unit",
+            "qualitative",
+            "ctcae_grade",
+            "ctcae_version",
+            "mrd_method",
+            "mrd_sensitivity_exponent",
+            "entered_in_error_at",
+        )
+    )
+    rules = _rules()
+    by_code: dict[str, list[LabResult]] = defaultdict(list)
+    for result in results:
+        by_code[result.test_code].append(result)
+
+    courses = therapy_selectors.course_timelines(patient, until=today)
+    course = therapy_selectors.active_course_for(patient)
+    assessments = list(
+        ResponseAssessment.objects.valid()
+        .filter(patient=patient)
+        .select_related("assessed_by")
+        .order_by("-assessed_on", "-pk")
+    )
+    confirmed = assessments[0] if assessments else None
+    diagnosis = getattr(patient, "diagnosis", None)
+
+    start = min(
+        [r.collected_at.date() for r in results]
+        + [c.start_date for c in courses]
+        + [today - timedelta(days=90)]
+    )
+    x_range = (start - timedelta(days=7), today + timedelta(days=7))
+
+    points = _marker_points(
+        by_code, involved=(diagnosis.light_chain or None) if diagnosis else None
+    )
+    course_start = courses[-1].start_date if courses else None
+    mrd_rows = _mrd_rows(by_code)
+    mrd_inputs = [
+        (row.on, row.result, row.sensitivity_exponent or 0)
+        for row in mrd_rows
+        if row.result in ("negative", "positive")
+    ]
+    cr_since = confirmed.assessed_on if confirmed and confirmed.category in ("CR", "sCR") else None
+    return Timeline(
+        patient=patient,
+        today=today,
+        x_range=x_range,
+        counts=_counts(by_code),
+        thresholds=_threshold_lines(rules),
+        regimen=_regimen(courses, patient, mrd_rows, assessments),
+        disease=_disease(points, by_code, diagnosis, rules),
+        risk=cytogenetic_risk_for(diagnosis),
+        course=course,
+        course_summary=_course_summary(courses, course, today),
+        response=_suggested_response(points, course_start, by_code, rules),
+        confirmed=confirmed,
+        assessments=assessments,
+        mrd_rows=mrd_rows,
+        mrd=imwg.mrd_sustained(mrd_inputs, today, rules),
+        discussion_prompt=imwg.mrd_discussion_prompt(
+            mrd_results=mrd_inputs, cr_confirmed_since=cr_since, as_of=today, thresholds=rules
+        ),
+        flags=list(Flag.objects.open().filter(patient=patient).order_by("-severity", "-opened_at")),
+        suggestions=list(therapy_selectors.pending_suggestions([patient.pk])),
+        marker_points=points,
+    )
+
+
+def _point(result: LabResult) -> Point:
+    return Point(
+        on=result.collected_at,
+        value=result.canonical_value,
+        unit=result.canonical_unit,
+        grade=result.ctcae_grade,
+        grade_version=result.ctcae_version,
+        result_id=result.pk,
+        entered_in_error=result.entered_in_error_at is not None,
+    )
+
+
+def _counts(by_code: dict[str, list[LabResult]]) -> list[CountSeries]:
+    return [
+        CountSeries(
+            code,
+            label,
+            unit,
+            tuple(_point(r) for r in by_code.get(code, []) if r.canonical_value is not None),
+        )
+        for code, (label, unit) in COUNT_LABELS.items()
+    ]
+
+
+def _threshold_lines(rules: dict[str, Threshold]) -> list[ThresholdLine]:
+    lines = []
+    for code, key in HOLD_KEYS.items():
+        t = rules[key]
+        lines.append(
+            ThresholdLine(
+                code, t.value, f"hold < {t.value.normalize():f}", f"{t.status}: {t.source}"
+            )
+        )
+    for code, key in GRADE3_KEYS.items():
+        t = rules[key]
+        lines.append(
+            ThresholdLine(
+                code, t.value, "CTCAE grade 3-4", f"CTCAE v5.0 (v{t.version})", kind="grade"
+            )
+        )
+    return lines
+
+
+def _marker_points(
+    by_code: dict[str, list[LabResult]], *, involved: str | None
+) -> list[imwg.MarkerPoint]:
+    """One IMWG marker point per collection date (serum, urine and FLC drawn together)."""
+    values: dict[date, dict[str, Decimal]] = defaultdict(dict)
+    for code, key in (
+        ("SPEP_M", "spep_g_dl"),
+        ("UPEP_M24", "upep_mg_24h"),
+        ("FLC_KAPPA", "kappa_mg_l"),
+        ("FLC_LAMBDA", "lambda_mg_l"),
+    ):
+        for result in by_code.get(code, []):
+            if result.canonical_value is not None:
+                values[result.collected_at.date()][key] = result.canonical_value
+    return [
+        imwg.MarkerPoint(on=on, involved=involved, **fields)
+        for on, fields in sorted(values.items())
+    ]
+
+
+def _disease(points, by_code, diagnosis, rules) -> DiseaseSeries:
+    involved = diagnosis.light_chain if diagnosis and diagnosis.light_chain else None
+    flc_code = {"kappa": "FLC_KAPPA", "lambda": "FLC_LAMBDA"}.get(involved or "", "FLC_KAPPA")
+    ratio = [_point(r) for r in by_code.get("FLC_RATIO", []) if r.canonical_value is not None]
+    if not ratio:  # computed from same-day kappa and lambda when the ratio was not stored
+        ratio = [
+            Point(p.on, (p.kappa_mg_l / p.lambda_mg_l).quantize(Decimal("0.01")), "ratio")
+            for p in points
+            if p.kappa_mg_l and p.lambda_mg_l
+        ]
+    serum = [p for p in points if p.spep_g_dl is not None]
+    low = imwg.nadir(serum) if serum else None
+    threshold = imwg.progression_threshold_g_dl(low.spep_g_dl, rules) if low is not None else None
+    return DiseaseSeries(
+        mprotein=tuple(
+            _point(r) for r in by_code.get("SPEP_M", []) if r.canonical_value is not None
+        ),
+        involved_flc=tuple(
+            _point(r) for r in by_code.get(flc_code, []) if r.canonical_value is not None
+        ),
+        flc_ratio=tuple(ratio),
+        involved_label=f"Free {involved or 'kappa'} (involved)" if involved else "Free kappa",
+        nadir=Point(low.on, low.spep_g_dl, "g/dL") if low is not None else None,
+        progression_threshold_g_dl=threshold,
+        progression_source=(
+            f"IMWG 2016: nadir + 25% and at least + {rules['imwg.pd.serum_min_rise'].value.normalize():f} g/dL"
+        ),
+    )
+
+
+def _suggested_response(points, course_start, by_code, rules) -> Finding | None:
+    """IMWG category suggested from the series against the pre-maintenance baseline (the last
+    assessment on or before the course start, else the first one)."""
+    if len(points) < 2:
+        return None
+    before = [p for p in points if course_start and p.on <= course_start]
+    baseline = before[-1] if before else points[0]
+    later = [p for p in points if p.on > baseline.on]
+    if not later:
+        return None
+    ife = [
+        r
+        for code in ("SIFE", "UIFE")
+        for r in by_code.get(code, [])
+        if r.qualitative in ("negative", "positive")
+    ]
+    ife_negative = None
+    if ife:
+        latest_day = max(r.collected_at.date() for r in ife)
+        same_day = [r.qualitative for r in ife if r.collected_at.date() == latest_day]
+        ife_negative = all(q == "negative" for q in same_day)
+    marrow = [r for r in by_code.get("MARROW_PC", []) if r.canonical_value is not None]
+    return imwg.suggest_response(
+        baseline=baseline,
+        latest=later[-1],
+        immunofixation_negative=ife_negative,
+        marrow_plasma_cell_pct=marrow[-1].canonical_value if marrow else None,
+        history=later[:-1],
+        thresholds=rules,
+    )
+
+
+def _mrd_rows(by_code) -> list[MrdRow]:
+    levels = {r.collected_at.date(): r.canonical_value for r in by_code.get("MRD_LEVEL", [])}
+    return [
+        MrdRow(
+            on=r.collected_at.date(),
+            result=r.qualitative,
+            method=r.get_mrd_method_display() if r.mrd_method else "",
+            sensitivity_exponent=r.mrd_sensitivity_exponent,
+            level=levels.get(r.collected_at.date()),
+        )
+        for r in by_code.get("MRD", [])
+    ]
+
+
+def _regimen(courses, patient, mrd_rows, assessments) -> RegimenTrack:
+    steps, holds, cycle_starts, events = [], [], [], []
+    discontinued_on = None
+    for c in courses:
+        steps += [DoseStep(on, dose, label) for on, dose, label in c.steps]
+        holds += [Span(start, end, reason) for start, end, reason in c.holds]
+        cycle_starts += list(c.cycle_starts)
+        discontinued_on = c.discontinued_on
+        kinds = {
+            "start": "start",
+            "dose_change": "dose_change",
+            "hold_start": "hold",
+            "hold_end": "resume",
+            "discontinuation": "discontinuation",
+        }
+        events += [Marker(e.on, kinds[e.kind], e.label, e.detail) for e in c.events]
+    for transplanted_on in (
+        t.transplanted_on for t in patient.transplants.all() if t.entered_in_error_at is None
+    ):
+        events.append(Marker(transplanted_on, "transplant", "Autologous transplant"))
+    events += [
+        Marker(a.assessed_on, "response", f"Response confirmed: {a.category}", a.basis)
+        for a in assessments
+    ]
+    events += [
+        Marker(
+            r.on,
+            "mrd",
+            f"MRD {r.result}",
+            f"{r.method} 10^-{r.sensitivity_exponent}" if r.sensitivity_exponent else r.method,
+        )
+        for r in mrd_rows
+    ]
+    return RegimenTrack(
+        steps=tuple(steps),
+        holds=tuple(holds),
+        cycle_starts=tuple(cycle_starts),
+        discontinued_on=discontinued_on,
+        events=tuple(events),
+    )
+
+
+def _course_summary(courses, course, today: date) -> dict[str, Any]:
+    if not courses:
+        return {}
+    current = courses[-1]
+    holds = len(current.holds)
+    reductions = sum(
+        1 for e in current.events if e.kind == "dose_change" and "reduced" in e.label.lower()
+    )
+    summary: dict[str, Any] = {
+        "regimen": current.regimen_name,
+        "start_date": current.start_date,
+        "days_on_maintenance": (
+            min(today, current.discontinued_on or today) - current.start_date
+        ).days,
+        "holds": holds,
+        "reductions": reductions,
+        "discontinued_on": current.discontinued_on,
+    }
+    if course is not None:
+        snapshot = therapy_selectors.course_snapshots([course.patient_id], as_of=today).get(
+            course.patient_id
+        )
+        if snapshot is not None:
+            summary.update(
+                cycle=snapshot.cycle,
+                day=snapshot.day,
+                on_hold=snapshot.on_hold,
+                dosing_today=snapshot.is_dosing_day,
+                level=snapshot.current_level.label if snapshot.current_level else "—",
+            )
+    return summary

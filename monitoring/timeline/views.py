@@ -1,0 +1,61 @@
+"""The physician's patient timeline (nurses see it read-only)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from monitoring.timeline import figures, selectors, services
+from monitoring.timeline.forms import ResponseAssessmentForm
+from patients import services as patient_services
+from patients.access import patient_for_user
+from patients.errors import DomainError
+
+
+def _page(request, patient, form, *, status=200):
+    today = timezone.localdate()
+    data = selectors.timeline_for(patient, today=today)
+    context = {
+        "patient": patient,
+        "t": data,
+        "form": form,
+        "counts_figure": figures.counts_figure(data.counts, data.thresholds, x_range=data.x_range),
+        "regimen_figure": figures.regimen_figure(data.regimen, x_range=data.x_range, today=today),
+        "disease_figure": figures.disease_figure(data.disease, x_range=data.x_range),
+    }
+    return render(request, "timeline/timeline.html", context, status=status)
+
+
+def timeline(request, public_id):
+    patient = patient_for_user(request.user, public_id, perm="monitoring.view_labresult")
+    patient_services.access_record(user=request.user, patient=patient, path=request.path)
+    return _page(
+        request, patient, ResponseAssessmentForm(initial={"assessed_on": timezone.localdate()})
+    )
+
+
+@require_POST
+def assessment_record(request, public_id):
+    patient = patient_for_user(request.user, public_id, perm="monitoring.add_responseassessment")
+    form = ResponseAssessmentForm(request.POST)
+    if form.is_valid():
+        today = timezone.localdate()
+        suggestion = selectors.timeline_for(patient, today=today).response
+        try:
+            services.response_assessment_record(
+                patient=patient,
+                user=request.user,
+                data=form.cleaned_data,
+                suggestion=suggestion,
+                today=today,
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request, "Response assessment recorded. It now leads the summary and the charts."
+            )
+            return redirect("monitoring:timeline", public_id=patient.public_id)
+    return _page(request, patient, form, status=400)

@@ -1,0 +1,308 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from monitoring import access, selectors, services, therapy_gateway
+from monitoring.errors import LabEntryRejected
+from monitoring.forms import (
+    AcknowledgeForm,
+    CorrectionForm,
+    LabPanelForm,
+    ReasonForm,
+    ResultFilterForm,
+)
+from monitoring.models import Flag
+from monitoring.rules.catalogue import PANELS, find_test
+from patients import services as patient_services
+from patients.access import clinics_for_user
+from patients.errors import DomainError
+
+PAGE_SIZE = 25
+
+
+def _log_access(request, patient) -> None:
+    patient_services.access_record(user=request.user, patient=patient, path=request.path)
+
+
+@require_http_methods(["GET", "POST"])
+def lab_entry(request, public_id, panel):
+    if panel not in PANELS:
+        raise Http404("No such panel.")
+    patient = access.patient_for(request.user, public_id, perm="monitoring.add_labresult")
+    codes = PANELS[panel].test_codes
+    units = selectors.default_units(request.user, patient.clinic_id, codes)
+    form = LabPanelForm(request.POST or None, panel=panel, units=units)
+    problems = {}
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.lab_results_record(
+                patient=patient,
+                user=request.user,
+                collected_at=form.cleaned_data["collected_at"],
+                entries=form.entries(),
+                panel=panel,
+                **form.extras(),
+            )
+        except LabEntryRejected as rejected:
+            problems = rejected.by_test()
+            form.add_error(None, "Nothing was saved: correct the values marked below.")
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, f"{PANELS[panel].name}: {len(saved)} results saved.")
+            return redirect(
+                "monitoring:collection",
+                public_id=patient.public_id,
+                collection_id=saved[0].collection_id,
+            )
+    return render(
+        request,
+        "monitoring/lab_entry.html",
+        {
+            "patient": patient,
+            "panel": PANELS[panel],
+            "panels": PANELS.values(),
+            "form": form,
+            "problems": problems,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def lab_collection(request, public_id, collection_id):
+    patient = access.patient_for(request.user, public_id, perm="monitoring.view_labresult")
+    results = selectors.collection_results(patient, collection_id)
+    if not results:
+        raise Http404("No such collection.")
+    return render(
+        request, "monitoring/lab_collection.html", {"patient": patient, "results": results}
+    )
+
+
+def lab_list(request, public_id):
+    patient = access.patient_for(request.user, public_id, perm="monitoring.view_labresult")
+    _log_access(request, patient)
+    form = ResultFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    results = selectors.patient_results(
+        patient,
+        test=filters.get("test") or None,
+        since=filters.get("since"),
+        until=filters.get("until"),
+        include_in_error=request.GET.get("in_error") == "1",
+    )
+    page = Paginator(results, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "monitoring/lab_list.html",
+        {
+            "patient": patient,
+            "page": page,
+            "form": form,
+            "query": query.urlencode(),
+            "panels": PANELS.values(),
+        },
+    )
+
+
+def lab_result(request, public_id, result_id):
+    patient, result = access.result_for(
+        request.user, public_id, result_id, perm="monitoring.view_labresult"
+    )
+    _log_access(request, patient)
+    history = result.history.select_related("history_user").order_by("-history_date")
+    return render(
+        request,
+        "monitoring/lab_result.html",
+        {
+            "patient": patient,
+            "result": result,
+            "history": history,
+            "corrections": result.corrections.all(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def lab_correct(request, public_id, result_id):
+    patient, result = access.result_for(
+        request.user, public_id, result_id, perm="monitoring.change_labresult"
+    )
+    test = find_test(result.test_code)
+    if result.source == "computed":
+        raise Http404("Computed results follow their inputs; correct kappa or lambda instead.")
+    form = CorrectionForm(
+        request.POST or None,
+        test=test,
+        initial={
+            "value": result.value_as_entered or result.qualitative,
+            "unit": result.unit_as_entered,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            new = services.lab_result_correct(
+                result=result,
+                user=request.user,
+                value=data["value"],
+                unit=data.get("unit", ""),
+                reason=data["reason"],
+                confirm_suspicious=data.get("confirm", False),
+            )
+        except LabEntryRejected as rejected:
+            for problem in rejected.problems:
+                form.add_error("value", problem.message)
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request, "Result corrected. The previous value is kept, marked entered-in-error."
+            )
+            return redirect("monitoring:result", public_id=patient.public_id, result_id=new.pk)
+    return render(
+        request,
+        "monitoring/lab_form.html",
+        {"patient": patient, "result": result, "form": form, "title": f"Correct {result}"},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def lab_mark_error(request, public_id, result_id):
+    patient, result = access.result_for(
+        request.user, public_id, result_id, perm="monitoring.change_labresult"
+    )
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.lab_result_mark_entered_in_error(
+                result=result, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                f"{result} marked entered-in-error. It no longer counts in rules and charts.",
+            )
+            return redirect("monitoring:labs", public_id=patient.public_id)
+    return render(
+        request,
+        "monitoring/lab_form.html",
+        {
+            "patient": patient,
+            "result": result,
+            "form": form,
+            "title": f"Mark entered in error: {result}",
+            "danger": True,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def patient_flags(request, public_id):
+    patient = access.patient_for(request.user, public_id, perm="monitoring.view_flag")
+    _log_access(request, patient)
+    status = request.GET.get("status", "")
+    flags = selectors.patient_flags(patient, status=status if status in Flag.Status.values else "")
+    page = Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "monitoring/patient_flags.html",
+        {
+            "patient": patient,
+            "page": page,
+            "status": status,
+            "ack_form": AcknowledgeForm(),
+            "query": f"status={status}",
+        },
+    )
+
+
+@require_POST
+def flag_acknowledge(request, flag_id):
+    flag = access.flag_for(request.user, flag_id, perm="monitoring.acknowledge_flag")
+    form = AcknowledgeForm(request.POST)
+    form.is_valid()
+    try:
+        services.flag_acknowledge(
+            flag=flag, user=request.user, note=form.cleaned_data.get("note", "")
+        )
+    except DomainError as error:
+        messages.warning(request, error.message)
+    else:
+        messages.success(
+            request, f"{flag.get_kind_display()} acknowledged for {flag.patient.full_name}."
+        )
+    target = form.cleaned_data.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("monitoring:patient_flags", kwargs={"public_id": flag.patient.public_id})
+    return redirect(target)
+
+
+def _clinic_choice(request, perm):
+    clinic = access.clinic_for(request.user, request.GET.get("clinic"), perm=perm)
+    return clinic, clinics_for_user(request.user)
+
+
+def worklist(request):
+    clinic, clinics = _clinic_choice(request, "monitoring.view_flag")
+    today = timezone.localdate()
+    sections = {
+        "cbc": Paginator(selectors.cbc_due(clinic.pk, as_of=today), PAGE_SIZE).get_page(
+            request.GET.get("cbc_page")
+        ),
+        "cytopenias": Paginator(selectors.cytopenia_flags(clinic.pk), PAGE_SIZE).get_page(
+            request.GET.get("flag_page")
+        ),
+        "pregnancy": Paginator(selectors.pregnancy_flags(clinic.pk), PAGE_SIZE).get_page(
+            request.GET.get("rems_page")
+        ),
+    }
+    return render(
+        request,
+        "monitoring/worklist.html",
+        {
+            "clinic": clinic,
+            "clinics": clinics,
+            "today": today,
+            "ack_form": AcknowledgeForm(),
+            **sections,
+        },
+    )
+
+
+def inbox(request):
+    clinic, clinics = _clinic_choice(request, "monitoring.decide_flag")
+    page = Paginator(selectors.decision_flags(clinic.pk), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    patient_ids = [flag.patient_id for flag in page.object_list]
+    suggestions = {}
+    for suggestion in therapy_gateway.pending_suggestions(patient_ids):
+        suggestions.setdefault(suggestion.patient_id, []).append(suggestion)
+    rows = [(flag, suggestions.get(flag.patient_id, [])) for flag in page.object_list]
+    return render(
+        request,
+        "monitoring/inbox.html",
+        {
+            "clinic": clinic,
+            "clinics": clinics,
+            "page": page,
+            "rows": rows,
+            "ack_form": AcknowledgeForm(),
+            "query": f"clinic={clinic.pk}",
+        },
+    )

@@ -1,0 +1,176 @@
+"""Nurse worklist, physician inbox and navbar counts: right rows, fixed queries."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from monitoring.models import Flag, MonitoringStatus
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def flag(patient, kind, severity=2, **extra):
+    return Flag.objects.create(
+        patient=patient,
+        kind=kind,
+        severity=severity,
+        message=f"{kind} message",
+        rule_id="rule",
+        basis="basis",
+        opened_at=timezone.now(),
+        opened_as_of=timezone.localdate(),
+        **extra,
+    )
+
+
+def populate(clinic, count, *, start=0):
+    today = timezone.localdate()
+    for index in range(start, start + count):
+        patient = PatientFactory(clinic=clinic, mrn=f"W{index:04d}")
+        MonitoringStatus.objects.create(
+            patient=patient,
+            evaluated_at=timezone.now(),
+            as_of=today,
+            on_course=True,
+            cbc_phase="standard",
+            last_cbc_on=today - timedelta(days=30),
+            cbc_due_on=today - timedelta(days=index % 10),
+            cbc_overdue_after=today - timedelta(days=index % 10) + timedelta(days=3),
+        )
+        flag(patient, "neutropenia", severity=2 + index % 3, ctcae_grade=2 + index % 3)
+        flag(patient, "pregnancy_test_due")
+        flag(patient, "hold_recommended", severity=3)
+
+
+def page_queries(client, url) -> int:
+    client.get(url)  # warm the session and permission caches
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_worklist_and_inbox_take_the_same_queries_for_5_and_50_patients(
+    client_for, physician, clinic_a
+):
+    client = client_for(physician)
+    populate(clinic_a, 5)
+    five = (
+        page_queries(client, reverse("monitoring:worklist")),
+        page_queries(client, reverse("monitoring:inbox")),
+    )
+    populate(clinic_a, 45, start=5)
+    fifty = (
+        page_queries(client, reverse("monitoring:worklist")),
+        page_queries(client, reverse("monitoring:inbox")),
+    )
+    assert five == fifty
+    assert five[0] <= 22 and five[1] <= 19  # both pinned by five == fifty
+
+
+def test_worklist_lists_due_cbcs_cytopenias_by_severity_and_pregnancy_tests(
+    client_for, nurse, clinic_a, clinic_b
+):
+    today = timezone.localdate()
+    overdue = PatientFactory(clinic=clinic_a, family_name="Overdue")
+    later = PatientFactory(clinic=clinic_a, family_name="Later")
+    elsewhere = PatientFactory(clinic=clinic_b, family_name="Elsewhere")
+    for patient, due in (
+        (overdue, today - timedelta(days=6)),
+        (later, today + timedelta(days=20)),
+        (elsewhere, today),
+    ):
+        MonitoringStatus.objects.create(
+            patient=patient,
+            evaluated_at=timezone.now(),
+            as_of=today,
+            on_course=True,
+            cbc_due_on=due,
+            cbc_overdue_after=due + timedelta(days=3),
+        )
+    flag(overdue, "anemia", severity=2, ctcae_grade=2)
+    flag(later, "neutropenia", severity=4, ctcae_grade=4)
+    flag(elsewhere, "neutropenia", severity=4, ctcae_grade=4)
+    flag(overdue, "pregnancy_test_due", severity=3)
+    page = client_for(nurse).get(reverse("monitoring:worklist")).content.decode()
+    cbc_section = page.split('data-testid="cbc-due"')[1].split("</table>")[0]
+    assert "Overdue" in cbc_section and "overdue</span>" in cbc_section
+    assert "Later" not in cbc_section and "Elsewhere" not in page
+    cytopenias = page.split('data-testid="cytopenia-flags"')[1].split("</ul>")[0]
+    assert cytopenias.index("Later") < cytopenias.index("Overdue")  # grade 4 before grade 2
+    assert "pregnancy_test_due message" in page
+
+
+def test_acknowledging_from_the_worklist_keeps_the_note_and_returns_to_the_list(
+    client_for, nurse, patient
+):
+    item = flag(patient, "neutropenia", severity=3, ctcae_grade=3)
+    worklist = reverse("monitoring:worklist")
+    response = client_for(nurse).post(
+        reverse("monitoring:flag_acknowledge", args=[item.pk]),
+        {"note": "Patient called", "next": worklist},
+    )
+    assert response.status_code == 302 and response.url == worklist
+    item.refresh_from_db()
+    assert (item.status, item.acknowledged_by, item.acknowledgement_note) == (
+        "acknowledged",
+        nurse,
+        "Patient called",
+    )
+    page = client_for(nurse).get(worklist).content.decode()
+    assert "Acknowledged by Nadia Nurse" in page
+
+
+def test_acknowledge_never_redirects_off_site(client_for, nurse, patient):
+    item = flag(patient, "anemia")
+    response = client_for(nurse).post(
+        reverse("monitoring:flag_acknowledge", args=[item.pk]), {"next": "https://evil.example/"}
+    )
+    assert response.url == reverse("monitoring:patient_flags", args=[patient.public_id])
+
+
+def test_inbox_shows_decisions_with_their_therapy_suggestions(
+    client_for, physician, patient, nurse, course
+):
+    from tests.monitoring.conftest import cbc, evaluate
+
+    cbc(patient, nurse, date(2025, 2, 10), anc="0.3")
+    evaluate(patient, date(2025, 2, 10))
+    page = client_for(physician).get(reverse("monitoring:inbox")).content.decode()
+    assert "Hold recommended" in page and "Pending therapy suggestion" in page
+
+
+def nav_html(user) -> str:
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    from monitoring.panels import nav_context
+
+    request = RequestFactory().get("/")
+    request.user = user
+    return render_to_string("monitoring/_nav.html", nav_context(request, None))
+
+
+def test_navbar_shows_open_and_urgent_counts_and_the_inbox_to_physicians_only(
+    nurse, physician, patient, outsider
+):
+    flag(patient, "neutropenia", severity=4, ctcae_grade=4)
+    flag(patient, "renal_dose_review", severity=2)
+    nurse_nav = nav_html(nurse)
+    assert 'data-testid="open-flag-count">2<' in nurse_nav
+    assert 'data-testid="urgent-flag-count">1 urgent<' in nurse_nav
+    assert reverse("monitoring:inbox") not in nurse_nav
+    assert 'data-testid="decision-flag-count">1<' in nav_html(physician)
+    assert "open-flag-count" not in nav_html(outsider)  # another clinic's flags are not counted
+
+
+def test_clinic_switch_refuses_a_clinic_the_user_does_not_work_in(client_for, nurse, clinic_b):
+    assert (
+        client_for(nurse).get(reverse("monitoring:worklist"), {"clinic": clinic_b.pk}).status_code
+        == 404
+    )
+    assert client_for(nurse).get(reverse("monitoring:worklist"), {"clinic": "x"}).status_code == 404

@@ -1,0 +1,271 @@
+"""The physician's timeline through the test client: what it shows, who may see it, and a
+fixed number of queries whatever the length of the history."""
+
+import json
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from monitoring.models import LabResult
+from monitoring.timeline import services as timeline_services
+from monitoring.timeline.models import ResponseAssessment
+from therapy import services as therapy_services
+from therapy.models import Regimen
+
+TODAY = date(2026, 11, 21)
+
+
+@pytest.fixture(autouse=True)
+def _clinic_day(time_machine):
+    time_machine.move_to(timezone.make_aware(datetime.combine(TODAY, time(12, 0))))
+
+
+def lab(
+    patient, code, value, on, *, unit="10^9/L", grade=None, panel="cbc", qualitative="", **extra
+):
+    return LabResult.objects.create(
+        patient=patient,
+        test_code=code,
+        panel=panel,
+        collected_at=timezone.make_aware(datetime.combine(on, time(8, 30))),
+        entered_at=timezone.now(),
+        canonical_value=None if value is None else Decimal(str(value)),
+        canonical_unit=unit,
+        qualitative=qualitative,
+        ctcae_grade=grade,
+        ctcae_version="5.0" if grade is not None else "",
+        **extra,
+    )
+
+
+def monthly_cbcs(patient, months, start=date(2024, 10, 1)):
+    for i in range(months):
+        on = start + timedelta(days=28 * i)
+        lab(patient, "ANC", "1.9", on, grade=0)
+        lab(patient, "PLT", "150", on, grade=0)
+        lab(patient, "HGB", "12.1", on, unit="g/dL", grade=0)
+        lab(patient, "WBC", "4.2", on, grade=0)
+        if i % 3 == 0:
+            lab(patient, "SPEP_M", str(round(2.0 - i * 0.01, 2)), on, unit="g/dL", panel="myeloma")
+
+
+def figure(response, name):
+    return json.loads(
+        response.content.decode()
+        .split(f'id="{name}" type="application/json">', 1)[1]
+        .split("</script>", 1)[0]
+    )
+
+
+@pytest.fixture
+def course(patient, physician):
+    regimen = Regimen.objects.get(code="len-10-d1-21")
+    return therapy_services.course_start(
+        patient=patient,
+        user=physician,
+        regimen=regimen,
+        start_date=date(2024, 9, 10),
+        vte_prophylaxis="aspirin",
+        aspirin_dose_mg=81,
+        justification="Counts reviewed on paper (test)",
+    )
+
+
+@pytest.mark.django_db
+def test_physician_sees_counts_regimen_and_disease_charts(client_for, physician, patient, course):
+    monthly_cbcs(patient, 6)
+    therapy_services.hold_start(
+        course=course, user=physician, start_date=date(2025, 1, 5), reason="neutropenia"
+    )
+    response = client_for(physician).get(reverse("monitoring:timeline", args=[patient.public_id]))
+    assert response.status_code == 200
+    counts = figure(response, "counts-figure")
+    assert [t["meta"]["code"] for t in counts["data"]] == ["ANC", "PLT", "HGB", "WBC"]
+    assert len(counts["data"][0]["y"]) == 6
+    regimen = figure(response, "regimen-figure")
+    holds = [s for s in regimen["layout"]["shapes"] if s["type"] == "rect"]
+    assert holds and holds[0]["x0"] == "2025-01-05"
+    disease = figure(response, "disease-figure")
+    assert disease["data"][0]["meta"]["code"] == "SPEP_M"
+    page = response.content.decode()
+    assert "Holds so far: 1" in page
+    assert "hold &lt; 0.5" in json.dumps(counts) or "hold < 0.5" in json.dumps(counts)
+
+
+@pytest.mark.django_db
+def test_entered_in_error_results_are_not_drawn(client_for, physician, patient, course):
+    lab(patient, "ANC", "1.9", date(2025, 1, 1), grade=0)
+    lab(
+        patient,
+        "ANC",
+        "0.01",
+        date(2025, 1, 8),
+        grade=4,
+        entered_in_error_at=timezone.now(),
+        entered_in_error_reason="wrong patient",
+    )
+    counts = figure(
+        client_for(physician).get(reverse("monitoring:timeline", args=[patient.public_id])),
+        "counts-figure",
+    )
+    assert counts["data"][0]["y"] == [1.9]
+
+
+@pytest.mark.django_db
+def test_timeline_query_count_does_not_grow_with_history(
+    client_for, physician, patient, course, django_assert_max_num_queries
+):
+    client = client_for(physician)
+    url = reverse("monitoring:timeline", args=[patient.public_id])
+    monthly_cbcs(patient, 3)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as short:
+        assert client.get(url).status_code == 200
+    monthly_cbcs(patient, 120, start=date(2015, 1, 1))  # ten years of monthly labs
+    with CaptureQueriesContext(connection) as long:
+        assert client.get(url).status_code == 200
+    assert len(long.captured_queries) == len(short.captured_queries)
+    with django_assert_max_num_queries(len(short.captured_queries)):
+        client.get(url)
+
+
+@pytest.mark.django_db
+def test_nurse_sees_the_timeline_read_only(client_for, nurse, patient, course):
+    page = (
+        client_for(nurse)
+        .get(reverse("monitoring:timeline", args=[patient.public_id]))
+        .content.decode()
+    )
+    assert "Blood counts" in page
+    assert "Record a confirmed assessment" not in page
+    response = client_for(nurse).post(
+        reverse("monitoring:assessment_record", args=[patient.public_id]), {}
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_outsider_gets_404_for_the_timeline(client_for, outsider, patient):
+    assert (
+        client_for(outsider)
+        .get(reverse("monitoring:timeline", args=[patient.public_id]))
+        .status_code
+        == 404
+    )
+    assert (
+        client_for(outsider)
+        .post(reverse("monitoring:assessment_record", args=[patient.public_id]), {})
+        .status_code
+        == 404
+    )
+
+
+@pytest.mark.django_db
+def test_cr_without_immunofixation_and_marrow_is_refused(client_for, physician, patient, course):
+    response = client_for(physician).post(
+        reverse("monitoring:assessment_record", args=[patient.public_id]),
+        {
+            "assessed_on": "2026-11-01",
+            "category": "CR",
+            "basis": "M-protein undetectable",
+            "serum_immunofixation": "not_done",
+            "urine_immunofixation": "not_done",
+            "marrow_clonal_cells": "not_done",
+            "imaging": "not_done",
+        },
+    )
+    assert response.status_code == 400
+    assert (
+        timeline_services.CR_NEEDS_IFE_AND_MARROW.format(category="CR") in response.content.decode()
+    )
+    assert not ResponseAssessment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_confirmed_assessment_supersedes_the_suggestion_in_the_summary(
+    client_for, physician, patient, course
+):
+    lab(patient, "SPEP_M", "2.0", date(2024, 9, 1), unit="g/dL", panel="myeloma")
+    lab(patient, "SPEP_M", "0.9", date(2025, 3, 1), unit="g/dL", panel="myeloma")
+    client = client_for(physician)
+    url = reverse("monitoring:timeline", args=[patient.public_id])
+    assert ">PR</strong>" in client.get(url).content.decode()
+    response = client.post(
+        reverse("monitoring:assessment_record", args=[patient.public_id]),
+        {
+            "assessed_on": "2025-03-10",
+            "category": "PR",
+            "basis": "55% fall in M-protein, confirmed",
+            "serum_immunofixation": "positive",
+            "urine_immunofixation": "not_done",
+            "marrow_clonal_cells": "not_done",
+            "imaging": "no_new_lesions",
+        },
+    )
+    assert response.status_code == 302
+    assessment = ResponseAssessment.objects.get()
+    assert (assessment.category, assessment.suggested_category, assessment.assessed_by) == (
+        "PR",
+        "PR",
+        physician,
+    )
+    page = client.get(url).content.decode()
+    assert 'data-testid="confirmed-response">PR<' in page
+    assert assessment.history.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("baseline", "latest", "expected"),
+    [
+        ("2.0", "0.9", "PR"),
+        ("2.0", "0.15", "VGPR"),
+        ("2.0", "1.2", "MR"),
+        ("2.0", "1.8", "SD"),
+        ("0.3", "0.2", "not_measurable"),
+    ],
+)
+@pytest.mark.django_db
+def test_suggested_response_from_the_m_protein_series(patient, course, baseline, latest, expected):
+    from monitoring.timeline.selectors import timeline_for
+
+    lab(patient, "SPEP_M", baseline, date(2024, 9, 1), unit="g/dL", panel="myeloma")
+    lab(patient, "SPEP_M", latest, date(2025, 6, 1), unit="g/dL", panel="myeloma")
+    assert timeline_for(patient, today=TODAY).response.outcome == expected
+
+
+@pytest.mark.django_db
+def test_a_rise_from_the_nadir_is_suggested_as_progression_and_drawn(
+    client_for, physician, patient, course
+):
+    for on, value in [
+        (date(2024, 9, 1), "2.0"),
+        (date(2025, 3, 1), "0.6"),
+        (date(2025, 9, 1), "1.2"),
+    ]:
+        lab(patient, "SPEP_M", value, on, unit="g/dL", panel="myeloma")
+    response = client_for(physician).get(reverse("monitoring:timeline", args=[patient.public_id]))
+    assert 'data-testid="suggested-response">PD<' in response.content.decode()
+    disease = figure(response, "disease-figure")
+    line = next(s for s in disease["layout"]["shapes"] if s["name"] == "progression threshold")
+    assert (line["x0"][:10], line["y0"]) == ("2025-03-01", 1.1)  # nadir 0.6 + max(25%, 0.5)
+
+
+@pytest.mark.django_db
+def test_progression_by_free_light_chains_when_m_protein_is_not_measurable(patient, course):
+    from monitoring.timeline.selectors import timeline_for
+
+    patient.diagnosis.heavy_chain = "light_chain_only"
+    patient.diagnosis.save()
+    for on, kappa in [
+        (date(2024, 9, 1), "400"),
+        (date(2025, 3, 1), "40"),
+        (date(2025, 9, 1), "200"),
+    ]:
+        lab(patient, "FLC_KAPPA", kappa, on, unit="mg/L", panel="myeloma")
+        lab(patient, "FLC_LAMBDA", "10", on, unit="mg/L", panel="myeloma")
+    assert timeline_for(patient, today=TODAY).response.outcome == "PD"
