@@ -1,7 +1,7 @@
 from django.contrib.auth.context_processors import PermWrapper
 from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString
 
 from patients.panels import render_context
 
@@ -18,12 +18,10 @@ def navigation(request):
         # Rendered without the request: re-running every context processor per panel would
         # cost queries; each panel gets the user and permissions it needs explicitly.
         extra = {"user": user, "perms": PermWrapper(user)}
-        return mark_safe(  # noqa: S308 - our own templates, autoescaped when rendered
-            "".join(
-                render_to_string(panel.template, {**ctx, **extra})
-                for panel, ctx in render_context(request, None, "nav")
-            )
-        )
+        html = SafeString()  # rendered templates are safe; adding them keeps them safe
+        for panel, ctx in render_context(request, None, "nav"):
+            html += render_to_string(panel.template, {**ctx, **extra})
+        return html
 
     return {
         "nav_clinics": SimpleLazyObject(lambda: [c.name for c in user.clinics.all()]),
