@@ -60,6 +60,9 @@ def clinic(nurse: int, physician: int, rems: int) -> dict[str, int]:
 
 
 PATIENT = {"public_id": "patient_id"}
+COURSE = {"public_id": "patient_id", "course_id": "course_id"}
+SUGGESTION = {"public_id": "patient_id", "suggestion_id": "suggestion_id"}
+RESULT = {"public_id": "patient_id", "result_id": "result_id"}
 
 MATRIX: dict[str, Url] = {
     "home": Url({**everyone(REDIRECT)}),
@@ -89,5 +92,132 @@ MATRIX: dict[str, Url] = {
     "patients:mark_error": Url(  # nurses may correct the weights they record
         clinic(OK, OK, FORBIDDEN),
         kwargs={"public_id": "patient_id", "kind": "weight", "record_id": "weight_id"},
+    ),
+    # --- therapy -------------------------------------------------------------------------
+    "therapy:regimens": Url(everyone()),
+    "therapy:rems_list": Url(everyone()),  # each user sees their own clinics' patients
+    "therapy:rems_export": Url(everyone()),
+    "therapy:course": Url(clinic(OK, OK, OK), kwargs=PATIENT),
+    "therapy:history": Url(clinic(OK, OK, OK), kwargs=PATIENT),
+    "therapy:course_start": Url(
+        clinic(FORBIDDEN, OK, FORBIDDEN), methods=("GET", "POST"), kwargs=PATIENT
+    ),
+    "therapy:dose_change": Url(
+        clinic(FORBIDDEN, OK, FORBIDDEN), methods=("GET", "POST"), kwargs=COURSE
+    ),
+    "therapy:hold_start": Url(
+        clinic(FORBIDDEN, OK, FORBIDDEN), methods=("GET", "POST"), kwargs=COURSE
+    ),
+    "therapy:hold_end": Url(
+        clinic(FORBIDDEN, OK, FORBIDDEN),
+        methods=("GET", "POST"),
+        kwargs={**COURSE, "hold_id": "hold_id"},
+    ),
+    "therapy:discontinue": Url(
+        clinic(FORBIDDEN, OK, FORBIDDEN), methods=("GET", "POST"), kwargs=COURSE
+    ),
+    "therapy:correct": Url(
+        clinic(FORBIDDEN, OK, FORBIDDEN), methods=("GET", "POST"), kwargs=COURSE
+    ),
+    "therapy:suggestion_accept": Url(
+        clinic(FORBIDDEN, REDIRECT, FORBIDDEN), methods=("POST",), kwargs=SUGGESTION
+    ),
+    "therapy:suggestion_dismiss": Url(
+        clinic(FORBIDDEN, OK, FORBIDDEN), methods=("GET", "POST"), kwargs=SUGGESTION
+    ),
+    "therapy:rems": Url(clinic(OK, OK, OK), kwargs=PATIENT),
+    "therapy:rems_enrollment": Url(
+        clinic(FORBIDDEN, FORBIDDEN, OK), methods=("GET", "POST"), kwargs=PATIENT
+    ),
+    "therapy:rems_authorization_add": Url(
+        clinic(FORBIDDEN, FORBIDDEN, BAD), methods=("POST",), kwargs=PATIENT
+    ),
+    "therapy:rems_authorization_edit": Url(
+        clinic(FORBIDDEN, FORBIDDEN, OK),
+        methods=("GET", "POST"),
+        kwargs={**PATIENT, "authorization_id": "authorization_id"},
+    ),
+    "therapy:rems_survey_add": Url(
+        clinic(FORBIDDEN, FORBIDDEN, BAD), methods=("POST",), kwargs=PATIENT
+    ),
+    # --- monitoring ----------------------------------------------------------------------
+    "monitoring:worklist": Url(
+        {**everyone(), "superuser": NOT_FOUND}
+    ),  # a clinic-less user has no worklist
+    "monitoring:inbox": Url(
+        {
+            "nurse": FORBIDDEN,
+            "physician": OK,
+            "rems": FORBIDDEN,
+            "superuser": NOT_FOUND,
+            "outsider": OK,
+        }
+    ),
+    "monitoring:flag_acknowledge": Url(
+        clinic(REDIRECT, REDIRECT, FORBIDDEN), methods=("POST",), kwargs={"flag_id": "flag_id"}
+    ),
+    "monitoring:labs": Url(clinic(OK, OK, OK), kwargs=PATIENT),
+    "monitoring:lab_entry": Url(
+        clinic(OK, OK, FORBIDDEN),
+        methods=("GET", "POST"),
+        post=clinic(BAD, BAD, FORBIDDEN),
+        kwargs={**PATIENT, "panel": "cbc"},
+    ),
+    "monitoring:collection": Url(
+        clinic(OK, OK, OK), kwargs={**PATIENT, "collection_id": "collection_id"}
+    ),
+    "monitoring:result": Url(clinic(OK, OK, OK), kwargs=RESULT),
+    "monitoring:result_correct": Url(
+        clinic(OK, OK, FORBIDDEN),
+        methods=("GET", "POST"),
+        post=clinic(BAD, BAD, FORBIDDEN),
+        kwargs=RESULT,
+    ),
+    "monitoring:result_mark_error": Url(
+        clinic(OK, OK, FORBIDDEN),
+        methods=("GET", "POST"),
+        post=clinic(BAD, BAD, FORBIDDEN),
+        kwargs=RESULT,
+    ),
+    "monitoring:patient_flags": Url(clinic(OK, OK, OK), kwargs=PATIENT),
+    "monitoring:timeline": Url(clinic(OK, OK, OK), kwargs=PATIENT),
+    "monitoring:assessment_record": Url(
+        clinic(FORBIDDEN, BAD, FORBIDDEN), methods=("POST",), kwargs=PATIENT
+    ),
+    # --- API (token or session; anonymous gets 401) ----------------------------------------
+    "api-patients": Url(
+        everyone(),
+        methods=("GET", "POST"),
+        post={
+            "nurse": FORBIDDEN,
+            "physician": BAD,
+            "rems": FORBIDDEN,
+            "superuser": BAD,
+            "outsider": BAD,
+        },
+        anonymous=ANON_API,
+    ),
+    "api-patient": Url(clinic(OK, OK, OK), kwargs=PATIENT, anonymous=ANON_API),
+    "api-patient-courses": Url(
+        clinic(OK, OK, OK),
+        methods=("GET", "POST"),
+        post=clinic(FORBIDDEN, BAD, FORBIDDEN),
+        kwargs=PATIENT,
+        anonymous=ANON_API,
+    ),
+    "api-patient-rems": Url(clinic(OK, OK, OK), kwargs=PATIENT, anonymous=ANON_API),
+    "api-patient-labs": Url(
+        clinic(OK, OK, OK),
+        methods=("GET", "POST"),
+        post=clinic(BAD, BAD, FORBIDDEN),
+        kwargs=PATIENT,
+        anonymous=ANON_API,
+    ),
+    "api-patient-flags": Url(clinic(OK, OK, OK), kwargs=PATIENT, anonymous=ANON_API),
+    "api-flag-acknowledge": Url(
+        clinic(OK, OK, FORBIDDEN),
+        methods=("POST",),
+        kwargs={**PATIENT, "flag_id": "flag_id"},
+        anonymous=ANON_API,
     ),
 }
