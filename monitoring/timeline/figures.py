@@ -306,7 +306,8 @@ def regimen_figure(
                 "xref": "x",
                 "yref": "paper",
                 "x0": _iso(hold.start),
-                "x1": _iso(hold.end or end or hold.start),
+                # An open hold runs on past today: shade it to the edge of the view.
+                "x1": _iso(hold.end or (x_range[1] if x_range else end) or hold.start),
                 "y0": 0,
                 "y1": 1,
                 "fillcolor": COLOURS["hold"],

@@ -110,3 +110,14 @@ def axe_violations(page):
         ]
 
     return scan
+
+
+@pytest.fixture(autouse=True)
+def regimen_catalogue(transactional_db):
+    """Browser tests run in committed transactions, and flushing between them removes the
+    catalogue rows the data migration wrote; write them again (the seeding is idempotent)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("therapy.migrations.0002_regimen_catalogue").seed_catalogue(apps, None)

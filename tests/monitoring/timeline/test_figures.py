@@ -197,3 +197,15 @@ def test_the_dose_before_a_hold_is_drawn_up_to_the_hold():
         ("2025-03-20", 5.0),
         ("2025-05-01", 5.0),
     ]
+
+
+def test_an_open_hold_starting_today_is_shaded_to_the_edge_of_the_view():
+    track = RegimenTrack(
+        steps=(DoseStep(date(2025, 1, 1), D("10"), "10 mg"),),
+        holds=(Span(date(2025, 5, 20), None, "ANC 0.4"),),
+    )
+    figure = regimen_figure(
+        track, x_range=(date(2025, 1, 1), date(2025, 5, 27)), today=date(2025, 5, 20)
+    )
+    hold = next(s for s in figure["layout"]["shapes"] if s["type"] == "rect")
+    assert (hold["x0"], hold["x1"]) == ("2025-05-20", "2025-05-27")
