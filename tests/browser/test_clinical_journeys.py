@@ -3,7 +3,7 @@ Celery worker (Redis in CI, the filesystem broker without it). Each ends in a sc
 
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
