@@ -31,7 +31,13 @@ class LabResultSerializer(serializers.ModelSerializer):
         source="canonical_value", max_digits=24, decimal_places=10, allow_null=True
     )
     unit = serializers.CharField(source="canonical_unit")
-    entered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    entered_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    # Read-only model fields lose allow_blank; "" means a numeric result.
+    qualitative = serializers.ChoiceField(
+        choices=LabResult.Qualitative.choices, allow_blank=True, read_only=True
+    )
     entered_in_error = serializers.SerializerMethodField()
 
     class Meta:
@@ -84,10 +90,13 @@ class LabCollectionInSerializer(serializers.Serializer):
     )
 
 
+# Every 400 of the labs endpoint has this shape: what went wrong in words, and either the
+# problems per submitted value ("results") or per request field ("errors"). Nothing is saved.
 REJECTED = inline_serializer(
     "LabCollectionRejected",
     fields={
         "detail": serializers.CharField(),
+        "errors": serializers.DictField(required=False),
         "results": inline_serializer(
             "LabValueProblems",
             fields={
@@ -96,6 +105,7 @@ REJECTED = inline_serializer(
                 "existing_result_id": serializers.IntegerField(allow_null=True),
             },
             many=True,
+            required=False,
         ),
     },
 )
@@ -133,7 +143,14 @@ class PatientLabs(generics.GenericAPIView):
     def post(self, request, public_id):
         patient = access.patient_for(request.user, public_id, perm="monitoring.add_labresult")
         incoming = LabCollectionInSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
+        if not incoming.is_valid():
+            return Response(
+                {
+                    "detail": "The request is not a valid lab collection: nothing was saved.",
+                    "errors": incoming.errors,
+                },
+                status=400,
+            )
         data = incoming.validated_data
         entries = [services.LabEntry(**row) for row in data["results"]]
         try:
@@ -163,7 +180,10 @@ class PatientLabs(generics.GenericAPIView):
                 )
             return Response({"detail": "Nothing was saved.", "results": rows}, status=400)
         except DomainError as error:
-            return Response({error.field or "detail": [error.message]}, status=400)
+            return Response(
+                {"detail": error.message, "errors": {error.field or "detail": [error.message]}},
+                status=400,
+            )
         return Response(LabResultSerializer(saved, many=True).data, status=status.HTTP_201_CREATED)
 
 
@@ -196,7 +216,9 @@ class FlagKindField(serializers.CharField):
 
 
 class FlagSerializer(serializers.ModelSerializer):
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    acknowledged_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     status = FlagStatusField(read_only=True)
     kind = FlagKindField(read_only=True)
 

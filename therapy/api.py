@@ -28,6 +28,10 @@ from therapy.models import (
 class CourseSerializer(serializers.ModelSerializer):
     regimen = serializers.SlugRelatedField(slug_field="code", read_only=True)
     regimen_name = serializers.CharField(source="regimen.name", read_only=True)
+    # Read-only model fields lose allow_blank; say it, so the schema admits "" (not discontinued).
+    discontinuation_reason = serializers.ChoiceField(
+        choices=MaintenanceCourse.DiscontinuationReason.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = MaintenanceCourse
