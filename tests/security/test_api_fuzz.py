@@ -10,7 +10,6 @@ from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-
 # Loaded at collection through the app itself (the schema view reads no patient data).
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
