@@ -7,6 +7,7 @@ from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
 
 from patients.models import Diagnosis, Patient
+from patients.services import DIAGNOSIS_FIELDS, PATIENT_FIELDS
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -44,24 +45,7 @@ def _helper(*layout) -> FormHelper:
 class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
-        fields = [
-            "mrn",
-            "given_name",
-            "family_name",
-            "date_of_birth",
-            "sex_at_birth",
-            "height_cm",
-            "phone",
-            "email",
-            "address",
-            "status",
-            "date_of_death",
-            "reproductive_potential",
-            "menses_in_past_24_months",
-            "menses_regular",
-            "hysterectomy",
-            "bilateral_oophorectomy",
-        ]
+        fields = list(PATIENT_FIELDS)
         widgets = {
             "date_of_birth": DATE,
             "date_of_death": DATE,
@@ -105,25 +89,7 @@ class PatientForm(forms.ModelForm):
 class DiagnosisForm(forms.ModelForm):
     class Meta:
         model = Diagnosis
-        fields = [
-            "diagnosed_on",
-            "heavy_chain",
-            "light_chain",
-            "iss_stage",
-            "riss_stage",
-            "cytogenetics_tested_on",
-            "del_17p",
-            "t_4_14",
-            "t_14_16",
-            "t_14_20",
-            "gain_1q",
-            "del_1p",
-            "induction_regimen",
-            "best_response_pre_maintenance",
-            "prior_vte",
-            "neuropathy_grade",
-            "on_dialysis",
-        ]
+        fields = list(DIAGNOSIS_FIELDS)
         widgets = {
             "diagnosed_on": DATE,
             "cytogenetics_tested_on": DATE,

@@ -148,14 +148,12 @@ def patient_history(request, public_id):
     )
 
 
-@require_http_methods(["GET", "POST"])
-def patient_edit(request, public_id):
-    patient = patient_for_user(request.user, public_id, perm="patients.change_patient")
-    form = PatientForm(request.POST or None, instance=patient)
+def _edit_record(request, patient, form, *, save, title: str, saved: str):
+    """An edit page: the record's form and a reason for the change, saved by ``save``."""
     reason_form = ChangeReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and reason_form.is_valid():
         try:
-            services.patient_update(
+            save(
                 patient=patient,
                 user=request.user,
                 data=form.cleaned_data,
@@ -164,52 +162,37 @@ def patient_edit(request, public_id):
         except DomainError as error:
             _show_error(form, error)
         else:
-            messages.success(
-                request, "Demographics saved. The previous values are kept in the history."
-            )
+            messages.success(request, f"{saved} The previous values are kept in the history.")
             return redirect("patients:detail", public_id=patient.public_id)
-    return render(
+    context = {"patient": patient, "form": form, "reason_form": reason_form, "title": title}
+    return render(request, "patients/record_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def patient_edit(request, public_id):
+    patient = patient_for_user(request.user, public_id, perm="patients.change_patient")
+    form = PatientForm(request.POST or None, instance=patient)
+    return _edit_record(
         request,
-        "patients/record_form.html",
-        {
-            "patient": patient,
-            "form": form,
-            "reason_form": reason_form,
-            "title": "Edit demographics",
-        },
+        patient,
+        form,
+        save=services.patient_update,
+        title="Edit demographics",
+        saved="Demographics saved.",
     )
 
 
 @require_http_methods(["GET", "POST"])
 def diagnosis_edit(request, public_id):
     patient = patient_for_user(request.user, public_id, perm="patients.change_diagnosis")
-    diagnosis = selectors.diagnosis_for(patient)
-    form = DiagnosisForm(request.POST or None, instance=diagnosis)
-    reason_form = ChangeReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid() and reason_form.is_valid():
-        try:
-            services.diagnosis_save(
-                patient=patient,
-                user=request.user,
-                data=form.cleaned_data,
-                reason=reason_form.cleaned_data["change_reason"],
-            )
-        except DomainError as error:
-            _show_error(form, error)
-        else:
-            messages.success(
-                request, "Diagnosis and history saved. The previous values are kept in the history."
-            )
-            return redirect("patients:detail", public_id=patient.public_id)
-    return render(
+    form = DiagnosisForm(request.POST or None, instance=selectors.diagnosis_for(patient))
+    return _edit_record(
         request,
-        "patients/record_form.html",
-        {
-            "patient": patient,
-            "form": form,
-            "reason_form": reason_form,
-            "title": "Edit diagnosis and history",
-        },
+        patient,
+        form,
+        save=services.diagnosis_save,
+        title="Edit diagnosis and history",
+        saved="Diagnosis and history saved.",
     )
 
 
