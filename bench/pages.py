@@ -12,6 +12,76 @@ import argparse
 from harness import machine, page_table, print_table, setup_django
 
 
+def ten_year_patient(user):
+    """A synthetic patient with ten years of monthly CBCs and quarterly M-protein and FLC
+    (the issue's worst case for the timeline), created once in the user's first clinic."""
+    from datetime import datetime, time, timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from monitoring.models import LabResult
+    from patients.models import Diagnosis, Patient
+
+    clinic = user.clinics.order_by("pk").first()
+    patient, created = Patient.objects.get_or_create(
+        clinic=clinic,
+        mrn="BENCH-10Y",
+        defaults={
+            "given_name": "Ten",
+            "family_name": "Years",
+            "date_of_birth": "1955-03-01",
+            "sex_at_birth": "male",
+        },
+    )
+    if created:
+        Diagnosis.objects.create(
+            patient=patient, diagnosed_on="2015-06-01", heavy_chain="IgG", light_chain="kappa"
+        )
+        start = timezone.localdate() - timedelta(days=3652)
+        rows = []
+        for month in range(121):
+            on = timezone.make_aware(datetime.combine(start + timedelta(days=28 * month), time(9)))
+            for code, value, unit in (
+                ("ANC", "1.8", "10^9/L"),
+                ("PLT", "160", "10^9/L"),
+                ("HGB", "12.4", "g/dL"),
+                ("WBC", "4.1", "10^9/L"),
+            ):
+                rows.append(
+                    LabResult(
+                        patient=patient,
+                        test_code=code,
+                        panel="cbc",
+                        collected_at=on,
+                        entered_at=on,
+                        canonical_value=Decimal(value),
+                        canonical_unit=unit,
+                        ctcae_grade=0,
+                        ctcae_version="5.0",
+                    )
+                )
+            if month % 3 == 0:
+                for code, value, unit in (
+                    ("SPEP_M", str(max(0.2, 2.5 - month * 0.02))[:4], "g/dL"),
+                    ("FLC_KAPPA", "80", "mg/L"),
+                    ("FLC_LAMBDA", "12", "mg/L"),
+                ):
+                    rows.append(
+                        LabResult(
+                            patient=patient,
+                            test_code=code,
+                            panel="myeloma",
+                            collected_at=on,
+                            entered_at=on,
+                            canonical_value=Decimal(value),
+                            canonical_unit=unit,
+                        )
+                    )
+        LabResult.objects.bulk_create(rows)
+    return patient
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--user", default="physician.north")
@@ -20,7 +90,6 @@ def main() -> None:
     setup_django()
 
     from django.contrib.auth import get_user_model
-    from django.db.models import Count
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
 
@@ -30,21 +99,23 @@ def main() -> None:
     client = Client()
     client.force_login(user)
     patients = Patient.objects.for_user(user).valid()
-    # The patient with the longest history is the hardest timeline.
-    busiest = patients.annotate(n=Count("weights")).order_by("-n", "pk").first()
-    try:
-        from monitoring.models import LabResult  # noqa: F401 - only when the lab work exists
+    busiest = ten_year_patient(user)
+    from monitoring.models import LabResult
 
-        busiest = patients.annotate(n=Count("labresult")).order_by("-n", "pk").first() or busiest
-    except Exception:  # noqa: S110, BLE001 - optional app part
-        pass
+    print(
+        f"timeline patient: {busiest.mrn} with {LabResult.objects.filter(patient=busiest).count()} lab results over ten years"
+    )
 
     candidates = [
         ("patient list", "patients:list", {}),
-        ("patient record", "patients:detail", {"public_id": busiest.public_id}),
+        ("patient record (same patient)", "patients:detail", {"public_id": busiest.public_id}),
         ("worklist", "monitoring:worklist", {}),
         ("physician inbox", "monitoring:inbox", {}),
-        ("timeline (longest history)", "monitoring:timeline", {"public_id": busiest.public_id}),
+        (
+            "timeline (ten years of monthly labs)",
+            "monitoring:timeline",
+            {"public_id": busiest.public_id},
+        ),
         ("REMS list", "therapy:rems_list", {}),
     ]
     pages = []

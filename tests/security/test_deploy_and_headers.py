@@ -69,3 +69,22 @@ def test_no_template_or_asset_loads_from_a_cdn():
         *ROOT.glob("static/**/*.js"),
     ]
     assert [str(f) for f in files if cdn.search(f.read_text())] == []
+
+
+@pytest.mark.django_db
+def test_a_revoked_api_token_no_longer_opens_the_api(client, nurse, patient):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=nurse)
+    url = reverse("api-patient", args=[patient.public_id])
+    assert client.get(url, HTTP_AUTHORIZATION=f"Token {token.key}").status_code == 200
+    token.delete()  # revocation: Django admin lists tokens; deleting one revokes it
+    assert client.get(url, HTTP_AUTHORIZATION=f"Token {token.key}").status_code == 401
+
+
+def test_create_api_token_command_prints_a_token_for_an_existing_user(db, nurse, capsys):
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    call_command("create_api_token", "nurse.a")
+    assert Token.objects.get(user=nurse).key in capsys.readouterr().out
