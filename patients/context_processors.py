@@ -18,7 +18,7 @@ def navigation(request):
         # Rendered without the request: re-running every context processor per panel would
         # cost queries; each panel gets the user and permissions it needs explicitly.
         extra = {"user": user, "perms": PermWrapper(user)}
-        html = SafeString()  # rendered templates are safe; adding them keeps them safe
+        html = SafeString("")  # rendered templates are safe; adding them keeps them safe
         for panel, ctx in render_context(request, None, "nav"):
             html += render_to_string(panel.template, {**ctx, **extra})
         return html

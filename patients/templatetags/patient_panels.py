@@ -11,7 +11,7 @@ register = template.Library()
 def patient_panels(context, patient, place="record"):
     """Render the sections other apps registered for this place on a patient page."""
     request = context.get("request")
-    html = SafeString()  # rendered templates are safe; adding them keeps them safe
+    html = SafeString("")  # rendered templates are safe; adding them keeps them safe
     for panel, ctx in render_context(request, patient, place):
         extra = {"patient": patient, "perms": context.get("perms")}
         html += render_to_string(panel.template, {**ctx, **extra}, request=request)

@@ -4,11 +4,26 @@ flag of the caller's clinic, so the fuzzed bodies and queries reach the real han
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Calling the WSGI app directly fires request_started/finished, whose handler closes the
+    database connection, and with it the test's transaction on PostgreSQL. Django's test
+    client disconnects that handler the same way while it makes a request."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
 
 # Loaded at collection through the app itself (the schema view reads no patient data).
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())

@@ -88,3 +88,34 @@ def test_create_api_token_command_prints_a_token_for_an_existing_user(db, nurse,
 
     call_command("create_api_token", "nurse.a")
     assert Token.objects.get(user=nurse).key in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "url", "body", "content_type"),
+    [
+        (
+            "post",
+            "/api/v1/patients/{id}/courses/",
+            '{"regimen": "len\\u0000", "start_date": "2026-01-01"}',
+            "application/json",
+        ),
+        ("get", "/api/v1/patients/{id}/labs/?test=AN%00C", None, None),
+        (
+            "post",
+            "/patients/{id}/weights/",
+            "measured_on=2026-01-01&weight_kg=7%000",
+            "application/x-www-form-urlencoded",
+        ),
+    ],
+)
+def test_a_nul_character_is_refused_with_a_clear_400_not_a_server_error(
+    client_for, physician, patient, method, url, body, content_type
+):
+    client = client_for(physician)
+    url = url.format(id=patient.public_id)
+    response = (
+        client.post(url, body, content_type=content_type) if method == "post" else client.get(url)
+    )
+    assert response.status_code == 400
+    assert "NUL (0x00)" in response.content.decode()
