@@ -483,6 +483,30 @@ class RemsRow:
     state: RemsState
 
 
+class LazyRemsRows:
+    """REMS rows computed only for the slice that is read (a page, or all for a CSV)."""
+
+    def __init__(self, patients: QuerySet[Patient], *, as_of: date) -> None:
+        self.patients = patients
+        self.as_of = as_of
+
+    def __len__(self) -> int:
+        return self.patients.count()
+
+    def count(self) -> int:
+        return len(self)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        chunk = list(self.patients[index])
+        states = rems_states([p.pk for p in chunk], as_of=self.as_of)
+        return [RemsRow(patient=p, state=states[p.pk]) for p in chunk]
+
+    def __iter__(self):
+        return iter(self[0 : len(self)])
+
+
 def rems_list(
     *,
     user,
@@ -490,7 +514,7 @@ def rems_list(
     clinic_id: int | None = None,
     status: str = "",
     include_inactive: bool = False,
-) -> list[RemsRow]:
+) -> list[RemsRow] | LazyRemsRows:
     """Every patient of the user's clinics with a REMS status. Filtering by status needs the
     computed status, so the filtered list is built in memory (a fixed number of queries)."""
     patients = Patient.objects.for_user(user).valid().select_related("clinic")
@@ -500,7 +524,12 @@ def rems_list(
         patients = patients.filter(
             status__in=[Patient.Status.ACTIVE, Patient.Status.PRE_MAINTENANCE]
         )
-    patients = list(patients.order_by("family_name", "given_name", "pk"))
+    patients = patients.order_by("family_name", "given_name", "pk")
+    if not status:
+        # Unfiltered, only the rows on screen need a status: the paginator asks for a count
+        # and one slice, so 25 statuses are computed, not one per patient of the clinic.
+        return LazyRemsRows(patients, as_of=as_of)
+    patients = list(patients)
     states = rems_states([p.pk for p in patients], as_of=as_of)
     rows = [RemsRow(patient=p, state=states[p.pk]) for p in patients]
     if status in ("compliant", "action_needed"):

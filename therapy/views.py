@@ -461,7 +461,7 @@ def rems_list(request):
     return render(
         request,
         "therapy/rems_list.html",
-        {"form": form, "page": page, "query": query.urlencode(), "total": len(rows)},
+        {"form": form, "page": page, "query": query.urlencode(), "total": page.paginator.count},
     )
 
 
