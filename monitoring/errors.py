@@ -16,6 +16,10 @@ COLLECTED_BEFORE_BIRTH = "Collection time {value} is before the patient's date o
 UNKNOWN_TEST = "{test} is not a test in the lab catalogue. Use a catalogue code (such as ANC) or its LOINC code."
 NOT_IN_PANEL = "{test} is not part of the {panel} panel."
 COMPUTED_TEST = "{test} is computed from kappa and lambda; enter those instead."
+DECIMAL_COMMA = (
+    "{test}: {value!r} has a comma. Type the decimal point as a full stop (0,4 -> 0.4); "
+    "a comma is accepted only between thousands (12,500)."
+)
 NOT_A_NUMBER = "{test}: {value!r} is not a number. Type digits with a decimal point, e.g. 1.25."
 NOT_A_CHOICE = "{test}: choose one of {choices}."
 TWICE_IN_ONE_ENTRY = "{test} appears twice in this entry; enter it once."

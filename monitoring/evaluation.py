@@ -32,6 +32,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from monitoring import therapy_gateway
+from monitoring.lab_reader import HCG_CODES
 from monitoring.models import Flag, LabResult, MonitoringStatus, Notification
 from monitoring.rules import catalogue, ctcae, imwg, schedule
 from monitoring.rules import flags as flag_rules
@@ -132,6 +133,7 @@ class _Batch:
     latest: dict[tuple[int, str], list[LabResult]]
     markers: dict[int, list[LabResult]]
     weights: dict[int, list[tuple[date, Decimal]]]
+    pregnancy: dict[int, LabResult]  # the latest valid hCG result per patient
 
 
 def _gather(patient_ids: list[int], as_of: date) -> _Batch:
@@ -148,6 +150,10 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
     in_scope = [pid for pid, p in patients.items() if _in_scope(p)]
     latest = latest_results(in_scope, (*CBC_CODES, "CREAT"), upto=upto, per_code=2)
     with_creatinine = sorted({pid for (pid, code) in latest if code == "CREAT"})
+    pregnancy: dict[int, LabResult] = {}
+    for (pid, _code), rows in latest_results(in_scope, HCG_CODES, upto=upto, per_code=1).items():
+        if rows and (pid not in pregnancy or rows[0].collected_at > pregnancy[pid].collected_at):
+            pregnancy[pid] = rows[0]
     return _Batch(
         as_of=as_of,
         upto=upto,
@@ -158,6 +164,7 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
         latest=latest,
         markers=marker_history(in_scope, upto=upto),
         weights=_weights(with_creatinine),
+        pregnancy=pregnancy,
     )
 
 
@@ -341,6 +348,13 @@ def _hold(batch: _Batch, pid: int, snap, t) -> tuple[dict[str, Desired], str, Fi
         return {}, "", None
     anc = batch.latest.get((pid, "ANC"))
     plt = batch.latest.get((pid, "PLT"))
+    if snap.held_for_cytopenia and anc and plt and anc[0].collected_at != plt[0].collected_at:
+        # Recovery must be shown by one blood draw: the older count may predate the hold,
+        # so it is treated as unknown (no resume suggestion from stale platelets, or ANC).
+        if anc[0].collected_at > plt[0].collected_at:
+            plt = None
+        else:
+            anc = None
     guidance = dosing.hematologic_dose_guidance(
         anc=anc[0].canonical_value if anc else None,
         platelets=plt[0].canonical_value if plt else None,
@@ -491,6 +505,40 @@ def _progression(batch: _Batch, pid: int, patient: Patient, t) -> dict[str, Desi
 
 
 PREGNANCY_ACTIONS = ("pregnancy_test_due", "pregnancy_test_overdue")
+
+
+PREGNANCY_POSITIVE_SOURCE = (
+    "Lenalidomide US PI, boxed warning (embryo-fetal toxicity) and the Lenalidomide REMS: stop "
+    "lenalidomide at once if pregnancy occurs and report it"
+)
+
+
+def _pregnancy_positive(batch: _Batch, pid: int) -> dict[str, Desired]:
+    """The latest pregnancy test is positive: the most urgent REMS event there is."""
+    latest = batch.pregnancy.get(pid)
+    if latest is None or latest.qualitative != "positive":
+        return {}
+    on = local_date(latest.collected_at)
+    finding = Finding(
+        rule_id="rems.pregnancy_test.positive",
+        outcome="positive",
+        message=f"Positive pregnancy test on {on}.",
+        values={"test": latest.test_code, "collected_on": on, "result": "positive"},
+        source=PREGNANCY_POSITIVE_SOURCE,
+    )
+    return {
+        K.PREGNANCY_TEST_POSITIVE: Desired(
+            kind=K.PREGNANCY_TEST_POSITIVE,
+            severity=flag_rules.CRITICAL,
+            message=(
+                f"Positive pregnancy test on {on}: lenalidomide must be stopped now. Tell the "
+                "prescriber today and report to the REMS."
+            ),
+            finding=finding,
+            evidence=[_evidence(latest)],
+            notify=True,
+        )
+    }
 
 
 def _rems(batch: _Batch, pid: int) -> dict[str, Desired]:
@@ -693,6 +741,8 @@ def _resolution(kind: str, batch: _Batch, pid: int, patient: Patient) -> tuple[s
         return "Latest markers are below the progression level.", [
             _evidence(r) for r in markers[-4:]
         ]
+    if kind == K.PREGNANCY_TEST_POSITIVE and (latest := batch.pregnancy.get(pid)) is not None:
+        return "A later pregnancy test is negative.", [_evidence(latest)]
     return "Condition cleared.", []
 
 
@@ -754,6 +804,7 @@ def patients_evaluate(
                 # REMS applies to patients prescribed lenalidomide.
                 if snap.includes_lenalidomide:
                     desired.update(_rems(batch, pid))
+                    desired.update(_pregnancy_positive(batch, pid))
         wanted[pid] = desired
         statuses.append(
             MonitoringStatus(patient_id=pid, evaluated_at=now, as_of=as_of, **status_row)

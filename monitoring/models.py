@@ -212,6 +212,7 @@ class Flag(TimeStampedModel):
         POSSIBLE_PROGRESSION = "possible_progression", "Possible progression"
         RESPONSE_LABS_DUE = "response_labs_due", "Response labs due"
         PREGNANCY_TEST_DUE = "pregnancy_test_due", "Pregnancy test due"
+        PREGNANCY_TEST_POSITIVE = "pregnancy_test_positive", "Positive pregnancy test"
         REMS_ACTION_NEEDED = "rems_action_needed", "REMS action needed"
 
     class Status(models.TextChoices):
@@ -232,7 +233,12 @@ class Flag(TimeStampedModel):
         Kind.ANEMIA,
         Kind.LEUKOPENIA,
     )
-    DECISION_KINDS = (Kind.HOLD_RECOMMENDED, Kind.RENAL_DOSE_REVIEW, Kind.POSSIBLE_PROGRESSION)
+    DECISION_KINDS = (
+        Kind.PREGNANCY_TEST_POSITIVE,
+        Kind.HOLD_RECOMMENDED,
+        Kind.RENAL_DOSE_REVIEW,
+        Kind.POSSIBLE_PROGRESSION,
+    )
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="flags")
     kind = models.CharField(max_length=24, choices=Kind.choices)

@@ -164,7 +164,13 @@ def cytopenia_flags(clinic_id: int) -> QuerySet[Flag]:
 def pregnancy_flags(clinic_id: int) -> QuerySet[Flag]:
     return (
         _open_in_clinics([clinic_id])
-        .filter(kind__in=[Flag.Kind.PREGNANCY_TEST_DUE, Flag.Kind.REMS_ACTION_NEEDED])
+        .filter(
+            kind__in=[
+                Flag.Kind.PREGNANCY_TEST_POSITIVE,
+                Flag.Kind.PREGNANCY_TEST_DUE,
+                Flag.Kind.REMS_ACTION_NEEDED,
+            ]
+        )
         .order_by("-severity", "due_on", "pk")
     )
 

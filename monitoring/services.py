@@ -8,6 +8,7 @@ hourly sweep evaluates every patient again). Rules evaluation and the sweep live
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from patients.selectors import rule_thresholds
 
 COMPUTED_CODES = {"FLC_RATIO"}
 CANONICAL_PLACES = Decimal("1E-10")
+
+THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,10 @@ def _check_entry(entry: LabEntry, panel: str | None) -> tuple[_Checked | None, E
                 errors.NOT_A_CHOICE.format(test=test.name, choices=", ".join(test.choices))
             )
         return _Checked(test, entry, None, choice), None
+    if "," in value and not THOUSANDS.fullmatch(value):
+        # "0,4" is a decimal comma in much of the world: reading it as 4 would hide a grade 4
+        # neutropenia. Only strict thousands grouping ("12,500") is accepted.
+        return problem(errors.DECIMAL_COMMA.format(test=test.name, value=value))
     try:
         number = Decimal(value.replace(",", ""))
     except InvalidOperation:

@@ -15,8 +15,9 @@ COURSE_ALREADY_ACTIVE = (
     "Discontinue it before starting another."
 )
 JUSTIFICATION_REQUIRED = (
-    "The eligibility checklist has failed items ({items}). Write why you are starting "
-    "maintenance anyway; the justification is kept with the course."
+    "The eligibility checklist has items that failed or could not be checked ({items}). "
+    "Enter the missing results, or write why you are starting maintenance anyway; the "
+    "justification is kept with the course."
 )
 DOSE_NOT_ON_LADDER = "{dose} is not a selectable lenalidomide dose level. Choose one of: {levels}."
 DOSE_FOR_REGIMEN_WITHOUT_LENALIDOMIDE = (

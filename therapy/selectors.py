@@ -552,6 +552,14 @@ class Eligibility:
     def failed(self) -> tuple[ChecklistItem, ...]:
         return tuple(item for item in self.items if item.status == eligibility.FAIL)
 
+    @property
+    def unresolved(self) -> tuple[ChecklistItem, ...]:
+        """Failed items and items that could not be checked (no result): starting despite
+        either needs a written justification; a missing pregnancy test is never a pass."""
+        return tuple(
+            item for item in self.items if item.status in (eligibility.FAIL, eligibility.UNKNOWN)
+        )
+
 
 LAB_CODES = ["ANC", "PLT", "CREAT"]
 

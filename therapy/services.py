@@ -115,8 +115,8 @@ def course_start(
     _check_prophylaxis(vte_prophylaxis, aspirin_dose_mg, vte_prophylaxis_note)
     checklist = eligibility_for(patient, as_of=start_date, prescription_at=prescription_at)
     justification = (justification or "").strip()
-    if checklist.failed and not justification:
-        names = ", ".join(item.label for item in checklist.failed)
+    if checklist.unresolved and not justification:
+        names = ", ".join(f"{item.label} ({item.status})" for item in checklist.unresolved)
         raise DomainError(errors.JUSTIFICATION_REQUIRED.format(items=names), field="justification")
     course = MaintenanceCourse(
         patient=patient,

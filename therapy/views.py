@@ -57,7 +57,13 @@ def course_start(request, public_id):
     form = forms.CourseStartForm(request.POST or None, initial={"start_date": today})
     if request.method == "POST" and form.is_valid():
         try:
-            services.course_start(patient=patient, user=request.user, **form.cleaned_data)
+            # The checklist is judged at the moment the physician saw it (the page uses now()).
+            services.course_start(
+                patient=patient,
+                user=request.user,
+                prescription_at=timezone.now(),
+                **form.cleaned_data,
+            )
         except DomainError as error:
             _show_error(form, error)
         else:
@@ -499,5 +505,5 @@ def rems_export(request):
 
 
 def _csv_safe(value: str) -> str:
-    """Spreadsheet formula injection: a leading =, +, - or @ is neutralised."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
+    """Spreadsheet formula injection: a leading =, +, -, @, tab or carriage return is neutralised."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

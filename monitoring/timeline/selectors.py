@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.utils.timezone import localdate
+
 from monitoring.models import Flag, LabResult, ResponseAssessment
 from monitoring.rules import ctcae, imwg
 from monitoring.timeline.figures import (
@@ -92,9 +94,10 @@ class Timeline:
     marker_points: list[imwg.MarkerPoint] = field(default_factory=list)
 
 
-def _rules() -> dict[str, Threshold]:
+def _rules(clinic_id: int) -> dict[str, Threshold]:
+    """The thresholds in force for the patient's clinic, as the flags use them."""
     defaults = tuple(t for t in (*dosing.DEFAULTS, *ctcae.DEFAULTS, *imwg.DEFAULTS))
-    return rule_thresholds(defaults)
+    return rule_thresholds(defaults, clinic_id=clinic_id)
 
 
 def timeline_for(patient: Patient, *, today: date) -> Timeline:
@@ -118,7 +121,7 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
             "entered_in_error_at",
         )
     )
-    rules = _rules()
+    rules = _rules(patient.clinic_id)
     by_code: dict[str, list[LabResult]] = defaultdict(list)
     for result in results:
         by_code[result.test_code].append(result)
@@ -135,7 +138,7 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
     diagnosis = getattr(patient, "diagnosis", None)
 
     start = min(
-        [r.collected_at.date() for r in results]
+        [localdate(r.collected_at) for r in results]
         + [c.start_date for c in courses]
         + [today - timedelta(days=90)]
     )
@@ -233,7 +236,7 @@ def _marker_points(
     ):
         for result in by_code.get(code, []):
             if result.canonical_value is not None:
-                values[result.collected_at.date()][key] = result.canonical_value
+                values[localdate(result.collected_at)][key] = result.canonical_value
     return [
         imwg.MarkerPoint(on=on, involved=involved, **fields)
         for on, fields in sorted(values.items())
@@ -280,17 +283,17 @@ def _suggested_response(points, course_start, by_code, rules) -> Finding | None:
     later = [p for p in points if p.on > baseline.on]
     if not later:
         return None
-    ife = [
-        r
-        for code in ("SIFE", "UIFE")
-        for r in by_code.get(code, [])
-        if r.qualitative in ("negative", "positive")
-    ]
+    # IMWG CR needs serum AND urine immunofixation negative: one negative alone is not enough.
+    latest_ife = {}
+    for code in ("SIFE", "UIFE"):
+        read = [r for r in by_code.get(code, []) if r.qualitative in ("negative", "positive")]
+        if read:
+            latest_ife[code] = read[-1].qualitative
     ife_negative = None
-    if ife:
-        latest_day = max(r.collected_at.date() for r in ife)
-        same_day = [r.qualitative for r in ife if r.collected_at.date() == latest_day]
-        ife_negative = all(q == "negative" for q in same_day)
+    if "positive" in latest_ife.values():
+        ife_negative = False
+    elif latest_ife.get("SIFE") == "negative" and latest_ife.get("UIFE") == "negative":
+        ife_negative = True
     marrow = [r for r in by_code.get("MARROW_PC", []) if r.canonical_value is not None]
     return imwg.suggest_response(
         baseline=baseline,
@@ -303,14 +306,14 @@ def _suggested_response(points, course_start, by_code, rules) -> Finding | None:
 
 
 def _mrd_rows(by_code) -> list[MrdRow]:
-    levels = {r.collected_at.date(): r.canonical_value for r in by_code.get("MRD_LEVEL", [])}
+    levels = {localdate(r.collected_at): r.canonical_value for r in by_code.get("MRD_LEVEL", [])}
     return [
         MrdRow(
-            on=r.collected_at.date(),
+            on=localdate(r.collected_at),
             result=r.qualitative,
             method=r.get_mrd_method_display() if r.mrd_method else "",
             sensitivity_exponent=r.mrd_sensitivity_exponent,
-            level=levels.get(r.collected_at.date()),
+            level=levels.get(localdate(r.collected_at)),
         )
         for r in by_code.get("MRD", [])
     ]

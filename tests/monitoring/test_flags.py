@@ -219,6 +219,26 @@ def test_recovered_counts_during_a_cytopenia_hold_suggest_resuming_lower(
     assert "resume at 5 mg" in suggestion.message
 
 
+def test_a_resume_is_not_suggested_from_a_platelet_count_older_than_the_hold(
+    patient, nurse, physician, course
+):
+    from therapy import services as therapy_services
+    from therapy.models import DoseSuggestion
+
+    record(patient, nurse, date(2025, 2, 10), ANC="1.4", PLT="22")  # grade 4 thrombocytopenia
+    therapy_services.hold_start(
+        course=course, user=physician, start_date=date(2025, 2, 11), reason="thrombocytopenia"
+    )
+    record(patient, nurse, date(2025, 2, 18), ANC="1.6")  # ANC only: platelets not redrawn
+    evaluate(patient, date(2025, 2, 18))
+    assert not DoseSuggestion.objects.filter(patient=patient, kind="resume_lower").exists()
+    record(patient, nurse, date(2025, 2, 19), ANC="1.6", PLT="80")  # one draw shows recovery
+    evaluate(patient, date(2025, 2, 19))
+    assert DoseSuggestion.objects.filter(
+        patient=patient, kind="resume_lower", status="pending"
+    ).exists()
+
+
 # --- Renal, progression, REMS ------------------------------------------------------------------
 
 
@@ -304,3 +324,33 @@ def test_pregnancy_test_due_is_flagged_and_a_negative_test_clears_it(woman, nurs
     record(woman, nurse, date(2025, 1, 8), HCG_SERUM_QUAL="negative")
     evaluate(woman, date(2025, 1, 8))
     assert open_flag(woman, K.PREGNANCY_TEST_DUE) is None
+
+
+def test_a_positive_pregnancy_test_raises_a_critical_flag_and_emails_the_care_team(
+    woman, nurse, physician
+):
+    from monitoring.models import Notification
+
+    physician.email = "physician.a@clinic.example"
+    physician.save()
+    record(woman, nurse, date(2025, 1, 6), HCG_SERUM_QUAL="negative")
+    record(woman, nurse, date(2025, 1, 13), HCG_SERUM_QUAL="positive")
+    evaluate(woman, date(2025, 1, 13))
+    flag = open_flag(woman, K.PREGNANCY_TEST_POSITIVE)
+    assert flag.severity == Flag.Severity.CRITICAL
+    assert "lenalidomide must be stopped now" in flag.message
+    assert "boxed warning" in flag.basis
+    assert Notification.objects.filter(flag=flag).exists()
+    evaluate(woman, date(2025, 1, 13))  # idempotent: one open flag, one notification
+    assert Flag.objects.filter(patient=woman, kind=K.PREGNANCY_TEST_POSITIVE).count() == 1
+    assert Notification.objects.filter(flag=flag).count() == 1
+
+
+def test_a_later_negative_test_resolves_the_positive_pregnancy_flag(woman, nurse):
+    record(woman, nurse, date(2025, 1, 13), HCG_SERUM_QUAL="positive")
+    evaluate(woman, date(2025, 1, 13))
+    record(woman, nurse, date(2025, 1, 15), HCG_SERUM_QUAL="negative")
+    evaluate(woman, date(2025, 1, 15))
+    assert open_flag(woman, K.PREGNANCY_TEST_POSITIVE) is None
+    resolved = Flag.objects.get(patient=woman, kind=K.PREGNANCY_TEST_POSITIVE)
+    assert resolved.resolution == "A later pregnancy test is negative."

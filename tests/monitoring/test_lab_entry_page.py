@@ -96,11 +96,26 @@ def test_unit_the_test_does_not_accept_is_refused(client_for, nurse, patient):
 
 
 def test_not_a_number_is_refused_with_the_words_a_nurse_reads(client_for, nurse, patient):
-    response = client_for(nurse).post(entry_url(patient), cbc_post(value_ANC="0,8.1x"))
+    response = client_for(nurse).post(entry_url(patient), cbc_post(value_ANC="0.8.1x"))
     assert (
-        errors.NOT_A_NUMBER.format(test="Neutrophils (ANC)", value="0,8.1x").replace("'", "&#x27;")
+        errors.NOT_A_NUMBER.format(test="Neutrophils (ANC)", value="0.8.1x").replace("'", "&#x27;")
         in response.content.decode()
     )
+
+
+@pytest.mark.parametrize("typed", ["0,4", "25,0", "1,2", "1,25"])
+def test_a_decimal_comma_is_refused_not_read_as_a_tenfold_value(client_for, nurse, patient, typed):
+    response = client_for(nurse).post(entry_url(patient), cbc_post(value_ANC=typed))
+    message = errors.DECIMAL_COMMA.format(test="Neutrophils (ANC)", value=typed).replace(
+        "'", "&#x27;"
+    )
+    assert message.replace("->", "-&gt;") in response.content.decode()
+    assert not LabResult.objects.filter(patient=patient).exists()
+
+
+def test_thousands_grouping_is_still_accepted(client_for, nurse, patient):
+    client_for(nurse).post(entry_url(patient), cbc_post(value_PLT="145,000", unit_PLT="/uL"))
+    assert LabResult.objects.get(patient=patient, test_code="PLT").canonical_value == Decimal("145")
 
 
 def test_duplicate_collection_is_refused_with_a_link_to_the_existing_result(

@@ -38,6 +38,7 @@ def test_physician_starts_a_course_through_the_api(physician, patient, enrolled)
             "start_date": START.isoformat(),
             "vte_prophylaxis": "aspirin",
             "aspirin_dose_mg": 100,
+            "justification": "Baseline labs held at the referring centre",
         },
         format="json",
     )

@@ -46,14 +46,25 @@ def test_the_database_allows_one_active_course_per_patient(course, patient, regi
 def test_a_failed_item_needs_a_written_justification(patient, physician, regimen_10_21, labs):
     labs.add(patient, "ANC", "0.8", START)  # below the label minimum of 1.0: fail
     with pytest.raises(DomainError) as raised:
-        start_course(patient, physician, regimen_10_21)
+        start_course(patient, physician, regimen_10_21, justification="")
     assert raised.value.message.startswith(errors.JUSTIFICATION_REQUIRED.split("(")[0])
-    assert "Absolute neutrophil count" in raised.value.message
+    assert "Absolute neutrophil count (fail)" in raised.value.message
     assert not MaintenanceCourse.objects.exists()
     course = start_course(patient, physician, regimen_10_21, justification="Discussed; recovering")
     assert course.start_justification == "Discussed; recovering"
     statuses = {i["item_id"]: i["status"] for i in course.eligibility_snapshot["items"]}
     assert statuses["anc"] == "fail" and statuses["rems_enrollment"] == "fail"
+
+
+def test_results_that_could_not_be_checked_also_need_a_justification(
+    patient, physician, enrolled, regimen_10_21
+):
+    # No ANC, platelets or creatinine on file: "unknown" is never a silent pass.
+    with pytest.raises(DomainError) as raised:
+        start_course(patient, physician, regimen_10_21, justification="")
+    assert "Absolute neutrophil count (unknown)" in raised.value.message
+    assert "Platelets (unknown)" in raised.value.message
+    assert not MaintenanceCourse.objects.exists()
 
 
 def test_a_starting_dose_off_the_ladder_is_refused(patient, physician, enrolled, regimen_10_21):

@@ -269,3 +269,21 @@ def test_progression_by_free_light_chains_when_m_protein_is_not_measurable(patie
         lab(patient, "FLC_KAPPA", kappa, on, unit="mg/L", panel="myeloma")
         lab(patient, "FLC_LAMBDA", "10", on, unit="mg/L", panel="myeloma")
     assert timeline_for(patient, today=TODAY).response.outcome == "PD"
+
+
+@pytest.mark.django_db
+def test_serum_immunofixation_alone_does_not_make_a_complete_response(patient, course):
+    from monitoring.timeline.selectors import timeline_for
+
+    lab(patient, "SPEP_M", "2.0", date(2024, 9, 1), unit="g/dL", panel="myeloma")
+    lab(patient, "SPEP_M", "0", date(2025, 6, 1), unit="g/dL", panel="myeloma")
+    lab(patient, "SIFE", None, date(2025, 6, 1), unit="", panel="myeloma", qualitative="negative")
+    lab(patient, "MARROW_PC", "2", date(2025, 6, 1), unit="%", panel="mrd")
+    response = timeline_for(patient, today=TODAY).response
+    assert response.outcome not in ("CR", "sCR")
+    lab(patient, "UIFE", None, date(2025, 6, 1), unit="", panel="myeloma", qualitative="negative")
+    assert timeline_for(patient, today=TODAY).response.outcome in (
+        "CR",
+        "sCR",
+        "needs_confirmation",
+    )
