@@ -144,7 +144,7 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
     }
     defaults = tuple(all_rule_defaults())
     thresholds = {
-        clinic_id: rule_thresholds(defaults, clinic_id=clinic_id)
+        clinic_id: rule_thresholds(defaults, clinic_id=clinic_id, as_of=as_of)
         for clinic_id in {p.clinic_id for p in patients.values()}
     }
     in_scope = [pid for pid, p in patients.items() if _in_scope(p)]

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from patients.models import (
     Diagnosis,
@@ -152,12 +153,16 @@ def access_log(patient: Patient, *, limit: int = 100) -> QuerySet[PatientAccess]
 
 
 def rule_thresholds(
-    keys_defaults: tuple[Threshold, ...], *, clinic_id: int | None = None
+    keys_defaults: tuple[Threshold, ...], *, clinic_id: int | None = None, as_of: date | None = None
 ) -> dict[str, Threshold]:
-    """The thresholds in force: the newest version of each key (a clinic's own row first),
-    falling back to the code default when no row has been seeded."""
+    """The thresholds in force on ``as_of`` (default today): the newest version of each key
+    already effective then (a clinic's own row first), falling back to the code default when
+    no row has been seeded. A version dated in the future does not apply yet."""
     keys = [t.key for t in keys_defaults]
-    rows = RuleSetting.objects.filter(key__in=keys).order_by("key", "-version")
+    as_of = as_of or timezone.localdate()
+    rows = RuleSetting.objects.filter(key__in=keys, effective_from__lte=as_of).order_by(
+        "key", "-version"
+    )
     chosen: dict[str, RuleSetting] = {}
     for row in rows:
         if row.clinic_id is not None and row.clinic_id != clinic_id:

@@ -74,3 +74,28 @@ def test_a_clinic_override_wins_for_that_clinic_only(clinic_a, clinic_b):
 def test_about_page_is_a_plain_logged_in_page(client_for, nurse, client):
     assert client.get(reverse("about")).status_code == 302
     assert "decision support" in client_for(nurse).get(reverse("about")).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_version_dated_in_the_future_does_not_apply_before_its_date():
+    default = Threshold("dosing.hold.anc_below", Decimal("0.5"), "10^9/L", "label", "PI")
+    RuleSetting.objects.create(
+        key=default.key,
+        version=1,
+        value=Decimal("0.5"),
+        unit="10^9/L",
+        status="label",
+        source="PI",
+        effective_from=date(2026, 1, 1),
+    )
+    RuleSetting.objects.create(
+        key=default.key,
+        version=2,
+        value=Decimal("0.7"),
+        unit="10^9/L",
+        status="common",
+        source="Local policy from July",
+        effective_from=date(2026, 7, 1),
+    )
+    assert rule_thresholds((default,), as_of=date(2026, 6, 30))[default.key].version == 1
+    assert rule_thresholds((default,), as_of=date(2026, 7, 1))[default.key].value == Decimal("0.7")
