@@ -1,14 +1,16 @@
 from django import template
 
+from therapy import eligibility
 from therapy.findings import cite as cite_threshold
 
 register = template.Library()
 
+# Bootstrap colour of each checklist and REMS status.
 STATUS_CLASSES = {
-    "pass": "success",  # nosec B105 - a Bootstrap colour name, not a password
-    "warn": "warning",
-    "fail": "danger",
-    "unknown": "secondary",
+    eligibility.PASS: "success",
+    eligibility.WARN: "warning",
+    eligibility.FAIL: "danger",
+    eligibility.UNKNOWN: "secondary",
     "compliant": "success",
     "action_needed": "danger",
 }
