@@ -27,7 +27,8 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Threshold):
         return threshold_json(value)
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+        # "0.4", not the stored "0.4000000000": trailing zeros say nothing clinically.
+        return format(value.normalize(), "f")
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):
