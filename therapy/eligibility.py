@@ -11,7 +11,7 @@ numbers in ``therapy.rems_rules.DEFAULTS``; this module adds only its own keys. 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -29,6 +29,14 @@ DEFAULTS: tuple[Threshold, ...] = (
         "mL/min",
         SourceStatus.SEED,
         SEED_RENAL,
+    ),
+    Threshold(
+        "eligibility.labs.max_age_days",
+        Decimal("30"),
+        "days",
+        SourceStatus.COMMON,
+        "Baseline CBC and creatinine before the first prescription (seed); how recent is "
+        "common practice, not a label number: configurable",
     ),
 )
 
@@ -114,11 +122,32 @@ def eligibility_checklist(
     t = settings(thresholds)
     return (
         response_item(inputs),
-        crcl_item(inputs, t),
-        anc_item(inputs, t),
-        platelets_item(inputs, t),
+        _recent_enough(crcl_item(inputs, t), inputs, t),
+        _recent_enough(anc_item(inputs, t), inputs, t),
+        _recent_enough(platelets_item(inputs, t), inputs, t),
         rems_enrollment_item(inputs),
         pregnancy_tests_item(inputs, t),
+    )
+
+
+def _recent_enough(
+    item: ChecklistItem, inputs: EligibilityInputs, t: Mapping[str, Threshold]
+) -> ChecklistItem:
+    """A lab result older than the maximum age cannot vouch for today: it becomes unknown
+    (which needs a new result or a written justification), whatever it showed."""
+    limit = t["eligibility.labs.max_age_days"]
+    if item.observed_on is None:
+        return item
+    age_days = (inputs.planned_prescription_at.date() - item.observed_on).days
+    if age_days <= limit.value:
+        return item
+    return replace(
+        item,
+        status=UNKNOWN,
+        value_text=(
+            f"{item.value_text} — but measured {item.observed_on} ({age_days} days before the "
+            f"prescription); the checklist needs a result from the last {limit.value} days"
+        ),
     )
 
 

@@ -46,7 +46,10 @@ def status_of(item_id: str, **changes: object) -> str:
 
 
 def test_defaults_are_namespaced_and_sourced() -> None:
-    assert [t.key for t in DEFAULTS] == ["eligibility.crcl.standard_dosing_above"]
+    assert [t.key for t in DEFAULTS] == [
+        "eligibility.crcl.standard_dosing_above",
+        "eligibility.labs.max_age_days",
+    ]
     assert all(t.source and t.unit for t in DEFAULTS)
 
 
@@ -277,3 +280,24 @@ def test_vignette_missing_labs_make_the_checklist_unknown() -> None:
     items = items_by_id(data)
     assert items["anc"].observed_on is None
     assert overall(items.values()) == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("days_before", "status"),
+    [(29, "pass"), (30, "pass"), (31, "unknown"), (365, "unknown")],
+)
+@pytest.mark.parametrize("item_id", ["anc", "platelets", "crcl"])
+def test_a_lab_older_than_the_maximum_age_cannot_pass(
+    item_id: str, days_before: int, status: str
+) -> None:
+    on = RX_AT.date() - timedelta(days=days_before)
+    field = {"anc": "anc_on", "platelets": "platelets_on", "crcl": "crcl_on"}[item_id]
+    item = items_by_id(inputs(**{field: on}))[item_id]
+    assert item.status == status
+    if status == "unknown":
+        assert f"{days_before} days before the prescription" in item.value_text
+
+
+def test_an_old_failing_count_is_still_not_a_pass() -> None:
+    old = RX_AT.date() - timedelta(days=90)
+    assert status_of("anc", anc=D("0.4"), anc_on=old) == "unknown"
