@@ -569,6 +569,9 @@ def eligibility_for(
 ) -> Eligibility:
     """The start-of-maintenance checklist from the record and the latest labs (lab port)."""
     prescription_at = prescription_at or timezone.make_aware(datetime.combine(as_of, time(9, 0)))
+    # In the clinic's time zone: the rules take its calendar date (a 21:00 prescription in
+    # New York is still that day, not the next UTC day).
+    prescription_at = timezone.localtime(prescription_at)
     thresholds = rule_thresholds(ELIGIBILITY_DEFAULTS, clinic_id=patient.clinic_id)
     reader = lab_reader()
     labs = reader.latest_values(patient.pk, LAB_CODES, as_of=as_of)

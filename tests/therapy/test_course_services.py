@@ -1,7 +1,7 @@
 """Course services: start, dose change, hold, resume, discontinue, correct — and every
 refusal with its exact words, leaving nothing half-saved."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -376,3 +376,17 @@ def test_after_discontinuation_a_new_course_may_start(course, physician, patient
     )
     again = start_course(patient, physician, regimen_10_28, start=date(2025, 1, 6))
     assert again.is_active
+
+
+def test_lab_age_is_counted_on_the_clinic_calendar_not_utc(patient, labs):
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from therapy.selectors import eligibility_for
+
+    labs.add(patient, "ANC", "2.0", date(2025, 3, 1))
+    # 21:30 in New York on 31 March is already 1 April in UTC: 30 days, not 31, after the lab.
+    evening = timezone.make_aware(datetime(2025, 3, 31, 21, 30)).astimezone(UTC)
+    checklist = eligibility_for(patient, as_of=date(2025, 3, 31), prescription_at=evening)
+    assert {i.item_id: i.status for i in checklist.items}["anc"] != "unknown"
