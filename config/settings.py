@@ -235,6 +235,16 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
+    # Tasks are acknowledged late, so a message a killed worker held comes back to the queue
+    # once it has been unacknowledged this long. It must exceed the longest task time limit
+    # (300 s) or a slow task would run twice; Redis's default (1 hour) outlived the sweep's
+    # expiry, so a killed worker's batches came back only to be discarded as expired.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600")),
+        # Look for abandoned messages every few seconds instead of every 100.
+        "unacked_restore_interval": int(os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
+        "unacked_restore_throttle": 1,
+    }
 else:
     _broker_dir = VAR_DIR / "celery"
     for sub in ("queue", "processed", "control"):
@@ -257,6 +267,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Exactly one beat sends the periodic tasks, however many are started: the others wait for
+# the leader's lock (Redis, or a file lock under var/ without Redis). See config/beat.py.
+CELERY_BEAT_SCHEDULER = "config.beat:SingleBeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 15
+# A queue of their own for the monitoring tasks (evaluate, sweep, batches, notifications),
+# so a deployment can give them dedicated workers (`celery worker -Q NAME`). Unset: the
+# default queue. Read by config.celery.route_task at send time.
+MONITORING_TASK_QUEUE = os.environ.get("MONITORING_TASK_QUEUE") or None
+CELERY_TASK_ROUTES = ("config.celery.route_task",)
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "patients.tasks.clear_expired_sessions",

@@ -18,7 +18,6 @@ from datetime import date
 
 from celery import current_app as app
 from celery import group, shared_task
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
@@ -113,8 +112,7 @@ def enqueue_patient_evaluation(patient_id: int) -> bool:
                 expires=EVALUATE_EXPIRES_SECONDS,
                 retry=False,
                 connection=connection,
-                # None: the default queue. A deployment may give monitoring its own workers.
-                queue=getattr(settings, "MONITORING_TASK_QUEUE", None),
+                # The queue comes from config.celery.route_task (MONITORING_TASK_QUEUE).
             )
     except Exception:  # noqa: BLE001 - the broker being down must not fail a saved entry
         logger.warning(
