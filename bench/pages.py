@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness import machine, page_table, print_table, setup_django
+from harness import machine, page_ratio_table, print_table, setup_django
 
 
 def ten_year_patient(user):
@@ -79,7 +79,37 @@ def ten_year_patient(user):
                         )
                     )
         LabResult.objects.bulk_create(rows)
+        _ten_year_course(patient, user, start)
     return patient
+
+
+def _ten_year_course(patient, user, start):
+    """A lenalidomide course over the ten years, with a dose reduction and two holds, so the
+    timeline draws the regimen chart and hold shading as it does for a real patient."""
+    from datetime import timedelta
+
+    from therapy import services
+    from therapy.models import Regimen
+
+    regimen = Regimen.objects.get(code="len-10-d1-21")
+    course = services.course_start(
+        patient=patient,
+        user=user,
+        regimen=regimen,
+        start_date=start,
+        vte_prophylaxis="aspirin",
+        aspirin_dose_mg=100,
+        justification="Benchmark patient (synthetic)",
+        today=start,
+    )
+    for offset in (400, 1900):
+        services.hold_start(
+            course=course,
+            user=user,
+            start_date=start + timedelta(days=offset),
+            end_date=start + timedelta(days=offset + 14),
+            reason="neutropenia",
+        )
 
 
 def main() -> None:
@@ -124,10 +154,14 @@ def main() -> None:
             pages.append((label, reverse(name, kwargs=kwargs)))
         except NoReverseMatch:
             print(f"(skipped {label}: no URL named {name})")
-    rows = page_table(client, pages, baseline=reverse("about"), repeat=args.repeat)
+    rows = page_ratio_table(client, pages, baseline=reverse("about"), repeat=args.repeat)
     print(f"machine: {machine()}")
     print(f"cohort: {Patient.objects.count()} patients; user {args.user} sees {patients.count()}")
-    print_table("Server time per page (in-process Django test client, median)", rows)
+    print_table(
+        "Server time per page (in-process Django test client; each page interleaved with the "
+        "trivial page, 5 rounds; ratio min/median/max)",
+        rows,
+    )
 
 
 if __name__ == "__main__":
