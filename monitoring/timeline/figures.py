@@ -279,8 +279,10 @@ def counts_figure(
                     None if p is None else [p.shown, _grade_text(p), _iso(p.on)[:10]]
                     for p in points
                 ],
+                # Plain text and <br> only: Plotly styles <b>, <i>, <sup> with a style
+                # attribute, which the Content Security Policy blocks.
                 "hovertemplate": (
-                    f"<b>{s.label}</b> %{{customdata[0]}}<br>%{{customdata[1]}}"
+                    f"{s.label} %{{customdata[0]}}<br>%{{customdata[1]}}"
                     "<br>collected %{customdata[2]}<extra></extra>"
                 ),
                 "line": {"color": COLOURS.get(code, "#333333"), "width": 2},
@@ -635,7 +637,8 @@ def _common_layout(x_range: tuple[date, date] | None) -> dict[str, Any]:
     return {
         "margin": {"l": 70, "r": 20, "t": 30, "b": 40},
         "showlegend": True,
-        "legend": {"orientation": "h", "y": 1.08},
+        # Above the plot area (Plotly widens the top margin to fit it), never over the data.
+        "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
         "hovermode": "closest",
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",

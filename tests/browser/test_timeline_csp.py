@@ -51,7 +51,10 @@ def patient_with_holds(patient, physician):
     )
     therapy_services.hold_end(hold=hold, user=physician, end_date=today - timedelta(days=185))
     therapy_services.hold_start(
-        course=course, user=physician, start_date=today - timedelta(days=3), reason="thrombocytopenia"
+        course=course,
+        user=physician,
+        start_date=today - timedelta(days=3),
+        reason="thrombocytopenia",
     )
     for days_ago in (290, 262, 234, 206, 199, 178, 150, 40, 12):  # a 110-day silence
         on = timezone.make_aware(datetime.combine(today - timedelta(days=days_ago), time(9)))
@@ -88,7 +91,9 @@ def test_timeline_runs_under_the_strict_csp_with_synchronised_ranges_and_tables(
     page.wait_for_load_state("networkidle")
     # One click from the patient record.
     page.goto(f"{live_server.url}/patients/{patient_with_holds.public_id}/")
-    page.get_by_role("navigation", name="Patient pages").get_by_role("link", name="Timeline").click()
+    page.get_by_role("navigation", name="Patient pages").get_by_role(
+        "link", name="Timeline"
+    ).click()
     for name in ("counts", "regimen", "disease"):
         page.wait_for_selector(f"[data-figure='{name}-figure'][data-drawn='true']")
 
@@ -105,7 +110,18 @@ def test_timeline_runs_under_the_strict_csp_with_synchronised_ranges_and_tables(
         page.wait_for_timeout(300)  # Plotly.relayout settles on the next animation frame
         assert len(set(page.evaluate(CHART_RANGES))) == 1, months
 
-    page.locator("[data-figure='counts-figure'] .nsewdrag").first.hover()
+    # Hover labels of every chart (Plotly writes their text as SVG; styled tags would
+    # need a style attribute), then the modebar.
+    for name, curve, subplot in (("counts", 0, "xy"), ("regimen", 0, "xy"), ("disease", 1, "x2y2")):
+        page.evaluate(
+            "([name, curve, subplot]) => Plotly.Fx.hover("
+            "document.querySelector(`[data-figure='${name}-figure']`),"
+            " [{curveNumber: curve, pointNumber: 0}], subplot)",
+            [name, curve, subplot],
+        )
+        assert page.locator(f"[data-figure='{name}-figure'] .hoverlayer .hovertext").count()
+    page.locator("[data-figure='counts-figure']").hover()
+    page.locator("[data-figure='counts-figure'] .modebar-btn").first.hover()
     page.get_by_text("Data tables: every value the charts draw").click()
     page.wait_for_selector("#data-tables caption:has-text('ANC (10^9/L)')")
     page.screenshot(path=str(ARTIFACTS / "timeline-strict-csp.png"), full_page=True)

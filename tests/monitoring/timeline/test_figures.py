@@ -437,3 +437,31 @@ def test_hover_values_use_the_clinical_formatter_with_the_tests_precision():
     assert trace(figure, "nadir")["customdata"] == [["0.05 g/dL", "2025-06-01"]]
     assert trace(figure, "FLC_RATIO")["customdata"] == [["1.2", "2025-06-01"]]
     assert figure["layout"]["annotations"][0]["text"].startswith("progression at 0.55 g/dL")
+
+
+def test_no_figure_text_uses_a_tag_plotly_would_style_inline():
+    # Plotly draws <b>, <i>, <em>, <sup>, <sub> and <span> with a style attribute, which the
+    # Content Security Policy (style-src 'self') blocks; <br> is safe.
+    import json
+    import re
+
+    track = RegimenTrack(
+        steps=(DoseStep(date(2025, 1, 1), D("10"), "10 mg"),),
+        holds=(Span(date(2025, 3, 10), None, "ANC 0.4"),),
+        events=(Marker(date(2025, 3, 10), "hold", "Hold", "ANC 0.4"),),
+    )
+    nadir = Point(date(2025, 6, 1), D("0.8"), "g/dL")
+    text = json.dumps(
+        [
+            counts_figure(
+                four_counts(),
+                [ThresholdLine("ANC", D("0.5"), "hold < 0.5", "label")],
+                holds=track.holds,
+            ),
+            regimen_figure(track, today=date(2025, 6, 1)),
+            disease_figure(
+                DiseaseSeries(mprotein=(nadir,), nadir=nadir, progression_threshold_g_dl=D("1.3"))
+            ),
+        ]
+    )
+    assert re.findall(r"<(b|i|em|sup|sub|span|a)\b", text) == []
