@@ -52,11 +52,13 @@
         if (syncing) {
           return;
         }
-        const start = event["xaxis.range[0]"] || (event["xaxis.range"] || [])[0];
-        const end = event["xaxis.range[1]"] || (event["xaxis.range"] || [])[1];
+        // A zoom on any row (xaxis3 on the counts, xaxis2 on the disease chart) counts.
+        const axis = (Object.keys(event).find((key) => /^xaxis\d*\.(range|autorange)/.test(key)) || "").split(".")[0];
+        const start = event[axis + ".range[0]"] || (event[axis + ".range"] || [])[0];
+        const end = event[axis + ".range[1]"] || (event[axis + ".range"] || [])[1];
         if (start && end) {
           applyRange([start, end], el);
-        } else if (event["xaxis.autorange"]) {
+        } else if (event[axis + ".autorange"]) {
           applyRange(fullRange, null); // a double-click reset: back to the page's range
         }
       });

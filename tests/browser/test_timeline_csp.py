@@ -110,6 +110,23 @@ def test_timeline_runs_under_the_strict_csp_with_synchronised_ranges_and_tables(
         page.wait_for_timeout(300)  # Plotly.relayout settles on the next animation frame
         assert len(set(page.evaluate(CHART_RANGES))) == 1, months
 
+    full = page.evaluate(CHART_RANGES)
+    # A zoom dragged on the third count row moves every chart; a double-click resets all.
+    row = page.locator("[data-figure='counts-figure'] .nsewdrag[data-subplot='x3y3']")
+    row.scroll_into_view_if_needed()
+    box = row.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, y, steps=5)
+    page.mouse.up()
+    page.wait_for_timeout(500)
+    zoomed = page.evaluate(CHART_RANGES)
+    assert len(set(zoomed)) == 1 and zoomed != full
+    page.mouse.dblclick(box["x"] + box["width"] * 0.5, y)
+    page.wait_for_timeout(500)
+    assert page.evaluate(CHART_RANGES) == full
+
     # Hover labels of every chart (Plotly writes their text as SVG; styled tags would
     # need a style attribute), then the modebar.
     for name, curve, subplot in (("counts", 0, "xy"), ("regimen", 0, "xy"), ("disease", 1, "x2y2")):
