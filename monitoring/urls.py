@@ -30,6 +30,11 @@ urlpatterns = [
     path("patients/<uuid:public_id>/flags/", views.patient_flags, name="patient_flags"),
     path("patients/<uuid:public_id>/timeline/", timeline_views.timeline, name="timeline"),
     path(
+        "patients/<uuid:public_id>/timeline/tables/",
+        timeline_views.data_tables,
+        name="timeline_tables",
+    ),
+    path(
         "patients/<uuid:public_id>/timeline/assessments/",
         timeline_views.assessment_record,
         name="assessment_record",

@@ -6,15 +6,20 @@ browser draws them with the locally served Plotly.js (static/js/timeline.js), wh
 keeps the x-axis of every chart on the page in step.
 
 Entered-in-error results never reach a chart: the builders drop them even if a caller
-forgot to filter.
+forgot to filter. Times arrive in the clinic's time zone (the selector converts them) and
+are drawn as they read on the clinic's wall clock; every number a person reads (hover,
+labels, ticks) goes through ``patients.formatting.clinical_number``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+from patients.formatting import clinical_number, clinical_quantity
 
 # Colours chosen for contrast on white and to stay distinguishable in grey print.
 COLOURS = {
@@ -30,6 +35,7 @@ COLOURS = {
     "flc": "#0f7173",
     "ratio": "#7a5c00",
     "nadir": "#000000",
+    "cycle": "#6c757d",
 }
 COUNT_ORDER = ("ANC", "PLT", "HGB", "WBC")
 AXIS_FONT = {"size": 12}
@@ -44,6 +50,13 @@ class Point:
     grade_version: str = ""
     result_id: int | None = None
     entered_in_error: bool = False
+    places: int | None = None  # display precision of the test (lab catalogue)
+
+    @property
+    def shown(self) -> str:
+        """The value as a clinician reads it, with its unit: ``'0.5 10^9/L'``."""
+        # A ratio has no unit to show ("1.2", not "1.2 ratio").
+        return clinical_quantity(self.value, "" if self.unit == "ratio" else self.unit, self.places)
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,10 @@ class DiseaseSeries:
 
 
 def _iso(value: date | datetime) -> str:
+    """A date as ``YYYY-MM-DD``; a time as ``YYYY-MM-DD HH:MM`` on the clinic's clock (the
+    selector has converted it; an offset would make Plotly shift it)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
     return value.isoformat()
 
 
@@ -118,6 +135,86 @@ def _valid(points: tuple[Point, ...]) -> list[Point]:
 
 def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
+
+
+def _gap_broken(points: list[Point], expected_interval_days: int | None) -> list[Point | None]:
+    """The points with ``None`` between two results further apart than twice the expected
+    interval: Plotly then leaves the stretch blank (``connectgaps`` off) instead of drawing
+    a straight line across months nobody measured. Exactly twice the interval is still
+    joined (one missed draw)."""
+    if not expected_interval_days or not points:
+        return list(points)
+    longest = timedelta(days=2 * expected_interval_days)
+    out: list[Point | None] = [points[0]]
+    for before, after in zip(points, points[1:], strict=False):
+        if _as_date(after.on) - _as_date(before.on) > longest:
+            out.append(None)
+        out.append(after)
+    return out
+
+
+def _xs(points: list[Point | None]) -> list[str | None]:
+    return [None if p is None else _iso(p.on) for p in points]
+
+
+def _ys(points: list[Point | None]) -> list[float | None]:
+    return [None if p is None else _num(p.value) for p in points]
+
+
+# Log-axis ticks. Plotly's own log ticks label the minor steps with their first digit only,
+# so 29-38 mg/L read "3, 4". Explicit ticks instead: one per decade over a wide span,
+# 1-2-5 over a few decades, 1-1.5-2-3-4-5-7 over a narrow one (29-38 reads 20, 30, 40).
+def _log_mantissas(decades: float) -> tuple[float, ...]:
+    if decades > 2.5:
+        return (1,)
+    if decades > 0.7:
+        return (1, 2, 5)
+    return (1, 1.5, 2, 3, 4, 5, 7)
+
+
+def log_ticks(values: list[float]) -> tuple[list[float], list[str], list[float]] | None:
+    """Tick values, their labels (the clinical formatter) and the axis range in decades for
+    a log axis showing ``values``: at least three ticks, the outer ones enclosing every
+    value. ``None`` when nothing positive is drawn."""
+    positive = [v for v in values if v is not None and v > 0]
+    if not positive:
+        return None
+    low, high = min(positive), max(positive)
+    candidates = sorted(
+        float(clinical_number(Decimal(repr(m * 10**exponent)), 6))  # 1.5e-1 = 0.15000000000000002
+        for exponent in range(math.floor(math.log10(low)) - 2, math.ceil(math.log10(high)) + 2)
+        for m in _log_mantissas(math.log10(high / low))
+    )
+    first = max(i for i, c in enumerate(candidates) if c <= low * (1 + 1e-9))
+    last = min(i for i, c in enumerate(candidates) if c >= high * (1 - 1e-9))
+    if last - first < 2:  # too narrow for a reader to place a value: one more tick each side
+        first, last = first - 1, last + 1
+    ticks = candidates[first : last + 1]
+    labels = [clinical_number(Decimal(repr(t))) for t in ticks]
+    pad = 0.04  # decades, so a marker on the first or last tick is not cut in half
+    return ticks, labels, [math.log10(ticks[0]) - pad, math.log10(ticks[-1]) + pad]
+
+
+def _hold_shapes(
+    holds: tuple[Span, ...], *, xref: str, yref: str, open_until: date | None
+) -> list[dict[str, Any]]:
+    """One shaded rectangle per hold; an open hold runs on to the edge of the view."""
+    return [
+        {
+            "type": "rect",
+            "xref": xref,
+            "yref": yref,
+            "x0": _iso(hold.start),
+            "x1": _iso(hold.end or open_until or hold.start),
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": COLOURS["hold"],
+            "line": {"width": 0},
+            "layer": "below",
+            "name": f"hold: {hold.label}",
+        }
+        for hold in holds
+    ]
 
 
 def _grade_text(point: Point) -> str:
@@ -138,9 +235,12 @@ def counts_figure(
     thresholds: list[ThresholdLine],
     *,
     x_range: tuple[date, date] | None = None,
+    holds: tuple[Span, ...] = (),
+    expected_interval_days: int | None = None,
 ) -> dict[str, Any]:
     """ANC, platelets, hemoglobin and WBC, one row each on a shared date axis, with the
-    hold thresholds and CTCAE grade 3-4 zones drawn on the row they apply to."""
+    hold thresholds and CTCAE grade 3-4 zones drawn on the row they apply to, the holds
+    shaded on every row, and no line across a gap longer than twice the CBC interval."""
     by_code = {s.code: s for s in series}
     rows = [code for code in COUNT_ORDER if code in by_code]
     data: list[dict[str, Any]] = []
@@ -151,7 +251,7 @@ def counts_figure(
     height = (1 - gap * (max(len(rows), 1) - 1)) / max(len(rows), 1)
     for index, code in enumerate(rows, start=1):
         s = by_code[code]
-        points = _valid(s.points)
+        points = _gap_broken(_valid(s.points), expected_interval_days)
         xaxis, yaxis = _axis_name("x", index), _axis_name("y", index)
         top = 1 - (index - 1) * (height + gap)
         layout[_axis_name("yaxis", index)] = {
@@ -172,18 +272,34 @@ def counts_figure(
                 "mode": "lines+markers",
                 "name": s.label,
                 "meta": {"code": code},
-                "x": [_iso(p.on) for p in points],
-                "y": [_num(p.value) for p in points],
-                "customdata": [[p.unit, _grade_text(p), _iso(p.on)[:10]] for p in points],
+                "x": _xs(points),
+                "y": _ys(points),
+                "connectgaps": False,
+                "customdata": [
+                    None if p is None else [p.shown, _grade_text(p), _iso(p.on)[:10]]
+                    for p in points
+                ],
+                # Plain text and <br> only: Plotly styles <b>, <i>, <sup> with a style
+                # attribute, which the Content Security Policy blocks.
                 "hovertemplate": (
-                    f"<b>{s.label}</b> %{{y}} %{{customdata[0]}}<br>%{{customdata[1]}}"
+                    f"{s.label} %{{customdata[0]}}<br>%{{customdata[1]}}"
                     "<br>collected %{customdata[2]}<extra></extra>"
                 ),
                 "line": {"color": COLOURS.get(code, "#333333"), "width": 2},
-                "marker": {"size": [9 if (p.grade or 0) >= 3 else 6 for p in points]},
+                "marker": {
+                    "size": [6 if p is None else (9 if (p.grade or 0) >= 3 else 6) for p in points]
+                },
                 "xaxis": xaxis,
                 "yaxis": yaxis,
             }
+        )
+        # The holds on every row: a count that recovers during a hold reads differently
+        # from one that recovers while dosing.
+        shapes += _hold_shapes(
+            holds,
+            xref=xaxis,
+            yref=f"{yaxis} domain",
+            open_until=x_range[1] if x_range else None,
         )
         for line in (t for t in thresholds if t.code == code):
             y = float(line.value)
@@ -231,12 +347,18 @@ def counts_figure(
                         "font": {"size": 10, "color": COLOURS["threshold"]},
                     }
                 )
+    if holds and rows:
+        data.append(_legend_only("Hold (shaded)", "square", COLOURS["hold"], "hold-legend"))
+    common = _common_layout(x_range)
     layout.update(
-        _common_layout(x_range),
+        {key: value for key, value in common.items() if key != "xaxis"},
         shapes=shapes,
         annotations=annotations,
         height=170 * max(len(rows), 1) + 80,
     )
+    # Every x axis carries the page's range, so the chart opens on the same dates as the others.
+    for key in [k for k in layout if k.startswith("xaxis")] or ["xaxis"]:
+        layout[key] = {**common["xaxis"], **layout.get(key, {})}
     return {"data": data, "layout": layout}
 
 
@@ -277,45 +399,42 @@ def regimen_figure(
             "connectgaps": False,
         }
     ]
-    if track.events:
-        events = sorted(track.events, key=lambda e: e.on)
-        top = max([y for y in ys if y is not None] or [10.0]) * 1.25
+    top = max([y for y in ys if y is not None] or [10.0]) * 1.25
+    # One trace per kind of event, so the legend names every marker shape.
+    events = sorted(track.events, key=lambda e: e.on)
+    kinds = {
+        **_EVENT_KINDS,
+        **{e.kind: (e.kind.replace("_", " ").capitalize(), "circle") for e in events},
+        **_EVENT_KINDS,
+    }
+    for kind, (name, symbol) in kinds.items():
+        of_kind = [e for e in events if e.kind == kind]
+        if not of_kind:
+            continue
         data.append(
             {
                 "type": "scatter",
                 "mode": "markers",
-                "name": "Events",
-                "meta": {"code": "events"},
-                "x": [_iso(e.on) for e in events],
-                "y": [top] * len(events),
-                "text": [f"{e.label}{': ' + e.detail if e.detail else ''}" for e in events],
-                "customdata": [e.kind for e in events],
-                "marker": {
-                    "symbol": [_EVENT_SYMBOLS.get(e.kind, "circle") for e in events],
-                    "size": 11,
-                    "color": "#222222",
-                },
+                "name": name,
+                "meta": {"code": "events", "kind": kind},
+                "x": [_iso(e.on) for e in of_kind],
+                "y": [top] * len(of_kind),
+                "text": [f"{e.label}{': ' + e.detail if e.detail else ''}" for e in of_kind],
+                "marker": {"symbol": symbol, "size": 11, "color": "#222222"},
                 "hovertemplate": "%{x|%Y-%m-%d}<br>%{text}<extra></extra>",
             }
         )
-    shapes: list[dict[str, Any]] = []
-    for hold in track.holds:
-        shapes.append(
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "paper",
-                "x0": _iso(hold.start),
-                # An open hold runs on past today: shade it to the edge of the view.
-                "x1": _iso(hold.end or (x_range[1] if x_range else end) or hold.start),
-                "y0": 0,
-                "y1": 1,
-                "fillcolor": COLOURS["hold"],
-                "line": {"width": 0},
-                "layer": "below",
-                "name": f"hold: {hold.label}",
-            }
-        )
+    # Shapes have no legend entry of their own: a marker-only trace with no point names them.
+    if track.holds:
+        data.append(_legend_only("Hold (shaded)", "square", COLOURS["hold"], "hold-legend"))
+    if track.cycle_starts:
+        data.append(_legend_only("Cycle start", "line-ns-open", COLOURS["cycle"], "cycle-legend"))
+    shapes: list[dict[str, Any]] = _hold_shapes(
+        track.holds,
+        xref="x",
+        yref="paper",
+        open_until=(x_range[1] if x_range else end),
+    )
     for start in track.cycle_starts:
         shapes.append(
             {
@@ -326,7 +445,7 @@ def regimen_figure(
                 "x1": _iso(start),
                 "y0": 0,
                 "y1": 0.12,
-                "line": {"color": "#6c757d", "width": 1},
+                "line": {"color": COLOURS["cycle"], "width": 1},
                 "name": "cycle start",
             }
         )
@@ -348,69 +467,88 @@ def regimen_figure(
     layout.update(
         height=220,
         shapes=shapes,
-        yaxis={"title": {"text": "Dose (mg)", "font": AXIS_FONT}, "rangemode": "tozero"},
+        # Room above the dose for the event markers, which sit at ``top``.
+        yaxis={"title": {"text": "Dose (mg)", "font": AXIS_FONT}, "range": [0, top * 1.12]},
     )
     layout["xaxis"] = {**layout["xaxis"], "type": "date"}
     return {"data": data, "layout": layout}
 
 
-_EVENT_SYMBOLS = {
-    "transplant": "star",
-    "start": "triangle-right",
-    "dose_change": "diamond",
-    "hold": "x",
-    "resume": "triangle-up",
-    "response": "square",
-    "mrd": "hexagon",
-    "discontinuation": "square-x",
+# Each kind of regimen event: its legend name and marker symbol.
+_EVENT_KINDS = {
+    "transplant": ("Transplant", "star"),
+    "start": ("Course start", "triangle-right"),
+    "dose_change": ("Dose change", "diamond"),
+    "hold": ("Hold started", "x"),
+    "resume": ("Resumed", "triangle-up"),
+    "response": ("Response confirmed", "square"),
+    "mrd": ("MRD test", "hexagon"),
+    "discontinuation": ("Discontinued", "square-x"),
 }
 
 
+def _legend_only(name: str, symbol: str, colour: str, code: str) -> dict[str, Any]:
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "name": name,
+        "meta": {"code": code},
+        "x": [None],
+        "y": [None],
+        "marker": {"symbol": symbol, "size": 12, "color": colour, "line": {"color": colour}},
+        "hoverinfo": "skip",
+    }
+
+
 def disease_figure(
-    disease: DiseaseSeries, *, x_range: tuple[date, date] | None = None
+    disease: DiseaseSeries,
+    *,
+    x_range: tuple[date, date] | None = None,
+    expected_interval_days: int | None = None,
 ) -> dict[str, Any]:
     """Serum M-protein (g/dL) on a linear axis; involved FLC and the kappa/lambda ratio on a
-    log axis below; the nadir marked and the IMWG progression threshold drawn from it."""
-    mprotein = _valid(disease.mprotein)
-    flc = _valid(disease.involved_flc)
-    ratio = _valid(disease.flc_ratio)
+    log axis below, with 1-2-5 ticks; the nadir marked and the IMWG progression threshold
+    drawn from it; no line across a gap longer than twice the response-lab interval."""
+    mprotein = _gap_broken(_valid(disease.mprotein), expected_interval_days)
+    flc = _gap_broken(_valid(disease.involved_flc), expected_interval_days)
+    ratio = _gap_broken(_valid(disease.flc_ratio), expected_interval_days)
+
+    def trace(points, name, code, colour, axis, hover, **line):
+        return {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": name,
+            "meta": {"code": code},
+            "x": _xs(points),
+            "y": _ys(points),
+            "connectgaps": False,
+            "customdata": [None if p is None else [p.shown, _iso(p.on)[:10]] for p in points],
+            "line": {"color": colour, "width": 2, **line},
+            "hovertemplate": f"{hover} %{{customdata[0]}}<br>%{{customdata[1]}}<extra></extra>",
+            "xaxis": "x" if axis == 1 else "x2",
+            "yaxis": "y" if axis == 1 else "y2",
+        }
+
     data: list[dict[str, Any]] = [
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": "Serum M-protein (g/dL)",
-            "meta": {"code": "SPEP_M"},
-            "x": [_iso(p.on) for p in mprotein],
-            "y": [_num(p.value) for p in mprotein],
-            "line": {"color": COLOURS["mprotein"], "width": 2},
-            "hovertemplate": "M-protein %{y} g/dL<br>%{x|%Y-%m-%d}<extra></extra>",
-            "xaxis": "x",
-            "yaxis": "y",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": f"{disease.involved_label} (mg/L)",
-            "meta": {"code": "FLC_INVOLVED"},
-            "x": [_iso(p.on) for p in flc],
-            "y": [_num(p.value) for p in flc],
-            "line": {"color": COLOURS["flc"], "width": 2},
-            "hovertemplate": f"{disease.involved_label} %{{y}} mg/L<br>%{{x|%Y-%m-%d}}<extra></extra>",
-            "xaxis": "x2",
-            "yaxis": "y2",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": "Kappa/lambda ratio",
-            "meta": {"code": "FLC_RATIO"},
-            "x": [_iso(p.on) for p in ratio],
-            "y": [_num(p.value) for p in ratio],
-            "line": {"color": COLOURS["ratio"], "width": 1.5, "dash": "dot"},
-            "hovertemplate": "ratio %{y}<br>%{x|%Y-%m-%d}<extra></extra>",
-            "xaxis": "x2",
-            "yaxis": "y2",
-        },
+        trace(mprotein, "Serum M-protein (g/dL)", "SPEP_M", COLOURS["mprotein"], 1, "M-protein"),
+        trace(
+            flc,
+            f"{disease.involved_label} (mg/L)",
+            "FLC_INVOLVED",
+            COLOURS["flc"],
+            2,
+            disease.involved_label,
+        ),
+        trace(
+            ratio,
+            "Kappa/lambda ratio",
+            "FLC_RATIO",
+            COLOURS["ratio"],
+            2,
+            "Kappa/lambda ratio",
+            width=1.5,
+            dash="dot",
+        ),
     ]
     shapes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
@@ -424,8 +562,9 @@ def disease_figure(
                 "meta": {"code": "nadir"},
                 "x": [_iso(nadir.on)],
                 "y": [_num(nadir.value)],
+                "customdata": [[nadir.shown, _iso(nadir.on)[:10]]],
                 "marker": {"symbol": "star", "size": 14, "color": COLOURS["nadir"]},
-                "hovertemplate": "nadir %{y} g/dL<br>%{x|%Y-%m-%d}<extra></extra>",
+                "hovertemplate": "nadir %{customdata[0]}<br>%{customdata[1]}<extra></extra>",
                 "xaxis": "x",
                 "yaxis": "y",
             }
@@ -454,10 +593,22 @@ def disease_figure(
                     "xanchor": "right",
                     "yanchor": "bottom",
                     "showarrow": False,
-                    "text": f"progression at {y:g} g/dL ({disease.progression_source or 'IMWG 2016'})",
+                    "text": (
+                        f"progression at {clinical_number(disease.progression_threshold_g_dl)}"
+                        f" g/dL ({disease.progression_source or 'IMWG 2016'})"
+                    ),
                     "font": {"size": 10, "color": COLOURS["threshold"]},
                 }
             )
+    log_axis: dict[str, Any] = {
+        "title": {"text": "FLC (mg/L), ratio", "font": AXIS_FONT},
+        "domain": [0, 0.45],
+        "type": "log",
+    }
+    ticks = log_ticks([v for t in data[1:3] for v in t["y"] if v is not None])
+    if ticks is not None:
+        tickvals, ticktext, decades = ticks
+        log_axis.update(tickmode="array", tickvals=tickvals, ticktext=ticktext, range=decades)
     layout = _common_layout(x_range)
     layout.update(
         height=380,
@@ -468,12 +619,8 @@ def disease_figure(
             "domain": [0.55, 1],
             "rangemode": "tozero",
         },
-        yaxis2={
-            "title": {"text": "FLC (mg/L), ratio", "font": AXIS_FONT},
-            "domain": [0, 0.45],
-            "type": "log",
-        },
-        xaxis2={"type": "date", "anchor": "y2", "matches": "x"},
+        yaxis2=log_axis,
+        xaxis2={**layout["xaxis"], "type": "date", "anchor": "y2", "matches": "x"},
     )
     layout["xaxis"] = {**layout["xaxis"], "type": "date", "anchor": "y", "showticklabels": False}
     return {"data": data, "layout": layout}
@@ -490,7 +637,8 @@ def _common_layout(x_range: tuple[date, date] | None) -> dict[str, Any]:
     return {
         "margin": {"l": 70, "r": 20, "t": 30, "b": 40},
         "showlegend": True,
-        "legend": {"orientation": "h", "y": 1.08},
+        # Above the plot area (Plotly widens the top margin to fit it), never over the data.
+        "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
         "hovermode": "closest",
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",

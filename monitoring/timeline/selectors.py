@@ -13,10 +13,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.utils.timezone import localdate
+from django.utils.timezone import localdate, localtime
 
 from monitoring.models import Flag, LabResult, ResponseAssessment
-from monitoring.rules import ctcae, imwg
+from monitoring.rules import catalogue, ctcae, imwg, schedule
 from monitoring.timeline.figures import (
     CountSeries,
     DiseaseSeries,
@@ -27,6 +27,7 @@ from monitoring.timeline.figures import (
     Span,
     ThresholdLine,
 )
+from patients.formatting import clinical_number
 from patients.models import Patient
 from patients.rulebook import Finding, Threshold
 from patients.selectors import cytogenetic_risk_for, rule_thresholds
@@ -92,11 +93,17 @@ class Timeline:
     flags: list[Flag]
     suggestions: list[Any]
     marker_points: list[imwg.MarkerPoint] = field(default_factory=list)
+    # Expected intervals (days, rule settings in force): a longer silence than twice these
+    # is left blank on the charts instead of bridged by a line.
+    cbc_interval_days: int | None = None
+    response_interval_days: int | None = None
 
 
 def _rules(clinic_id: int) -> dict[str, Threshold]:
     """The thresholds in force for the patient's clinic, as the flags use them."""
-    defaults = tuple(t for t in (*dosing.DEFAULTS, *ctcae.DEFAULTS, *imwg.DEFAULTS))
+    defaults = tuple(
+        t for t in (*dosing.DEFAULTS, *ctcae.DEFAULTS, *imwg.DEFAULTS, *schedule.DEFAULTS)
+    )
     return rule_thresholds(defaults, clinic_id=clinic_id)
 
 
@@ -177,19 +184,36 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
         flags=list(Flag.objects.open().filter(patient=patient).order_by("-severity", "-opened_at")),
         suggestions=list(therapy_selectors.pending_suggestions([patient.pk])),
         marker_points=points,
+        # The standard (from cycle 3) CBC interval, the longest of the course: a gap judged
+        # against the weekly or fortnightly phases would break lines at every missed draw.
+        cbc_interval_days=int(rules["schedule.cbc.interval_standard"].value),
+        response_interval_days=int(rules["schedule.response_labs.interval"].value),
     )
+
+
+def places_by_code() -> dict[str, int]:
+    """Display precision of each test (lab catalogue), for the data tables."""
+    return {test.code: test.decimal_places for test in catalogue.TESTS}
 
 
 def _point(result: LabResult) -> Point:
     return Point(
-        on=result.collected_at,
+        on=localtime(result.collected_at),  # the clinic's clock, as everywhere on screen
         value=result.canonical_value,
         unit=result.canonical_unit,
         grade=result.ctcae_grade,
         grade_version=result.ctcae_version,
         result_id=result.pk,
         entered_in_error=result.entered_in_error_at is not None,
+        places=_places(result.test_code),
     )
+
+
+def _places(code: str) -> int | None:
+    try:
+        return catalogue.find_test(code).decimal_places
+    except catalogue.UnknownTestError:
+        return None
 
 
 def _counts(by_code: dict[str, list[LabResult]]) -> list[CountSeries]:
@@ -210,7 +234,7 @@ def _threshold_lines(rules: dict[str, Threshold]) -> list[ThresholdLine]:
         t = rules[key]
         lines.append(
             ThresholdLine(
-                code, t.value, f"hold < {t.value.normalize():f}", f"{t.status}: {t.source}"
+                code, t.value, f"hold < {clinical_number(t.value)}", f"{t.status}: {t.source}"
             )
         )
     for code, key in GRADE3_KEYS.items():
@@ -249,7 +273,12 @@ def _disease(points, by_code, diagnosis, rules) -> DiseaseSeries:
     ratio = [_point(r) for r in by_code.get("FLC_RATIO", []) if r.canonical_value is not None]
     if not ratio:  # computed from same-day kappa and lambda when the ratio was not stored
         ratio = [
-            Point(p.on, (p.kappa_mg_l / p.lambda_mg_l).quantize(Decimal("0.01")), "ratio")
+            Point(
+                p.on,
+                (p.kappa_mg_l / p.lambda_mg_l).quantize(Decimal("0.01")),
+                "ratio",
+                places=_places("FLC_RATIO"),
+            )
             for p in points
             if p.kappa_mg_l and p.lambda_mg_l
         ]
@@ -265,10 +294,14 @@ def _disease(points, by_code, diagnosis, rules) -> DiseaseSeries:
         ),
         flc_ratio=tuple(ratio),
         involved_label=f"Free {involved or 'kappa'} (involved)" if involved else "Free kappa",
-        nadir=Point(low.on, low.spep_g_dl, "g/dL") if low is not None else None,
+        nadir=(
+            Point(low.on, low.spep_g_dl, "g/dL", places=_places("SPEP_M"))
+            if low is not None
+            else None
+        ),
         progression_threshold_g_dl=threshold,
         progression_source=(
-            f"IMWG 2016: nadir + 25% and at least + {rules['imwg.pd.serum_min_rise'].value.normalize():f} g/dL"
+            f"IMWG 2016: nadir + 25% and at least + {clinical_number(rules['imwg.pd.serum_min_rise'].value)} g/dL"
         ),
     )
 

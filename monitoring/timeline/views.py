@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from monitoring.timeline import figures, selectors, services
 from monitoring.timeline.forms import ResponseAssessmentForm
@@ -21,11 +21,33 @@ def _page(request, patient, form, *, status=200):
         "patient": patient,
         "t": data,
         "form": form,
-        "counts_figure": figures.counts_figure(data.counts, data.thresholds, x_range=data.x_range),
+        "counts_figure": figures.counts_figure(
+            data.counts,
+            data.thresholds,
+            x_range=data.x_range,
+            holds=data.regimen.holds,
+            expected_interval_days=data.cbc_interval_days,
+        ),
         "regimen_figure": figures.regimen_figure(data.regimen, x_range=data.x_range, today=today),
-        "disease_figure": figures.disease_figure(data.disease, x_range=data.x_range),
+        "disease_figure": figures.disease_figure(
+            data.disease, x_range=data.x_range, expected_interval_days=data.response_interval_days
+        ),
     }
     return render(request, "timeline/timeline.html", context, status=status)
+
+
+@require_GET
+def data_tables(request, public_id):
+    """The charts' values as tables, loaded when the reader opens them (htmx), so the
+    timeline page itself does not render years of rows."""
+    patient = patient_for_user(request.user, public_id, perm="monitoring.view_labresult")
+    patient_services.access_record(user=request.user, patient=patient, path=request.path)
+    context = {
+        "patient": patient,
+        "t": selectors.timeline_for(patient, today=timezone.localdate()),
+        "places": selectors.places_by_code(),
+    }
+    return render(request, "timeline/_data_tables.html", context)
 
 
 def timeline(request, public_id):

@@ -1,6 +1,8 @@
-/* The patient timeline: draws the figures the server built (passed with json_script),
- * keeps every chart on the same date range, and runs the range buttons and the data-table
- * toggle. No inline script: this file is loaded from the app (Content Security Policy). */
+/* The patient timeline: draws the figures the server built (passed with json_script) and
+ * keeps every chart on one date range: the range buttons, a zoom or pan in one chart, and
+ * a double-click reset all move every chart together. "All" is the server's full range
+ * (first result or course start to a week past today), not each chart's own autorange,
+ * which differs from chart to chart. No inline script (Content Security Policy). */
 (function () {
   "use strict";
 
@@ -8,6 +10,9 @@
   if (!charts.length || typeof Plotly === "undefined") {
     return;
   }
+  const controls = document.querySelector("[data-timeline-range]");
+  const fullRange = controls ? [controls.dataset.start, controls.dataset.end] : null;
+  const today = controls ? controls.dataset.today : new Date().toISOString().slice(0, 10);
   const config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
   let syncing = false;
 
@@ -16,21 +21,27 @@
   }
 
   function applyRange(range, source) {
+    if (!range) {
+      return;
+    }
     syncing = true;
     const updates = charts
       .filter((el) => el !== source && el.layout)
       .map((el) => {
         const update = {};
         xKeys(el.layout).forEach((key) => {
-          if (range) {
-            update[key + ".range"] = range;
-          } else {
-            update[key + ".autorange"] = true;
-          }
+          update[key + ".range"] = range.slice();
+          update[key + ".autorange"] = false;
         });
         return Plotly.relayout(el, update);
       });
     Promise.all(updates).finally(() => { syncing = false; });
+  }
+
+  // A calendar date N months before an ISO date, computed in UTC so no time zone shifts it.
+  function monthsBefore(iso, months) {
+    const [year, month, day] = iso.split("-").map(Number);
+    return new Date(Date.UTC(year, month - 1 - months, day)).toISOString().slice(0, 10);
   }
 
   charts.forEach((el) => {
@@ -41,12 +52,14 @@
         if (syncing) {
           return;
         }
-        const start = event["xaxis.range[0]"] || (event["xaxis.range"] || [])[0];
-        const end = event["xaxis.range[1]"] || (event["xaxis.range"] || [])[1];
+        // A zoom on any row (xaxis3 on the counts, xaxis2 on the disease chart) counts.
+        const axis = (Object.keys(event).find((key) => /^xaxis\d*\.(range|autorange)/.test(key)) || "").split(".")[0];
+        const start = event[axis + ".range[0]"] || (event[axis + ".range"] || [])[0];
+        const end = event[axis + ".range[1]"] || (event[axis + ".range"] || [])[1];
         if (start && end) {
           applyRange([start, end], el);
-        } else if (event["xaxis.autorange"]) {
-          applyRange(null, el);
+        } else if (event[axis + ".autorange"]) {
+          applyRange(fullRange, null); // a double-click reset: back to the page's range
         }
       });
     });
@@ -55,13 +68,7 @@
   document.querySelectorAll("[data-range-months]").forEach((button) => {
     button.addEventListener("click", () => {
       const months = parseInt(button.dataset.rangeMonths, 10);
-      const end = new Date(document.body.dataset.today || Date.now());
-      let range = null;
-      if (months > 0) {
-        const start = new Date(end);
-        start.setMonth(start.getMonth() - months);
-        range = [start.toISOString().slice(0, 10), end.toISOString().slice(0, 10)];
-      }
+      const range = months > 0 && fullRange ? [monthsBefore(today, months), fullRange[1]] : fullRange;
       syncing = false;
       applyRange(range, null);
       document.querySelectorAll("[data-range-months]").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
@@ -69,15 +76,4 @@
   });
 
   document.querySelectorAll("[data-print]").forEach((button) => button.addEventListener("click", () => window.print()));
-
-  const toggle = document.querySelector("[data-toggle-tables]");
-  if (toggle) {
-    toggle.addEventListener("click", () => {
-      const tables = document.getElementById(toggle.getAttribute("aria-controls"));
-      const show = tables.hasAttribute("hidden");
-      tables.toggleAttribute("hidden", !show);
-      toggle.setAttribute("aria-expanded", String(show));
-      toggle.textContent = show ? "Hide data tables" : "Show data tables";
-    });
-  }
 })();

@@ -181,6 +181,7 @@ MATRIX: dict[str, Url] = {
     ),
     "monitoring:patient_flags": Url(clinic(OK, OK, OK), kwargs=PATIENT),
     "monitoring:timeline": Url(clinic(OK, OK, OK), kwargs=PATIENT),
+    "monitoring:timeline_tables": Url(clinic(OK, OK, OK), kwargs=PATIENT),
     "monitoring:assessment_record": Url(
         clinic(FORBIDDEN, BAD, FORBIDDEN), methods=("POST",), kwargs=PATIENT
     ),

@@ -83,8 +83,22 @@ def test_physician_sees_counts_regimen_and_disease_charts(client_for, physician,
     response = client_for(physician).get(reverse("monitoring:timeline", args=[patient.public_id]))
     assert response.status_code == 200
     counts = figure(response, "counts-figure")
-    assert [t["meta"]["code"] for t in counts["data"]] == ["ANC", "PLT", "HGB", "WBC"]
+    assert [t["meta"]["code"] for t in counts["data"]] == [
+        "ANC",
+        "PLT",
+        "HGB",
+        "WBC",
+        "hold-legend",
+    ]
     assert len(counts["data"][0]["y"]) == 6
+    # The hold is shaded on each of the four count rows too, not only on the regimen track.
+    count_holds = [s for s in counts["layout"]["shapes"] if s["name"].startswith("hold:")]
+    assert [(s["yref"], s["x0"]) for s in count_holds] == [
+        ("y domain", "2025-01-05"),
+        ("y2 domain", "2025-01-05"),
+        ("y3 domain", "2025-01-05"),
+        ("y4 domain", "2025-01-05"),
+    ]
     regimen = figure(response, "regimen-figure")
     holds = [s for s in regimen["layout"]["shapes"] if s["type"] == "rect"]
     assert holds and holds[0]["x0"] == "2025-01-05"
@@ -287,3 +301,105 @@ def test_serum_immunofixation_alone_does_not_make_a_complete_response(patient, c
         "sCR",
         "needs_confirmation",
     )
+
+
+# --- Reaching the timeline ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("patients:detail", lambda p: [p.public_id]),
+        ("patients:history", lambda p: [p.public_id]),
+        ("monitoring:labs", lambda p: [p.public_id]),
+        ("monitoring:patient_flags", lambda p: [p.public_id]),
+    ],
+)
+def test_every_patient_page_has_a_timeline_tab(client_for, physician, patient, name, args):
+    page = client_for(physician).get(reverse(name, args=args(patient))).content.decode()
+    timeline = reverse("monitoring:timeline", args=[patient.public_id])
+    assert f'href="{timeline}">Timeline</a>' in page
+
+
+@pytest.mark.django_db
+def test_the_timeline_tab_is_marked_current_on_the_timeline(client_for, physician, patient):
+    page = (
+        client_for(physician)
+        .get(reverse("monitoring:timeline", args=[patient.public_id]))
+        .content.decode()
+    )
+    assert 'aria-current="page">Timeline</a>' in page
+
+
+@pytest.mark.django_db
+def test_the_patient_list_links_each_row_to_its_timeline(client_for, nurse, patient):
+    page = client_for(nurse).get(reverse("patients:list")).content.decode()
+    timeline = reverse("monitoring:timeline", args=[patient.public_id])
+    assert f'href="{timeline}" aria-label="Timeline of {patient.family_name}' in page
+
+
+# --- Data tables on demand ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_page_loads_the_data_tables_on_demand_only(client_for, physician, patient, course):
+    lab(patient, "ANC", "0.4500000000", date(2025, 1, 1), grade=4)
+    client = client_for(physician)
+    page = client.get(reverse("monitoring:timeline", args=[patient.public_id])).content.decode()
+    tables_url = reverse("monitoring:timeline_tables", args=[patient.public_id])
+    assert "<caption>ANC (10^9/L)</caption>" not in page
+    assert f'hx-get="{tables_url}" hx-trigger="toggle once"' in page
+    tables = client.get(tables_url)
+    assert tables.status_code == 200
+    html = tables.content.decode()
+    assert "<caption>ANC (10^9/L)</caption>" in html
+    assert "<td>0.45 10^9/L</td>" in html  # the catalogue's two places, no trailing zeros
+    assert "<html" not in html  # a fragment for htmx, not a page
+
+
+@pytest.mark.django_db
+def test_data_table_times_are_on_the_clinic_clock(client_for, physician, patient, course, settings):
+    # 08:30 in the clinic (America/New_York) is 13:30 UTC: the table shows the clinic's hour.
+    lab(patient, "ANC", "1.9", date(2025, 1, 6), grade=0)
+    html = (
+        client_for(physician)
+        .get(reverse("monitoring:timeline_tables", args=[patient.public_id]))
+        .content.decode()
+    )
+    assert "<td>2025-01-06 08:30</td>" in html
+
+
+@pytest.mark.django_db
+def test_outsider_gets_404_for_the_data_tables(client_for, outsider, patient):
+    url = reverse("monitoring:timeline_tables", args=[patient.public_id])
+    assert client_for(outsider).get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_data_tables_query_count_does_not_grow_with_history(client_for, physician, patient, course):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(physician)
+    url = reverse("monitoring:timeline_tables", args=[patient.public_id])
+    monthly_cbcs(patient, 3)
+    with CaptureQueriesContext(connection) as short:
+        assert client.get(url).status_code == 200
+    monthly_cbcs(patient, 60, start=date(2018, 1, 1))
+    with CaptureQueriesContext(connection) as long:
+        assert client.get(url).status_code == 200
+    assert len(long.captured_queries) == len(short.captured_queries)
+
+
+@pytest.mark.django_db
+def test_a_three_month_gap_in_counts_is_not_bridged_on_the_page(
+    client_for, physician, patient, course
+):
+    for on in (date(2025, 1, 6), date(2025, 2, 3), date(2025, 5, 5)):  # 28 days, then 91
+        lab(patient, "ANC", "1.9", on, grade=0)
+    counts = figure(
+        client_for(physician).get(reverse("monitoring:timeline", args=[patient.public_id])),
+        "counts-figure",
+    )
+    assert counts["data"][0]["y"] == [1.9, 1.9, None, 1.9]
