@@ -420,7 +420,9 @@ def _schedule(batch: _Batch, pid: int, snap, t) -> tuple[dict[str, Desired], dic
             schedule.HELD_CYTOPENIA: "weekly while lenalidomide is held for low counts",
         }[phase]
         since = (
-            f"last complete CBC {last_on}" if last_on else "no complete CBC since the course started"
+            f"last complete CBC {last_on}"
+            if last_on
+            else "no complete CBC since the course started"
         )
         severity = flag_rules.cbc_overdue_severity(
             days_past_due=status.values["overdue_by_days"],
@@ -880,7 +882,7 @@ def _update_flag(flag: Flag, d: Desired, *, now: datetime) -> bool:
         # The flag's history: what it said before, and what it says now.
         escalations.append(
             {
-                "at": now.isoformat(),
+                "at": timezone.localtime(now).isoformat(),
                 "from_grade": flag.ctcae_grade,
                 "to_grade": d.ctcae_grade,
                 "from_severity": flag.severity,

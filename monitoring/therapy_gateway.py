@@ -103,3 +103,10 @@ def suggestion_for(patient, public_id):
     if selectors is None or not hasattr(selectors, "suggestion_for"):
         return None
     return selectors.suggestion_for(patient, public_id)
+
+
+def dismiss_form(data=None):
+    """therapy's form for a dismissal reason (the decision pages live in monitoring)."""
+    from therapy.forms import DismissForm
+
+    return DismissForm(data)

@@ -104,7 +104,10 @@ def cbc_overdue_severity(
 
 
 def count_is_stale(
-    *, count_age_days: int, interval_days: int | None, thresholds: Mapping[str, Threshold] | None = None
+    *,
+    count_age_days: int,
+    interval_days: int | None,
+    thresholds: Mapping[str, Threshold] | None = None,
 ) -> bool:
     """A cytopenia's count is stale when it is older than the CBC interval in force
     (times ``stale_after_intervals``): at exactly one interval it is not stale yet.

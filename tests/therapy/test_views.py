@@ -53,8 +53,8 @@ def urls(patient, w):
         "hold_end": (reverse("therapy:hold_end", args=[p, c, w["hold"].pk]), "get", 403, 200, 403),
         "discontinue": (reverse("therapy:discontinue", args=[p, c]), "get", 403, 200, 403),
         "correct": (reverse("therapy:correct", args=[p, c]), "get", 403, 200, 403),
-        "accept": (reverse("therapy:suggestion_accept", args=[p, s]), "post", 403, 302, 403),
-        "dismiss": (reverse("therapy:suggestion_dismiss", args=[p, s]), "get", 403, 200, 403),
+        "accept": (reverse("monitoring:suggestion_accept", args=[p, s]), "post", 403, 302, 403),
+        "dismiss": (reverse("monitoring:suggestion_dismiss", args=[p, s]), "get", 403, 200, 403),
         "rems": (reverse("therapy:rems", args=[p]), "get", 200, 200, 200),
         "rems_enrollment": (reverse("therapy:rems_enrollment", args=[p]), "get", 403, 403, 200),
         "rems_authorization_add": (
