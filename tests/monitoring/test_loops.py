@@ -319,3 +319,15 @@ def test_a_critical_flag_that_was_emailed_does_not_warn(client_for, nurse, physi
     page = client_for(nurse).get(reverse("monitoring:worklist")).content.decode()
     assert 'data-testid="nobody-notified"' not in page
     assert LabResult.objects.count() == 1
+
+
+def test_demo_users_have_an_email_address_so_critical_flags_reach_someone():
+    from django.contrib.auth import get_user_model
+
+    from patients.demo import ensure_clinics_and_users
+
+    ensure_clinics_and_users()
+    users = get_user_model().objects.exclude(username="admin")
+    assert users.exists()
+    assert not users.filter(email="").exists()
+    assert users.get(username="physician.north").email == "physician.north@demo.example.org"
