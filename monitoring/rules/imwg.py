@@ -30,6 +30,7 @@ def _n(value) -> str:
     """A marker value as a clinician reads it: 1.47, not 1.4700000000."""
     return clinical_number(value, 2)
 
+
 Involved = Literal["kappa", "lambda"]
 
 KUMAR_2016 = "IMWG consensus criteria for response and MRD (Kumar et al., Lancet Oncol 2016)"

@@ -143,7 +143,10 @@ def test_cbc_in_cycle_3_is_due_28_days_later_and_its_arrival_resolves_the_overdu
     (anc, *_) = cbc(patient, nurse, date(2025, 3, 14))  # cycle 3 day 12
     evaluate(patient, date(2025, 3, 14))
     resolved = Flag.objects.get(kind=K.CBC_OVERDUE)
-    assert resolved.status == "resolved" and resolved.resolution == "Complete CBC collected 2025-03-14."
+    assert (
+        resolved.status == "resolved"
+        and resolved.resolution == "Complete CBC collected 2025-03-14."
+    )
     status = MonitoringStatus.objects.get(patient=patient)
     assert (status.cbc_phase, status.cbc_due_on) == ("standard", date(2025, 4, 11))
     evaluate(patient, date(2025, 4, 14))

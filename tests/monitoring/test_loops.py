@@ -8,7 +8,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from monitoring import services
 from monitoring.evaluation import sweep_run
 from monitoring.models import Flag, LabResult, MonitoringStatus
 from tests.factories import WeightFactory
