@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -21,6 +22,7 @@ from monitoring.models import (
 )
 from monitoring.rules.catalogue import PANELS, find_test
 from patients.models import Patient
+from patients.roles import PHYSICIAN
 
 
 def end_of_day(on: date) -> datetime:
@@ -282,19 +284,31 @@ def done_today(clinic_id: int, *, kinds, on: date, limit: int = 50) -> list[Flag
 
 
 def mark_nobody_notified(flags: list[Flag]) -> list[Flag]:
-    """Set ``flag.nobody_notified`` on urgent flags that email the team but reached
-    nobody (no physician of the clinic has an email address). One query."""
+    """Set ``flag.nobody_notified`` on urgent flags that email the care team when nobody
+    could be emailed: no outbox row, and no active physician of the clinic has an email
+    address. Two queries, only when such flags are listed."""
     candidates = [
         f for f in flags if f.kind in NOTIFYING_KINDS and f.severity >= Flag.Severity.URGENT
     ]
+    for flag in flags:
+        flag.nobody_notified = False
+    if not candidates:
+        return flags
     notified = set(
         Notification.objects.filter(flag__in=candidates).values_list("flag_id", flat=True)
-        if candidates
-        else []
     )
-    candidate_ids = {f.pk for f in candidates}
-    for flag in flags:
-        flag.nobody_notified = flag.pk in candidate_ids and flag.pk not in notified
+    reachable = set(
+        get_user_model()
+        .objects.filter(
+            clinics__id__in={f.patient.clinic_id for f in candidates},
+            groups__name=PHYSICIAN,
+            is_active=True,
+        )
+        .exclude(email="")
+        .values_list("clinics__id", flat=True)
+    )
+    for flag in candidates:
+        flag.nobody_notified = flag.pk not in notified and flag.patient.clinic_id not in reachable
     return flags
 
 

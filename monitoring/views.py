@@ -216,6 +216,7 @@ def patient_flags(request, public_id):
     status = request.GET.get("status", "")
     flags = selectors.patient_flags(patient, status=status if status in Flag.Status.values else "")
     page = Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.mark_nobody_notified(list(page.object_list))
     return render(
         request,
         "monitoring/patient_flags.html",
