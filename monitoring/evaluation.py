@@ -13,6 +13,13 @@ with the database deciding under concurrency:
 
 Writes per batch grow only with flags that *change*; a steady-state sweep is a fixed
 number of queries per batch however many patients it holds.
+
+An open flag follows the current finding: its message, evidence and severity are updated
+in place (the old words kept in ``escalations``), so a REMS flag opened as "no
+authorization" reads "authorization expiring" once one is recorded. A flag whose evidence
+was marked entered-in-error resolves as "evidence withdrawn", and pending suggestions
+raised on that result are withdrawn. A finding a physician already accepted (same kind,
+same results) does not open its flag again.
 """
 
 from __future__ import annotations

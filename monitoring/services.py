@@ -1,8 +1,13 @@
 """Writes for the monitoring app: recording lab results, corrections, acknowledging flags.
 
-Every service is one atomic action; the rules evaluation it triggers runs after commit in a
-Celery task (``monitoring.tasks``), and a broker outage never loses a saved result (the
-hourly sweep evaluates every patient again). Rules evaluation and the sweep live in
+Every service is one atomic action. Recording labs queues the rules evaluation after
+commit in a Celery task (``monitoring.tasks``), and a broker outage never loses a saved
+result (the sweep evaluates every patient again). Actions that close a loop evaluate the
+patient in the same transaction instead, so the page that follows already shows the
+result: marking a result entered-in-error (flags resting on it resolve, suggestions raised
+on it are withdrawn) and a physician's decision on a therapy suggestion (its flag is
+resolved or acknowledged). Those decisions live here, not in therapy, because therapy
+sits below monitoring and may not touch flags. Rules evaluation and the sweep live in
 ``monitoring.evaluation``; the notification outbox in ``monitoring.notifications``.
 """
 
