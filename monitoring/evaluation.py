@@ -300,7 +300,11 @@ def _evidence(result: LabResult) -> dict:
     return {
         "result_id": result.pk,
         "code": result.test_code,
-        "value": clinical_number(result.canonical_value)
+        # As shown on the result (the catalogue's display precision); result_id keeps the
+        # link to the exact stored value.
+        "value": clinical_number(
+            result.canonical_value, catalogue.find_test(result.test_code).decimal_places
+        )
         if result.canonical_value is not None
         else result.qualitative,
         "unit": result.canonical_unit,
