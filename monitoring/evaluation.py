@@ -380,7 +380,11 @@ def _phase_at(snap, on: date, as_of: date, t) -> str:
     calendar = getattr(snap, "calendar", None)
     if calendar is not None:
         return schedule.phase_on(
-            on, calendar=calendar, held_for_cytopenia_now=snap.held_for_cytopenia, thresholds=t
+            on,
+            calendar=calendar,
+            held_for_cytopenia_now=snap.held_for_cytopenia,
+            cytopenia_holds=getattr(snap, "cytopenia_holds", ()),
+            thresholds=t,
         )
     if snap.held_for_cytopenia:
         return schedule.HELD_CYTOPENIA

@@ -77,6 +77,8 @@ class CourseSnapshot:
     includes_lenalidomide: bool
     # The pure cycle calendar (holds pause it): monitoring reads the phase at a past date.
     calendar: cycles.CourseCalendar | None = None
+    # The holds for a cytopenia (start, first day off hold): CBCs are weekly while one lasts.
+    cytopenia_holds: tuple[cycles.Hold, ...] = ()
 
 
 def course_snapshots(patient_ids: list[int], *, as_of: date) -> dict[int, CourseSnapshot]:
@@ -118,6 +120,9 @@ def snapshot_of(course: MaintenanceCourse, *, as_of: date) -> CourseSnapshot:
         regimen_name=course.regimen.name,
         includes_lenalidomide=course.start_dose_mg is not None,
         calendar=calendar,
+        cytopenia_holds=tuple(
+            cycles.Hold(hold.start_date, hold.end_date) for hold in holds if hold.for_cytopenia
+        ),
     )
 
 

@@ -18,13 +18,14 @@ shape with a 90-day default interval (the clinic may choose up to 180 days).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
 from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
 from therapy.cycles import CourseCalendar
+from therapy.cycles import Hold as CalendarHold
 
 EARLY = "early"  # cycles 1-2
 STANDARD = "standard"  # cycle 3 onwards
@@ -163,16 +164,21 @@ def phase_on(
     *,
     calendar: CourseCalendar,
     held_for_cytopenia_now: bool = False,
+    cytopenia_holds: Sequence[CalendarHold] = (),
     thresholds: Mapping[str, Threshold] | None = None,
 ) -> str:
     """The monitoring phase in force on a date (the last CBC), read on the cycle calendar.
 
     Cycle days do not advance while a hold lasts, so a CBC on cycle 3 day 1 after a
-    17-day hold is a cycle 3 CBC (monthly interval), not a cycle 2 one. A hold for a
-    cytopenia in force now wins: CBCs are weekly until recovery (label), whenever the
-    last one was drawn. A CBC before the course start counts as cycle 1.
+    17-day hold is a cycle 3 CBC (monthly interval), not a cycle 2 one. While a hold for
+    a cytopenia lasts the interval is weekly (label): a CBC drawn during one (from its
+    start up to the day before dosing resumes) is followed by another a week later, and
+    a hold in force now makes CBCs weekly whenever the last one was drawn. A CBC before
+    the course start counts as cycle 1.
     """
-    if held_for_cytopenia_now:
+    if held_for_cytopenia_now or any(
+        hold.start <= on and (hold.end is None or on < hold.end) for hold in cytopenia_holds
+    ):
         return HELD_CYTOPENIA
     cycle = calendar.cycle_on(on) if on >= calendar.start else 1
     return phase_for_cycle(cycle, thresholds=thresholds)

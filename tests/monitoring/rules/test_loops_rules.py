@@ -146,3 +146,24 @@ def test_the_new_settings_cite_their_source():
         "schedule.cbc.complete_requires.HGB",
     ):
         assert "Clinical reference sec." in keys[key].source
+
+
+@pytest.mark.parametrize(
+    ("on", "phase"),
+    [
+        (START + timedelta(days=69), schedule.STANDARD),  # the day before the hold
+        (START + timedelta(days=70), schedule.HELD_CYTOPENIA),  # the hold's first day
+        (START + timedelta(days=79), schedule.HELD_CYTOPENIA),  # its last day
+        (START + timedelta(days=80), schedule.STANDARD),  # dosing resumes
+    ],
+)
+def test_a_cbc_drawn_during_a_cytopenia_hold_is_followed_weekly_even_after_it_ended(on, phase):
+    hold = Hold(START + timedelta(days=70), START + timedelta(days=80))
+    assert schedule.phase_on(on, calendar=calendar(hold), cytopenia_holds=[hold]) == phase
+
+
+def test_a_cbc_during_a_hold_for_another_reason_keeps_the_cycle_interval():
+    hold = Hold(START + timedelta(days=70), START + timedelta(days=80))
+    assert schedule.phase_on(START + timedelta(days=75), calendar=calendar(hold)) == (
+        schedule.STANDARD
+    )
