@@ -13,6 +13,13 @@ with the database deciding under concurrency:
 
 Writes per batch grow only with flags that *change*; a steady-state sweep is a fixed
 number of queries per batch however many patients it holds.
+
+An open flag follows the current finding: its message, evidence and severity are updated
+in place (the old words kept in ``escalations``), so a REMS flag opened as "no
+authorization" reads "authorization expiring" once one is recorded. A flag whose evidence
+was marked entered-in-error resolves as "evidence withdrawn", and pending suggestions
+raised on that result are withdrawn. A finding a physician already accepted (same kind,
+same results) does not open its flag again.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from monitoring.rules import catalogue, ctcae, imwg, schedule
 from monitoring.rules import flags as flag_rules
 from monitoring.rules.registry import all_rule_defaults
 from monitoring.selectors import end_of_day, latest_results, local_date, marker_history
+from patients.formatting import clinical_number, clinical_quantity
 from patients.models import Patient, WeightMeasurement
 from patients.roles import PHYSICIAN
 from patients.rulebook import Finding, Threshold
@@ -47,8 +55,6 @@ from therapy import dosing
 logger = logging.getLogger(__name__)
 
 CBC_CODES = ("WBC", "ANC", "LYMPH", "HGB", "PLT")
-# A CBC "was collected" when any of these counts was.
-CBC_PRESENCE_CODES = ("WBC", "ANC", "HGB", "PLT")
 IN_SCOPE_STATUSES = (Patient.Status.ACTIVE, Patient.Status.PRE_MAINTENANCE)
 K = Flag.Kind
 
@@ -134,6 +140,13 @@ class _Batch:
     markers: dict[int, list[LabResult]]
     weights: dict[int, list[tuple[date, Decimal]]]
     pregnancy: dict[int, LabResult]  # the latest valid hCG result per patient
+    # The results of each patient's latest complete CBC (every required count, one draw).
+    cbc_draws: dict[int, list[LabResult]] = field(default_factory=dict)
+    # Accepted therapy suggestions per (patient, kind): a decided finding does not reopen.
+    accepted: dict[tuple[int, str], Any] = field(default_factory=dict)
+    pending: list[Any] = field(default_factory=list)  # pending therapy suggestions
+    # Results of these patients marked entered-in-error: {id: (result, words)}.
+    in_error: dict[int, str] = field(default_factory=dict)
 
 
 def _gather(patient_ids: list[int], as_of: date) -> _Batch:
@@ -154,18 +167,105 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
     for (pid, _code), rows in latest_results(in_scope, HCG_CODES, upto=upto, per_code=1).items():
         if rows and (pid not in pregnancy or rows[0].collected_at > pregnancy[pid].collected_at):
             pregnancy[pid] = rows[0]
+    snapshots = therapy_gateway.course_snapshots(in_scope, as_of=as_of) if in_scope else {}
+    pending, accepted = therapy_gateway.suggestion_states(sorted(patients))
     return _Batch(
         as_of=as_of,
         upto=upto,
         patients=patients,
         thresholds=thresholds,
-        snapshots=therapy_gateway.course_snapshots(in_scope, as_of=as_of) if in_scope else {},
+        snapshots=snapshots,
         rems=therapy_gateway.rems_states(in_scope, as_of=as_of) if in_scope else {},
         latest=latest,
         markers=marker_history(in_scope, upto=upto),
         weights=_weights(with_creatinine),
         pregnancy=pregnancy,
+        cbc_draws=_complete_cbc_draws(in_scope, latest, patients, thresholds, upto),
+        accepted=accepted,
+        pending=pending,
+        in_error=_in_error_words(sorted(patients)),
     )
+
+
+def _in_error_words(patient_ids: list[int]) -> dict[int, str]:
+    """Every result of these patients marked entered-in-error, in words (one query; such
+    results are few): flags and suggestions resting on one are withdrawn."""
+    words = {}
+    for row in LabResult.objects.filter(
+        patient_id__in=patient_ids, entered_in_error_at__isnull=False
+    ).only(
+        "id",
+        "test_code",
+        "canonical_value",
+        "canonical_unit",
+        "qualitative",
+        "collected_at",
+        "entered_in_error_reason",
+    ):
+        test = catalogue.find_test(row.test_code)
+        value = (
+            clinical_quantity(row.canonical_value, row.canonical_unit, test.decimal_places)
+            if row.canonical_value is not None
+            else row.get_qualitative_display()
+        )
+        words[row.pk] = (
+            f"{test.name} {value} collected {local_date(row.collected_at)} was marked "
+            f"entered-in-error ({row.entered_in_error_reason or 'no reason given'})"
+        )
+    return words
+
+
+def _complete_cbc_draws(
+    patient_ids: list[int],
+    latest: dict[tuple[int, str], list[LabResult]],
+    patients: dict[int, Patient],
+    thresholds: dict[int, dict[str, Threshold]],
+    upto: datetime,
+) -> dict[int, list[LabResult]]:
+    """The results of each patient's latest complete CBC draw.
+
+    Read first from the newest results already loaded (the usual case: the last draw was
+    a full CBC); only patients whose recent counts are partial (an ANC on its own) need
+    one more query, for all of them at once.
+    """
+    found: dict[int, list[LabResult]] = {}
+    search_further: list[int] = []
+    for pid in patient_ids:
+        required = schedule.cbc_required_codes(thresholds[patients[pid].clinic_id])
+        rows = [r for code in required for r in latest.get((pid, code), [])]
+        draw = _latest_complete(rows, required)
+        if draw:
+            found[pid] = draw
+        elif rows:
+            search_further.append(pid)
+    if search_further:
+        by_patient: dict[int, list[LabResult]] = defaultdict(list)
+        for row in (
+            LabResult.objects.valid()
+            .filter(
+                patient_id__in=search_further,
+                test_code__in=schedule.CBC_COUNT_CODES,
+                collected_at__lte=upto,
+            )
+            .order_by("patient_id", "-collected_at")
+        ):
+            by_patient[row.patient_id].append(row)
+        for pid, rows in by_patient.items():
+            required = schedule.cbc_required_codes(thresholds[patients[pid].clinic_id])
+            draw = _latest_complete([r for r in rows if r.test_code in required], required)
+            if draw:
+                found[pid] = draw
+    return found
+
+
+def _latest_complete(rows: list[LabResult], required: tuple[str, ...]) -> list[LabResult]:
+    draws: dict[datetime, dict[str, LabResult]] = defaultdict(dict)
+    for row in rows:
+        draws[row.collected_at].setdefault(row.test_code, row)
+    for collected_at in sorted(draws, reverse=True):
+        if set(required) <= set(draws[collected_at]):
+            return [draws[collected_at][code] for code in required]
+    return []
 
 
 def _weights(patient_ids: list[int]) -> dict[int, list[tuple[date, Decimal]]]:
@@ -200,7 +300,11 @@ def _evidence(result: LabResult) -> dict:
     return {
         "result_id": result.pk,
         "code": result.test_code,
-        "value": _plain(result.canonical_value)
+        # As shown on the result (the catalogue's display precision); result_id keeps the
+        # link to the exact stored value.
+        "value": clinical_number(
+            result.canonical_value, catalogue.find_test(result.test_code).decimal_places
+        )
         if result.canonical_value is not None
         else result.qualitative,
         "unit": result.canonical_unit,
@@ -210,11 +314,12 @@ def _evidence(result: LabResult) -> dict:
 
 def _shown(result: LabResult) -> str:
     test = catalogue.find_test(result.test_code)
-    value = result.canonical_value.quantize(Decimal(1).scaleb(-test.decimal_places))
+    value = clinical_number(result.canonical_value, test.decimal_places)
     return f"{test.name} {value} {test.canonical_unit}"
 
 
-def _cytopenias(batch: _Batch, pid: int, t) -> dict[str, Desired]:
+def _cytopenias(batch: _Batch, pid: int, t, interval_days: int | None) -> dict[str, Desired]:
+    """Graded cytopenias; a count older than the CBC interval in force is marked stale."""
     desired = {}
     version = ctcae.DEFAULT_VERSION
     for code, kind in flag_rules.CYTOPENIA_KIND_BY_CODE.items():
@@ -228,14 +333,32 @@ def _cytopenias(batch: _Batch, pid: int, t) -> dict[str, Desired]:
         )
         if not flag_rules.cytopenia_flagged(graded.grade, t):
             continue
+        collected_on = local_date(latest.collected_at)
+        stale = flag_rules.count_is_stale(
+            count_age_days=(batch.as_of - collected_on).days,
+            interval_days=interval_days,
+            thresholds=t,
+        )
+        message = (
+            f"{_shown(latest)} (collected {collected_on}): "
+            f"{graded.label} {kind} (CTCAE v{graded.version})."
+        )
+        finding = graded.finding
+        if stale:
+            message += (
+                f" Stale: this count is older than the {interval_days}-day CBC interval now "
+                "in force; repeat the CBC."
+            )
+            finding = dataclasses.replace(
+                finding,
+                values={**finding.values, "stale": True, "cbc_interval_days": interval_days},
+                thresholds=(*finding.thresholds, t["flags.cytopenia.stale_after_intervals"]),
+            )
         desired[kind] = Desired(
             kind=kind,
             severity=flag_rules.cytopenia_severity(graded.grade),
-            message=(
-                f"{_shown(latest)} (collected {local_date(latest.collected_at)}): "
-                f"{graded.label} {kind} (CTCAE v{graded.version})."
-            ),
-            finding=graded.finding,
+            message=message,
+            finding=finding,
             evidence=[_evidence(latest)],
             ctcae_grade=graded.grade,
             ctcae_version=graded.version,
@@ -244,18 +367,28 @@ def _cytopenias(batch: _Batch, pid: int, t) -> dict[str, Desired]:
     return desired
 
 
-def _last_cbc(batch: _Batch, pid: int) -> LabResult | None:
-    rows = [batch.latest[(pid, c)][0] for c in CBC_PRESENCE_CODES if (pid, c) in batch.latest]
-    return max(rows, key=lambda r: r.collected_at) if rows else None
+def _last_cbc(batch: _Batch, pid: int) -> list[LabResult]:
+    """The results of the latest complete CBC (empty: none yet)."""
+    return batch.cbc_draws.get(pid, [])
 
 
 def _phase_at(snap, on: date, as_of: date, t) -> str:
-    """The course phase on the day of the last CBC, counted back from today's cycle/day.
-
-    A hold for a cytopenia switches to weekly CBCs whenever the last CBC was drawn.
+    """The course phase on the day of the last CBC, read on the cycle calendar with its
+    holds (``schedule.phase_on``). A hold for a cytopenia switches to weekly CBCs whenever
+    the last CBC was drawn.
     """
+    calendar = getattr(snap, "calendar", None)
+    if calendar is not None:
+        return schedule.phase_on(
+            on,
+            calendar=calendar,
+            held_for_cytopenia_now=snap.held_for_cytopenia,
+            cytopenia_holds=getattr(snap, "cytopenia_holds", ()),
+            thresholds=t,
+        )
     if snap.held_for_cytopenia:
         return schedule.HELD_CYTOPENIA
+    # Without a calendar (an older therapy contract): count back from today's cycle/day.
     cycle_days = snap.current_level.cycle_days if snap.current_level else 28
     day = snap.day or 1  # None while held for another reason: count from the cycle start
     position = (snap.cycle - 1) * cycle_days + (day - 1) - (as_of - on).days
@@ -263,10 +396,20 @@ def _phase_at(snap, on: date, as_of: date, t) -> str:
     return schedule.phase_for_cycle(cycle, thresholds=t)
 
 
+def _interval_now(snap, t) -> int | None:
+    """The CBC interval in force today (None without an active course)."""
+    if snap is None:
+        return None
+    phase = schedule.phase_for_cycle(
+        max(snap.cycle, 1), held_for_cytopenia=snap.held_for_cytopenia, thresholds=t
+    )
+    return schedule.cbc_interval_days(phase, t)
+
+
 def _schedule(batch: _Batch, pid: int, snap, t) -> tuple[dict[str, Desired], dict]:
     desired: dict[str, Desired] = {}
-    last = _last_cbc(batch, pid)
-    last_on = local_date(last.collected_at) if last else None
+    draw = _last_cbc(batch, pid)
+    last_on = local_date(draw[0].collected_at) if draw else None
     phase = (
         _phase_at(snap, last_on, batch.as_of, t)
         if last_on
@@ -291,15 +434,33 @@ def _schedule(batch: _Batch, pid: int, snap, t) -> tuple[dict[str, Desired], dic
             schedule.STANDARD: f"every {interval} days from cycle 3",
             schedule.HELD_CYTOPENIA: "weekly while lenalidomide is held for low counts",
         }[phase]
-        since = f"last CBC {last_on}" if last_on else "no CBC since the course started"
+        since = (
+            f"last complete CBC {last_on}"
+            if last_on
+            else "no complete CBC since the course started"
+        )
+        severity = flag_rules.cbc_overdue_severity(
+            days_past_due=status.values["overdue_by_days"],
+            interval_days=interval,
+            dosing=not snap.on_hold,
+            held_for_cytopenia=snap.held_for_cytopenia,
+            thresholds=t,
+        )
+        late = ""
+        if severity == flag_rules.URGENT and phase != schedule.HELD_CYTOPENIA:
+            late = " More than a whole CBC interval has passed beyond the due date while dosing."
+            status = dataclasses.replace(
+                status,
+                thresholds=(*status.thresholds, t["flags.cbc_overdue.urgent_after_intervals"]),
+            )
         desired[K.CBC_OVERDUE] = Desired(
             kind=K.CBC_OVERDUE,
-            severity=flag_rules.URGENT
-            if phase == schedule.HELD_CYTOPENIA
-            else flag_rules.ATTENTION,
-            message=f"CBC overdue: it was due {due_on} ({since}; {why}). Arrange a blood draw.",
+            severity=severity,
+            message=(
+                f"CBC overdue: it was due {due_on} ({since}; {why}).{late} Arrange a blood draw."
+            ),
             finding=status,
-            evidence=[_evidence(last)] if last else [],
+            evidence=[_evidence(r) for r in draw],
             due_on=due_on,
         )
 
@@ -387,8 +548,72 @@ def _hold(batch: _Batch, pid: int, snap, t) -> tuple[dict[str, Desired], str, Fi
     return {}, "", guidance
 
 
+def _band_words(crcl: Decimal, on_dialysis: bool, t) -> str:
+    """The renal band in words with the label's reference dose (reference sec. 3)."""
+    band = dosing.renal_band(crcl, on_dialysis, t)
+    level = band.values["suggested_level"]
+    normal = clinical_number(t["dosing.renal.normal_min_crcl"].value)
+    severe = clinical_number(t["dosing.renal.severe_below_crcl"].value)
+    where = {
+        "normal": f"CrCl {normal} mL/min or more",
+        "moderate": f"CrCl {severe} to below {normal} mL/min",
+        "severe": f"CrCl below {severe} mL/min, not on dialysis",
+        "dialysis": "on dialysis",
+    }[band.outcome]
+    dose = f"{dosing.format_mg(level.dose_mg)} mg once daily"
+    if band.outcome == "dialysis":
+        dose += ", given after dialysis on dialysis days"
+    words = f"Renal band: {band.outcome} ({where}); label reference dose {dose}."
+    if band.values["not_studied"]:
+        key = (
+            "dosing.renal.not_studied_dialysis_below_crcl"
+            if on_dialysis
+            else "dosing.renal.not_studied_below_crcl"
+        )
+        words += (
+            f" CrCl below {clinical_number(t[key].value)} mL/min was not studied (label): "
+            "decide with care."
+        )
+    return words + " A physician reviews the dose; it has not been changed."
+
+
+def _renal_above_band(
+    snap, rows: list[LabResult], current, current_crcl, on_dialysis: bool, t
+) -> dict[str, Desired]:
+    """On a course at a dose above the label's reference dose for CrCl below 30 mL/min (or
+    on dialysis): a renal dose review, even without a band crossing (reference sec. 3)."""
+    band = dosing.renal_band(current_crcl, on_dialysis, t)
+    level = snap.current_level if snap is not None else None
+    if band.outcome not in ("severe", "dialysis") or level is None:
+        return {}
+    if level.dose_mg <= band.values["suggested_level"].dose_mg:
+        return {}
+    finding = dataclasses.replace(
+        band,
+        rule_id="dosing.renal_band.after_start",
+        outcome="renal_dose_review",
+        values={**band.values, "current": current.values, "current_level": level},
+    )
+    return {
+        K.RENAL_DOSE_REVIEW: Desired(
+            kind=K.RENAL_DOSE_REVIEW,
+            severity=flag_rules.ATTENTION,
+            message=(
+                f"Creatinine clearance {clinical_number(current_crcl, 1)} mL/min (Cockcroft-Gault, "
+                f"creatinine {clinical_number(rows[0].canonical_value, 2)} mg/dL on "
+                f"{local_date(rows[0].collected_at)}) while dosing "
+                f"{dosing.format_mg(level.dose_mg)} mg. "
+                f"{_band_words(current_crcl, on_dialysis, t)}"
+            ),
+            finding=finding,
+            evidence=[_evidence(rows[0])],
+            suggestion_kind="renal_dose_review",
+        )
+    }
+
+
 def _renal(
-    batch: _Batch, pid: int, patient: Patient, t
+    batch: _Batch, pid: int, patient: Patient, t, snap=None
 ) -> tuple[dict[str, Desired], Decimal | None, dict]:
     rows = batch.latest.get((pid, "CREAT"), [])
     weights = batch.weights.get(pid, [])
@@ -413,18 +638,20 @@ def _renal(
     current_crcl = current.values["crcl_ml_min"]
     band = dosing.renal_band(current_crcl, on_dialysis, t).outcome
     info = {"current_band": band}
+    above = _renal_above_band(snap, rows, current, current_crcl, on_dialysis, t)
     if len(computed) < 2 or computed[1] is None:
-        return {}, current_crcl, info
+        return above, current_crcl, info
     previous, previous_weight = computed[1]
     crossed = dosing.renal_band_crossed(
         previous.values["crcl_ml_min"], current_crcl, on_dialysis, t
     )
     if crossed is None:
-        return {}, current_crcl, info
+        return above, current_crcl, info
     used = (
-        f"creatinine {rows[0].canonical_value.normalize():f} mg/dL on {local_date(rows[0].collected_at)} "
-        f"with weight {current_weight[1]} kg of {current_weight[0]}; before: creatinine "
-        f"{rows[1].canonical_value.normalize():f} mg/dL with weight {previous_weight[1]} kg of {previous_weight[0]}"
+        f"creatinine {clinical_number(rows[0].canonical_value, 2)} mg/dL on "
+        f"{local_date(rows[0].collected_at)} with weight {clinical_number(current_weight[1], 1)} kg "
+        f"of {current_weight[0]}; before: creatinine {clinical_number(rows[1].canonical_value, 2)} "
+        f"mg/dL with weight {clinical_number(previous_weight[1], 1)} kg of {previous_weight[0]}"
     )
     finding = dataclasses.replace(
         crossed,
@@ -442,8 +669,10 @@ def _renal(
                 kind=K.RENAL_DOSE_REVIEW,
                 severity=flag_rules.ATTENTION,
                 message=(
-                    f"Creatinine clearance {previous.values['crcl_ml_min']} -> {current_crcl} mL/min "
-                    f"(Cockcroft-Gault: {used}). {crossed.message}."
+                    f"Creatinine clearance {clinical_number(previous.values['crcl_ml_min'], 1)} -> "
+                    f"{clinical_number(current_crcl, 1)} mL/min (Cockcroft-Gault: {used}). Renal "
+                    f"band changed from {crossed.values['previous_band']} to "
+                    f"{crossed.values['current_band']}. {_band_words(current_crcl, on_dialysis, t)}"
                 ),
                 finding=finding,
                 evidence=[_evidence(rows[0]), _evidence(rows[1])],
@@ -505,6 +734,13 @@ def _progression(batch: _Batch, pid: int, patient: Patient, t) -> dict[str, Desi
 
 
 PREGNANCY_ACTIONS = ("pregnancy_test_due", "pregnancy_test_overdue")
+# REMS actions that stop the next prescription (the others are reminders).
+REMS_BLOCKING_ACTIONS = (
+    "enrollment_missing",
+    "prescriber_certification_expired",
+    "no_authorization",
+    "authorization_expired",
+)
 
 
 PREGNANCY_POSITIVE_SOURCE = (
@@ -564,12 +800,15 @@ def _rems(batch: _Batch, pid: int) -> dict[str, Desired]:
         )
     others = [a for a in actions if a not in PREGNANCY_ACTIONS]
     if others:
+        # The flag follows the current finding: once an authorization is recorded, "no
+        # authorization" becomes "authorization expiring" (and routine), in place.
+        blocking = any(a in REMS_BLOCKING_ACTIONS for a in others)
         desired[K.REMS_ACTION_NEEDED] = Desired(
             kind=K.REMS_ACTION_NEEDED,
-            severity=flag_rules.ATTENTION,
+            severity=flag_rules.ATTENTION if blocking else flag_rules.ROUTINE,
             message="REMS: " + "; ".join(a.replace("_", " ") for a in others) + ".",
             finding=status,
-            evidence=[],
+            evidence=[{"code": "REMS", "value": a.replace("_", " ")} for a in others],
         )
     return desired
 
@@ -641,6 +880,7 @@ def _differs(flag: Flag, d: Desired) -> bool:
         flag.severity != d.severity
         or flag.ctcae_grade != d.ctcae_grade
         or flag.due_on != d.due_on
+        or flag.message != d.message
         or _evidence_ids(flag.evidence) != _evidence_ids(d.evidence)
     )
 
@@ -649,14 +889,21 @@ def _update_flag(flag: Flag, d: Desired, *, now: datetime) -> bool:
     """Compare-and-set: applies only if the flag still holds what this evaluation read."""
     worse = d.severity > flag.severity or (d.ctcae_grade or 0) > (flag.ctcae_grade or 0)
     escalations = list(flag.escalations)
-    if flag.ctcae_grade != d.ctcae_grade or flag.severity != d.severity:
+    if (
+        flag.ctcae_grade != d.ctcae_grade
+        or flag.severity != d.severity
+        or flag.message != d.message
+    ):
+        # The flag's history: what it said before, and what it says now.
         escalations.append(
             {
-                "at": now.isoformat(),
+                "at": timezone.localtime(now).isoformat(),
                 "from_grade": flag.ctcae_grade,
                 "to_grade": d.ctcae_grade,
                 "from_severity": flag.severity,
                 "to_severity": d.severity,
+                "from_message": flag.message,
+                "to_message": d.message,
                 "evidence": d.evidence,
             }
         )
@@ -685,6 +932,7 @@ def _update_flag(flag: Flag, d: Desired, *, now: datetime) -> bool:
             severity=flag.severity,
             ctcae_grade=flag.ctcae_grade,
             due_on=flag.due_on,
+            message=flag.message,
         ).update(**changes)
     )
 
@@ -714,9 +962,11 @@ def _resolution(kind: str, batch: _Batch, pid: int, patient: Patient) -> tuple[s
             ]
         return "The result behind this flag was entered in error.", []
     if kind == K.CBC_OVERDUE:
-        last = _last_cbc(batch, pid)
-        if last is not None:
-            return f"CBC collected {local_date(last.collected_at)}.", [_evidence(last)]
+        draw = _last_cbc(batch, pid)
+        if draw:
+            return f"Complete CBC collected {local_date(draw[0].collected_at)}.", [
+                _evidence(r) for r in draw
+            ]
         return "No active maintenance course: no CBC schedule.", []
     if kind == K.RESPONSE_LABS_DUE:
         markers = batch.markers.get(pid, [])
@@ -770,6 +1020,7 @@ def patients_evaluate(
     statuses: list[MonitoringStatus] = []
     suggestions: list[tuple[Patient, str, Finding, list[dict]]] = []
     withdrawals: list[tuple[Patient, str, str]] = []
+    withdrawn = _withdraw_suggestions_on_withdrawn_evidence(batch, existing)
 
     for pid, patient in batch.patients.items():
         desired: dict[str, Desired] = {}
@@ -777,9 +1028,9 @@ def patients_evaluate(
         status_row: dict[str, Any] = {"on_course": False}
         if _in_scope(patient):
             t = batch.thresholds[patient.clinic_id]
-            desired.update(_cytopenias(batch, pid, t))
-            desired.update(_progression(batch, pid, patient, t))
             snap = batch.snapshots.get(pid)
+            desired.update(_cytopenias(batch, pid, t, _interval_now(snap, t)))
+            desired.update(_progression(batch, pid, patient, t))
             if snap is not None:
                 scheduled, status_row = _schedule(batch, pid, snap, t)
                 desired.update(scheduled)
@@ -789,7 +1040,7 @@ def patients_evaluate(
                     keep.add(K.HOLD_RECOMMENDED)
                 if held_suggestion:
                     suggestions.append((patient, held_suggestion, guidance, []))
-                renal, crcl, renal_info = _renal(batch, pid, patient, t)
+                renal, crcl, renal_info = _renal(batch, pid, patient, t, snap)
                 desired.update(renal)
                 status_row["crcl_ml_min"] = crcl
                 open_renal = existing.get((pid, K.RENAL_DOSE_REVIEW))
@@ -797,6 +1048,7 @@ def patients_evaluate(
                     K.RENAL_DOSE_REVIEW not in renal
                     and open_renal is not None
                     and open_renal.status == Flag.Status.OPEN
+                    and open_renal.rule_id == "dosing.renal_band_crossed"
                     and open_renal.values.get("previous_band") != renal_info.get("current_band")
                 ):
                     # Not reviewed yet and the new band still holds: keep the flag open.
@@ -810,20 +1062,26 @@ def patients_evaluate(
             MonitoringStatus(patient_id=pid, evaluated_at=now, as_of=as_of, **status_row)
         )
         for kind in Flag.Kind.values:
-            if kind in keep:
-                continue
             d, flag = desired.get(kind), existing.get((pid, kind))
+            gone = _withdrawn_words(flag, withdrawn) if flag is not None else ""
+            if kind in keep and not gone:
+                continue
             if d is not None and flag is None:
-                to_create.append(_new_flag(pid, d, as_of=as_of, now=now))
+                if not _already_decided(batch, pid, d):
+                    to_create.append(_new_flag(pid, d, as_of=as_of, now=now))
             elif d is not None and _differs(flag, d):
                 if _update_flag(flag, d, now=now):
                     outcome.changed += 1
-            elif d is None and flag is not None:
-                reason, evidence = _resolution(kind, batch, pid, patient)
+            elif (d is None or kind in keep) and flag is not None:
+                if gone:
+                    reason, evidence = f"Evidence withdrawn: {gone}", []
+                else:
+                    reason, evidence = _resolution(kind, batch, pid, patient)
                 if _resolve_flag(flag, reason=reason, evidence=evidence, now=now):
                     outcome.resolved += 1
                     if kind == K.HOLD_RECOMMENDED:
                         withdrawals.append((patient, "hold", reason))
+                        withdrawals.append((patient, "discontinuation_review", reason))
 
     if to_create:
         Flag.objects.bulk_create(to_create, ignore_conflicts=True)
@@ -840,6 +1098,55 @@ def patients_evaluate(
     outcome.notifications = _queue_notifications(open_now, wanted, batch)
     _therapy_suggestions(open_now, wanted, batch, suggestions, withdrawals)
     return outcome
+
+
+def _already_decided(batch: _Batch, pid: int, d: Desired) -> bool:
+    """A physician accepted this very finding (same kind, same results): its flag was
+    resolved by the decision, and the same results do not open it again."""
+    if not d.suggestion_kind:
+        return False
+    accepted = batch.accepted.get((pid, d.suggestion_kind))
+    ids = _evidence_ids(d.evidence)
+    return accepted is not None and any(ids) and _evidence_ids(accepted.evidence) == ids
+
+
+def _withdrawn_words(flag: Flag, withdrawn: dict[int, str]) -> str:
+    return "; ".join(
+        withdrawn[e["result_id"]] for e in flag.evidence if e.get("result_id") in withdrawn
+    )
+
+
+def _withdraw_suggestions_on_withdrawn_evidence(
+    batch: _Batch, existing: dict[tuple[int, str], Flag]
+) -> dict[int, str]:
+    """Results marked entered-in-error that open flags or pending suggestions rest on.
+
+    A pending suggestion raised on such a result is withdrawn now, with the reason, so
+    nobody accepts a hold on a result the nurse withdrew; its flags are unlinked so that a
+    finding still standing on other results raises a fresh suggestion. Returns the words
+    for each withdrawn result id (the flags' resolution).
+    """
+    withdrawn = batch.in_error
+    if not withdrawn:
+        return {}
+    for suggestion in batch.pending:
+        words = "; ".join(
+            withdrawn[e["result_id"]]
+            for e in suggestion.evidence or []
+            if isinstance(e, dict) and e.get("result_id") in withdrawn
+        )
+        if not words:
+            continue
+        therapy_gateway.dose_suggestion_withdraw(
+            patient=batch.patients[suggestion.patient_id],
+            kind=suggestion.kind,
+            reason=f"Evidence withdrawn: {words}",
+        )
+        Flag.objects.filter(dose_suggestion_id=suggestion.pk).update(dose_suggestion_id=None)
+        for flag in existing.values():
+            if flag.dose_suggestion_id == suggestion.pk:
+                flag.dose_suggestion_id = None
+    return withdrawn
 
 
 def _upsert_statuses(rows: list[MonitoringStatus]) -> None:

@@ -1,8 +1,13 @@
 """Writes for the monitoring app: recording lab results, corrections, acknowledging flags.
 
-Every service is one atomic action; the rules evaluation it triggers runs after commit in a
-Celery task (``monitoring.tasks``), and a broker outage never loses a saved result (the
-hourly sweep evaluates every patient again). Rules evaluation and the sweep live in
+Every service is one atomic action. Recording labs queues the rules evaluation after
+commit in a Celery task (``monitoring.tasks``), and a broker outage never loses a saved
+result (the sweep evaluates every patient again). Actions that close a loop evaluate the
+patient in the same transaction instead, so the page that follows already shows the
+result: marking a result entered-in-error (flags resting on it resolve, suggestions raised
+on it are withdrawn) and a physician's decision on a therapy suggestion (its flag is
+resolved or acknowledged). Those decisions live here, not in therapy, because therapy
+sits below monitoring and may not touch flags. Rules evaluation and the sweep live in
 ``monitoring.evaluation``; the notification outbox in ``monitoring.notifications``.
 """
 
@@ -12,13 +17,13 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from monitoring import errors
+from monitoring import errors, therapy_gateway
 from monitoring.errors import EntryProblem, LabEntryRejected
 from monitoring.models import Flag, LabResult, UserLabUnit
 from monitoring.rules import catalogue, ctcae
@@ -417,13 +422,106 @@ def lab_result_correct(
 
 
 @transaction.atomic
-def lab_result_mark_entered_in_error(*, result: LabResult, user, reason: str) -> LabResult:
-    """Mark a mistaken result (never deleted): it drops out of rules, charts and the ratio."""
+def lab_result_mark_entered_in_error(
+    *, result: LabResult, user, reason: str, as_of: date | None = None
+) -> LabResult:
+    """Mark a mistaken result (never deleted): it drops out of rules, charts and the ratio.
+
+    Steps: mark it (with the reason and history); recompute the kappa/lambda ratio; then
+    re-evaluate the patient in the same transaction, so flags resting on the result
+    resolve as "evidence withdrawn" and pending suggestions raised on it are withdrawn
+    before anyone can accept them.
+    """
     marked = patient_services.mark_entered_in_error(record=result, user=user, reason=reason)
     if marked.test_code in ("FLC_KAPPA", "FLC_LAMBDA"):
         _refresh_flc_ratio(marked.patient, marked.collected_at, user=user)
-    _evaluate_after_commit(marked.patient_id)
+    _evaluate_now(marked.patient_id, as_of=as_of)
     return marked
+
+
+def _evaluate_now(patient_id: int, *, as_of: date | None = None) -> None:
+    """Evaluate one patient inside the caller's transaction; emails go out after commit."""
+    from monitoring import evaluation, tasks
+
+    outcome = evaluation.patient_rules_evaluate(
+        patient_id=patient_id, as_of=as_of or timezone.localdate()
+    )
+    if outcome.notifications:
+        transaction.on_commit(tasks.enqueue_notification_delivery)
+
+
+def _decision_evidence(suggestion) -> list[dict]:
+    """What the physician's decision created, as a flag's resolving evidence."""
+    evidence = []
+    if suggestion.created_hold_id:
+        hold = suggestion.created_hold
+        evidence.append(
+            {"code": "HOLD", "value": f"Hold started {hold.start_date:%Y-%m-%d}", "unit": ""}
+        )
+    if suggestion.created_dose_change_id:
+        change = suggestion.created_dose_change
+        evidence.append(
+            {
+                "code": "DOSE",
+                "value": f"Dose change from {change.effective_from:%Y-%m-%d}: {change}",
+                "unit": "",
+            }
+        )
+    return evidence
+
+
+def _person(user) -> str:
+    return (user.get_full_name() or user.username) if user is not None else "system"
+
+
+@transaction.atomic
+def dose_suggestion_accept(*, suggestion, user, on: date, now: datetime | None = None):
+    """Accept a therapy suggestion and close the flag that raised it, in one transaction.
+
+    Steps: therapy creates the hold or dose change; every open flag linked to the
+    suggestion is resolved with what was created as its resolving evidence; the patient
+    is evaluated at once, so counts and badges change in this request.
+    """
+    now = now or timezone.now()
+    accepted = therapy_gateway.dose_suggestion_accept(suggestion=suggestion, user=user, on=on)
+    evidence = _decision_evidence(accepted)
+    what = "; ".join(e["value"] for e in evidence) or "dose kept as it is"
+    Flag.objects.open().filter(
+        patient_id=accepted.patient_id, dose_suggestion_id=accepted.pk
+    ).update(
+        status=Flag.Status.RESOLVED,
+        resolved_at=now,
+        resolution=(
+            f"Suggestion accepted by {_person(user)} on {timezone.localtime(now):%Y-%m-%d %H:%M}: "
+            f"{what}."
+        ),
+        resolving_evidence=evidence,
+        updated_at=now,
+    )
+    _evaluate_now(accepted.patient_id, as_of=on)
+    return accepted
+
+
+@transaction.atomic
+def dose_suggestion_dismiss(*, suggestion, user, reason: str, now: datetime | None = None):
+    """Dismiss a therapy suggestion with a reason; the flag that raised it is acknowledged
+    with that reason (it leaves the to-do lists, and opens again if the finding worsens)."""
+    now = now or timezone.now()
+    dismissed = therapy_gateway.dose_suggestion_dismiss(
+        suggestion=suggestion, user=user, reason=reason
+    )
+    Flag.objects.filter(
+        patient_id=dismissed.patient_id,
+        dose_suggestion_id=dismissed.pk,
+        status=Flag.Status.OPEN,
+    ).update(
+        status=Flag.Status.ACKNOWLEDGED,
+        acknowledged_by=user,
+        acknowledged_at=now,
+        acknowledgement_note=f"Suggestion dismissed: {dismissed.dismiss_reason}",
+        updated_at=now,
+    )
+    return dismissed
 
 
 @transaction.atomic

@@ -122,3 +122,22 @@ def enqueue_patient_evaluation(patient_id: int) -> bool:
         )
         return False
     return True
+
+
+def enqueue_notification_delivery() -> bool:
+    """Queue sending the outbox; never raises (the next evaluation or sweep sends it)."""
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, timeout=2
+            )
+            deliver_notifications.apply_async(
+                expires=EVALUATE_EXPIRES_SECONDS,
+                retry=False,
+                connection=connection,
+                queue=getattr(settings, "MONITORING_TASK_QUEUE", None),
+            )
+    except Exception:  # noqa: BLE001 - the broker being down must not fail a saved action
+        logger.warning("Could not queue notification delivery.", exc_info=True)
+        return False
+    return True

@@ -79,3 +79,34 @@ def dose_suggestion_withdraw(*, patient, kind: str, reason: str) -> int:
     if services is None or not hasattr(services, "dose_suggestion_withdraw"):
         return 0
     return services.dose_suggestion_withdraw(patient=patient, kind=kind, reason=reason)
+
+
+def suggestion_states(patient_ids: list[int]) -> tuple[list, dict]:
+    """Pending suggestions, and the latest accepted one per (patient, kind): one query."""
+    selectors = _selectors()
+    if selectors is None or not hasattr(selectors, "suggestion_states"):
+        return [], {}
+    return selectors.suggestion_states(patient_ids)
+
+
+def dose_suggestion_accept(*, suggestion, user, on: date):
+    return _services().dose_suggestion_accept(suggestion=suggestion, user=user, on=on)
+
+
+def dose_suggestion_dismiss(*, suggestion, user, reason: str):
+    return _services().dose_suggestion_dismiss(suggestion=suggestion, user=user, reason=reason)
+
+
+def suggestion_for(patient, public_id):
+    """The patient's dose suggestion with this public id, or None."""
+    selectors = _selectors()
+    if selectors is None or not hasattr(selectors, "suggestion_for"):
+        return None
+    return selectors.suggestion_for(patient, public_id)
+
+
+def dismiss_form(data=None):
+    """therapy's form for a dismissal reason (the decision pages live in monitoring)."""
+    from therapy.forms import DismissForm
+
+    return DismissForm(data)

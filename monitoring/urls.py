@@ -28,6 +28,16 @@ urlpatterns = [
         name="result_mark_error",
     ),
     path("patients/<uuid:public_id>/flags/", views.patient_flags, name="patient_flags"),
+    path(
+        "patients/<uuid:public_id>/suggestions/<uuid:suggestion_id>/accept/",
+        views.suggestion_accept,
+        name="suggestion_accept",
+    ),
+    path(
+        "patients/<uuid:public_id>/suggestions/<uuid:suggestion_id>/dismiss/",
+        views.suggestion_dismiss,
+        name="suggestion_dismiss",
+    ),
     path("patients/<uuid:public_id>/timeline/", timeline_views.timeline, name="timeline"),
     path(
         "patients/<uuid:public_id>/timeline/tables/",

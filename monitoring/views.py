@@ -216,6 +216,7 @@ def patient_flags(request, public_id):
     status = request.GET.get("status", "")
     flags = selectors.patient_flags(patient, status=status if status in Flag.Status.values else "")
     page = Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.mark_nobody_notified(list(page.object_list))
     return render(
         request,
         "monitoring/patient_flags.html",
@@ -258,19 +259,13 @@ def _clinic_choice(request, perm):
 
 
 def worklist(request):
+    """The nurse worklist: one row per patient with all of their open items, worst first;
+    acknowledged items move to the collapsed "done today" section."""
     clinic, clinics = _clinic_choice(request, "monitoring.view_flag")
     today = timezone.localdate()
-    sections = {
-        "cbc": Paginator(selectors.cbc_due(clinic.pk, as_of=today), PAGE_SIZE).get_page(
-            request.GET.get("cbc_page")
-        ),
-        "cytopenias": Paginator(selectors.cytopenia_flags(clinic.pk), PAGE_SIZE).get_page(
-            request.GET.get("flag_page")
-        ),
-        "pregnancy": Paginator(selectors.pregnancy_flags(clinic.pk), PAGE_SIZE).get_page(
-            request.GET.get("rems_page")
-        ),
-    }
+    page = Paginator(selectors.worklist_patients(clinic.pk, as_of=today), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "monitoring/worklist.html",
@@ -278,8 +273,11 @@ def worklist(request):
             "clinic": clinic,
             "clinics": clinics,
             "today": today,
+            "page": page,
+            "rows": selectors.worklist_rows(page.object_list, as_of=today),
+            "done": selectors.done_today(clinic.pk, kinds=selectors.WORKLIST_KINDS, on=today),
             "ack_form": AcknowledgeForm(),
-            **sections,
+            "query": f"clinic={clinic.pk}",
         },
     )
 
@@ -289,11 +287,9 @@ def inbox(request):
     page = Paginator(selectors.decision_flags(clinic.pk), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    patient_ids = [flag.patient_id for flag in page.object_list]
-    suggestions = {}
-    for suggestion in therapy_gateway.pending_suggestions(patient_ids):
-        suggestions.setdefault(suggestion.patient_id, []).append(suggestion)
-    rows = [(flag, suggestions.get(flag.patient_id, [])) for flag in page.object_list]
+    flags = selectors.mark_nobody_notified(list(page.object_list))
+    patient_ids = [flag.patient_id for flag in flags]
+    rows = _with_suggestions(flags, therapy_gateway.pending_suggestions(patient_ids))
     return render(
         request,
         "monitoring/inbox.html",
@@ -302,7 +298,101 @@ def inbox(request):
             "clinics": clinics,
             "page": page,
             "rows": rows,
+            "done": selectors.done_today(
+                clinic.pk, kinds=Flag.DECISION_KINDS, on=timezone.localdate()
+            ),
             "ack_form": AcknowledgeForm(),
             "query": f"clinic={clinic.pk}",
+            "can_decide_suggestions": request.user.has_perm(DECIDE_SUGGESTION),
         },
+    )
+
+
+def _with_suggestions(flags, pending) -> list[tuple]:
+    """Each flag with the pending suggestion it raised; a suggestion no listed flag raised
+    (a resume after recovery) goes with the patient's first flag, so each shows once."""
+    linked = {flag.dose_suggestion_id for flag in flags if flag.dose_suggestion_id}
+    loose: dict[int, list] = {}
+    by_id = {}
+    for suggestion in pending:
+        by_id[suggestion.pk] = suggestion
+        if suggestion.pk not in linked:
+            loose.setdefault(suggestion.patient_id, []).append(suggestion)
+    rows = []
+    for flag in flags:
+        own = [by_id[flag.dose_suggestion_id]] if flag.dose_suggestion_id in by_id else []
+        rows.append((flag, own + loose.pop(flag.patient_id, [])))
+    return rows
+
+
+# --- Decisions on therapy suggestions (they close the flag that raised them) -------------
+
+DECIDE_SUGGESTION = "therapy.decide_dosesuggestion"
+
+
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _suggestion(request, public_id, suggestion_id):
+    patient = access.patient_for(request.user, public_id, perm=DECIDE_SUGGESTION)
+    _log_access(request, patient)
+    suggestion = therapy_gateway.suggestion_for(patient, suggestion_id)
+    if suggestion is None:
+        raise Http404("No such suggestion.")
+    return patient, suggestion
+
+
+@require_POST
+def suggestion_accept(request, public_id, suggestion_id):
+    patient, suggestion = _suggestion(request, public_id, suggestion_id)
+    try:
+        services.dose_suggestion_accept(
+            suggestion=suggestion, user=request.user, on=timezone.localdate()
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"Accepted: {suggestion.get_kind_display()} for {patient.full_name}. "
+            "The flag it answered is resolved.",
+        )
+    return redirect(_safe_next(request, reverse("therapy:course", args=[patient.public_id])))
+
+
+@require_http_methods(["GET", "POST"])
+def suggestion_dismiss(request, public_id, suggestion_id):
+    patient, suggestion = _suggestion(request, public_id, suggestion_id)
+    form = therapy_gateway.dismiss_form(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.dose_suggestion_dismiss(
+                suggestion=suggestion, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                "Suggestion dismissed; the reason is kept with it and the flag is acknowledged.",
+            )
+            return redirect(
+                _safe_next(request, reverse("therapy:course", args=[patient.public_id]))
+            )
+    return render(
+        request,
+        "therapy/form_page.html",
+        {
+            "patient": patient,
+            "form": form,
+            "title": f"Dismiss: {suggestion.get_kind_display()}",
+            "suggestion": suggestion,
+        },
+        status=400 if form.errors else 200,
     )

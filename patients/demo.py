@@ -215,6 +215,9 @@ def demo_patient(index: int, *, seed: int, as_of: date) -> DemoPatient:
     )
 
 
+DEMO_EMAIL_DOMAIN = "demo.example.org"
+
+
 def ensure_clinics_and_users() -> tuple[dict[str, Clinic], list[tuple[str, str]]]:
     """Clinics, a user per role per clinic, and a superuser; returns (clinics, logins)."""
     ensure_roles()
@@ -230,8 +233,12 @@ def ensure_clinics_and_users() -> tuple[dict[str, Clinic], list[tuple[str, str]]
                 username=username,
                 defaults={"first_name": first, "last_name": f"{last} ({name.split()[0]})"},
             )
-            if created:
-                user.set_password(DEMO_PASSWORD)
+            if created or not user.email:
+                # A grade 4 ANC emails the clinic's physicians: demo users need an address
+                # (example.org never delivers; the console backend shows the message).
+                user.email = f"{username}@{DEMO_EMAIL_DOMAIN}"
+                if created:
+                    user.set_password(DEMO_PASSWORD)
                 user.save()
             user.groups.add(Group.objects.get(name=role))
             clinic.staff.add(user)

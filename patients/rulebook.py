@@ -43,8 +43,11 @@ class Threshold:
     version: int = 1
 
     def cite(self) -> str:
+        from patients.formatting import clinical_number
+
         return (
-            f"{self.key} = {self.value} {self.unit} ({self.status}: {self.source}, v{self.version})"
+            f"{self.key} = {clinical_number(self.value)} {self.unit} "
+            f"({self.status}: {self.source}, v{self.version})"
         )
 
 

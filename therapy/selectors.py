@@ -75,6 +75,10 @@ class CourseSnapshot:
     current_level: DoseLevel | None  # None when the regimen has no lenalidomide
     regimen_name: str
     includes_lenalidomide: bool
+    # The pure cycle calendar (holds pause it): monitoring reads the phase at a past date.
+    calendar: cycles.CourseCalendar | None = None
+    # The holds for a cytopenia (start, first day off hold): CBCs are weekly while one lasts.
+    cytopenia_holds: tuple[cycles.Hold, ...] = ()
 
 
 def course_snapshots(patient_ids: list[int], *, as_of: date) -> dict[int, CourseSnapshot]:
@@ -96,7 +100,8 @@ def snapshot_of(course: MaintenanceCourse, *, as_of: date) -> CourseSnapshot:
     """The snapshot of one course whose holds and dose changes are loaded (or loadable)."""
     holds = list(course.holds.all())
     changes = list(course.dose_changes.all())
-    day = course_calendar(course, holds, changes).day(as_of)
+    calendar = course_calendar(course, holds, changes)
+    day = calendar.day(as_of)
     level = level_on(course, changes, as_of)
     covering = _hold_covering(holds, as_of)
     is_dosing = day.is_dosing_day
@@ -114,6 +119,10 @@ def snapshot_of(course: MaintenanceCourse, *, as_of: date) -> CourseSnapshot:
         current_level=level,
         regimen_name=course.regimen.name,
         includes_lenalidomide=course.start_dose_mg is not None,
+        calendar=calendar,
+        cytopenia_holds=tuple(
+            cycles.Hold(hold.start_date, hold.end_date) for hold in holds if hold.for_cytopenia
+        ),
     )
 
 
@@ -326,6 +335,35 @@ def pending_suggestions(patient_ids: Iterable[int]) -> QuerySet[DoseSuggestion]:
         .select_related("patient", "course__regimen")
         .order_by("-raised_on", "-pk")
     )
+
+
+def suggestion_states(
+    patient_ids: Iterable[int],
+) -> tuple[list[DoseSuggestion], dict[tuple[int, str], DoseSuggestion]]:
+    """CONTRACT. In one query: the pending suggestions of these patients, and the latest
+    accepted one per (patient, kind) (a rule raising the same finding on the same results
+    again has been decided already)."""
+    pending: list[DoseSuggestion] = []
+    accepted: dict[tuple[int, str], DoseSuggestion] = {}
+    rows = (
+        DoseSuggestion.objects.filter(
+            patient_id__in=list(patient_ids),
+            status__in=[DoseSuggestion.Status.PENDING, DoseSuggestion.Status.ACCEPTED],
+        )
+        .only("id", "patient_id", "kind", "status", "evidence", "decided_at")
+        .order_by("patient_id", "kind", "-decided_at", "-pk")
+    )
+    for row in rows:
+        if row.status == DoseSuggestion.Status.PENDING:
+            pending.append(row)
+        else:
+            accepted.setdefault((row.patient_id, row.kind), row)
+    return pending, accepted
+
+
+def suggestion_for(patient: Patient, public_id) -> DoseSuggestion | None:
+    """CONTRACT. One of the patient's dose suggestions by its public id (None: not theirs)."""
+    return DoseSuggestion.objects.filter(patient=patient, public_id=public_id).first()
 
 
 def suggestions_for(patient: Patient, *, limit: int = 20) -> list[DoseSuggestion]:

@@ -19,16 +19,6 @@ urlpatterns = [
     path(f"{C}/holds/<int:hold_id>/end/", views.hold_end, name="hold_end"),
     path(f"{C}/discontinue/", views.course_discontinue, name="discontinue"),
     path(f"{C}/correct/", views.course_correct, name="correct"),
-    path(
-        f"{P}/suggestions/<uuid:suggestion_id>/accept/",
-        views.suggestion_accept,
-        name="suggestion_accept",
-    ),
-    path(
-        f"{P}/suggestions/<uuid:suggestion_id>/dismiss/",
-        views.suggestion_dismiss,
-        name="suggestion_dismiss",
-    ),
     path(f"{P}/rems/", views.rems_detail, name="rems"),
     path(f"{P}/rems/enrollment/", views.rems_enrollment_edit, name="rems_enrollment"),
     path(f"{P}/rems/authorizations/", views.rems_authorization_add, name="rems_authorization_add"),

@@ -16,7 +16,7 @@ from patients.access import clinics_for_user, patient_for_user, require_perm
 from patients.errors import DomainError
 from patients.services import access_record
 from therapy import forms, permissions, selectors, services
-from therapy.models import DoseSuggestion, Hold, RemsAuthorization
+from therapy.models import Hold, RemsAuthorization
 
 PAGE_SIZE = 25
 
@@ -272,47 +272,8 @@ def therapy_history(request, public_id):
     )
 
 
-# --- Suggestions ----------------------------------------------------------------------------------
-
-
-@require_POST
-def suggestion_accept(request, public_id, suggestion_id):
-    patient = _patient(request, public_id, permissions.DECIDE_SUGGESTION)
-    suggestion = get_object_or_404(DoseSuggestion, public_id=suggestion_id, patient=patient)
-    try:
-        services.dose_suggestion_accept(
-            suggestion=suggestion, user=request.user, on=timezone.localdate()
-        )
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"Accepted: {suggestion.get_kind_display()}.")
-    return _to_course(patient)
-
-
-@require_http_methods(["GET", "POST"])
-def suggestion_dismiss(request, public_id, suggestion_id):
-    patient = _patient(request, public_id, permissions.DECIDE_SUGGESTION)
-    suggestion = get_object_or_404(DoseSuggestion, public_id=suggestion_id, patient=patient)
-    form = forms.DismissForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.dose_suggestion_dismiss(
-                suggestion=suggestion, user=request.user, reason=form.cleaned_data["reason"]
-            )
-        except DomainError as error:
-            _show_error(form, error)
-        else:
-            messages.success(request, "Suggestion dismissed; the reason is kept with it.")
-            return _to_course(patient)
-    return _form_page(
-        request,
-        patient,
-        form,
-        f"Dismiss: {suggestion.get_kind_display()}",
-        status=400 if form.errors else 200,
-        extra={"suggestion": suggestion},
-    )
+# Accepting or dismissing a dose suggestion also closes the monitoring flag that raised it,
+# so those two actions live in monitoring (monitoring:suggestion_accept / _dismiss).
 
 
 def regimen_list(request):

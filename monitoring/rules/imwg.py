@@ -22,7 +22,14 @@ from decimal import Context, Decimal, localcontext
 from typing import Literal
 
 from monitoring.rules.catalogue import flc_ratio
+from patients.formatting import clinical_number
 from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
+
+
+def _n(value) -> str:
+    """A marker value as a clinician reads it: 1.47, not 1.4700000000."""
+    return clinical_number(value, 2)
+
 
 Involved = Literal["kappa", "lambda"]
 
@@ -427,15 +434,15 @@ def progression(
     elif decided_by is not None:
         outcome = "progression"
         message = (
-            f"Suggests progression: {decided_by.marker} {decided_by.latest} {decided_by.unit} "
-            f"reaches {decided_by.threshold} {decided_by.unit} (nadir {decided_by.nadir} on "
-            f"{decided_by.nadir_on.isoformat()}). Confirm on a repeat assessment."
+            f"Suggests progression: {decided_by.marker} {_n(decided_by.latest)} {decided_by.unit} "
+            f"reaches {_n(decided_by.threshold)} {decided_by.unit} (nadir {_n(decided_by.nadir)} "
+            f"on {decided_by.nadir_on.isoformat()}). Confirm on a repeat assessment."
         )
     else:
         outcome = "no_progression"
         message = "; ".join(
-            f"{check.marker} {check.latest} {check.unit} below the progression level "
-            f"{check.threshold} {check.unit}"
+            f"{check.marker} {_n(check.latest)} {check.unit} below the progression level "
+            f"{_n(check.threshold)} {check.unit}"
             for check in checks
         )
     return Finding(

@@ -6,18 +6,26 @@ the drug is held for a cytopenia. With no CBC yet, it is due at the course start
 overdue only once the grace period after the due date has passed: due + 3 days is not
 overdue, due + 4 days is.
 
+A CBC counts as collected only when every count of the complete set (WBC, ANC, platelets
+and hemoglobin by default; each one a rule setting) comes from one draw: an ANC on its own
+is not a CBC (reference sec. 4). The phase at the last CBC is read on the course's cycle
+calendar with its holds (``therapy.cycles``), so a hold between that CBC and today does
+not move it back into cycles 1-2.
+
 Response labs (SPEP, free light chains, urine M-protein if measurable) follow the same
 shape with a 90-day default interval (the clinic may choose up to 180 days).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
 from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
+from therapy.cycles import CourseCalendar
+from therapy.cycles import Hold as CalendarHold
 
 EARLY = "early"  # cycles 1-2
 STANDARD = "standard"  # cycle 3 onwards
@@ -85,6 +93,23 @@ DEFAULTS: tuple[Threshold, ...] = (
     ),
 )
 
+# The counts a complete blood count is made of: 1 = required from the same draw, 0 = not.
+CBC_COUNT_CODES = ("WBC", "ANC", "PLT", "HGB")
+_COMPLETE_SOURCE = (
+    "Clinical reference sec. 4: a CBC is WBC, ANC, platelets and hemoglobin from one draw; "
+    "one count on its own is not a CBC (common practice)"
+)
+DEFAULTS += tuple(
+    Threshold(
+        key=f"schedule.cbc.complete_requires.{code}",
+        value=Decimal(1),
+        unit="1 = required in the same draw",
+        status=SourceStatus.COMMON,
+        source=_COMPLETE_SOURCE,
+    )
+    for code in CBC_COUNT_CODES
+)
+
 _INTERVAL_KEYS = {
     EARLY: "schedule.cbc.interval_early",
     STANDARD: "schedule.cbc.interval_standard",
@@ -113,6 +138,50 @@ def phase_for_cycle(
         return HELD_CYTOPENIA
     last_early_cycle = _whole(_table(thresholds)["schedule.cbc.early_phase_last_cycle"])
     return EARLY if cycle_number <= last_early_cycle else STANDARD
+
+
+def cbc_required_codes(thresholds: Mapping[str, Threshold] | None = None) -> tuple[str, ...]:
+    """The counts one draw must hold to count as a CBC (rule settings, 1 = required)."""
+    table = {**thresholds_by_key(DEFAULTS), **(thresholds or {})}
+    required = tuple(
+        code
+        for code in CBC_COUNT_CODES
+        if table[f"schedule.cbc.complete_requires.{code}"].value >= 1
+    )
+    # A clinic that switches every count off still needs something to call a CBC.
+    return required or ("ANC",)
+
+
+def is_complete_cbc(
+    codes_in_draw: set[str] | frozenset[str], thresholds: Mapping[str, Threshold] | None = None
+) -> bool:
+    """Whether the counts of one draw make a CBC (every required count present)."""
+    return set(cbc_required_codes(thresholds)) <= set(codes_in_draw)
+
+
+def phase_on(
+    on: date,
+    *,
+    calendar: CourseCalendar,
+    held_for_cytopenia_now: bool = False,
+    cytopenia_holds: Sequence[CalendarHold] = (),
+    thresholds: Mapping[str, Threshold] | None = None,
+) -> str:
+    """The monitoring phase in force on a date (the last CBC), read on the cycle calendar.
+
+    Cycle days do not advance while a hold lasts, so a CBC on cycle 3 day 1 after a
+    17-day hold is a cycle 3 CBC (monthly interval), not a cycle 2 one. While a hold for
+    a cytopenia lasts the interval is weekly (label): a CBC drawn during one (from its
+    start up to the day before dosing resumes) is followed by another a week later, and
+    a hold in force now makes CBCs weekly whenever the last one was drawn. A CBC before
+    the course start counts as cycle 1.
+    """
+    if held_for_cytopenia_now or any(
+        hold.start <= on and (hold.end is None or on < hold.end) for hold in cytopenia_holds
+    ):
+        return HELD_CYTOPENIA
+    cycle = calendar.cycle_on(on) if on >= calendar.start else 1
+    return phase_for_cycle(cycle, thresholds=thresholds)
 
 
 def _interval_threshold(phase: str, thresholds: Mapping[str, Threshold] | None) -> Threshold:

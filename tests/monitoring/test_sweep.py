@@ -89,7 +89,9 @@ def test_sweep_queries_grow_with_batches_not_patients(clinic_a, nurse, physician
         sweep_run(as_of=AS_OF, batch_size=2)
     per_batch = (len(three_batches) - len(one_batch)) / 2
     assert len(three_batches) == len(one_batch) + 2 * per_batch
-    assert per_batch <= 15
+    # 17: the gather reads suggestion states and entered-in-error results once per batch
+    # (loops that close: accepted findings stay closed, withdrawn evidence withdraws).
+    assert per_batch <= 17
 
 
 @pytest.mark.django_db

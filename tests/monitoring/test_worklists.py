@@ -72,7 +72,7 @@ def test_worklist_and_inbox_take_the_same_queries_for_5_and_50_patients(
     assert five[0] <= 22 and five[1] <= 19  # both pinned by five == fifty
 
 
-def test_worklist_lists_due_cbcs_cytopenias_by_severity_and_pregnancy_tests(
+def test_worklist_has_one_row_per_patient_with_all_their_items_worst_patient_first(
     client_for, nurse, clinic_a, clinic_b
 ):
     today = timezone.localdate()
@@ -80,7 +80,7 @@ def test_worklist_lists_due_cbcs_cytopenias_by_severity_and_pregnancy_tests(
     later = PatientFactory(clinic=clinic_a, family_name="Later")
     elsewhere = PatientFactory(clinic=clinic_b, family_name="Elsewhere")
     for patient, due in (
-        (overdue, today - timedelta(days=6)),
+        (overdue, today + timedelta(days=2)),
         (later, today + timedelta(days=20)),
         (elsewhere, today),
     ):
@@ -97,19 +97,23 @@ def test_worklist_lists_due_cbcs_cytopenias_by_severity_and_pregnancy_tests(
     flag(elsewhere, "neutropenia", severity=4, ctcae_grade=4)
     flag(overdue, "pregnancy_test_due", severity=3)
     page = client_for(nurse).get(reverse("monitoring:worklist")).content.decode()
-    cbc_section = page.split('data-testid="cbc-due"')[1].split("</table>")[0]
-    assert "Overdue" in cbc_section and "overdue</span>" in cbc_section
-    assert "Later" not in cbc_section and "Elsewhere" not in page
-    cytopenias = page.split('data-testid="cytopenia-flags"')[1].split("</ul>")[0]
-    assert cytopenias.index("Later") < cytopenias.index("Overdue")  # grade 4 before grade 2
-    assert "pregnancy_test_due message" in page
+    rows = page.split('data-testid="worklist-row"')[1:]
+    assert len(rows) == 2 and "Elsewhere" not in page
+    assert "Later" in rows[0] and "Overdue" in rows[1]  # grade 4 patient first
+    overdue_row = rows[1]
+    assert overdue_row.index("pregnancy_test_due message") < overdue_row.index("anemia message")
+    assert f"CBC due {(today + timedelta(days=2)):%Y-%m-%d}" in overdue_row
+    assert "CBC due" not in rows[0]  # due in 20 days: not yet on the list
+    assert reverse("monitoring:timeline", args=[overdue.public_id]) in overdue_row
+    assert reverse("patients:detail", args=[overdue.public_id]) in overdue_row
 
 
-def test_acknowledging_from_the_worklist_keeps_the_note_and_returns_to_the_list(
+def test_an_acknowledged_flag_leaves_the_list_and_the_badge_for_done_today(
     client_for, nurse, patient
 ):
     item = flag(patient, "neutropenia", severity=3, ctcae_grade=3)
     worklist = reverse("monitoring:worklist")
+    assert 'data-testid="open-flag-count">1<' in nav_html(nurse)
     response = client_for(nurse).post(
         reverse("monitoring:flag_acknowledge", args=[item.pk]),
         {"note": "Patient called", "next": worklist},
@@ -122,7 +126,12 @@ def test_acknowledging_from_the_worklist_keeps_the_note_and_returns_to_the_list(
         "Patient called",
     )
     page = client_for(nurse).get(worklist).content.decode()
-    assert "Acknowledged by Nadia Nurse" in page
+    assert 'data-testid="worklist-row"' not in page
+    done = page.split('data-testid="done-today"')[1].split("</details>")[0]
+    local = timezone.localtime(item.acknowledged_at)
+    assert "acknowledged by Nadia Nurse" in done and f"at {local:%H:%M}" in done
+    assert "Patient called" in done
+    assert "open-flag-count" not in nav_html(nurse)
 
 
 def test_acknowledge_never_redirects_off_site(client_for, nurse, patient):
@@ -141,7 +150,9 @@ def test_inbox_shows_decisions_with_their_therapy_suggestions(
     cbc(patient, nurse, date(2025, 2, 10), anc="0.3")
     evaluate(patient, date(2025, 2, 10))
     page = client_for(physician).get(reverse("monitoring:inbox")).content.decode()
-    assert "Hold recommended" in page and "Pending therapy suggestion" in page
+    assert "Hold recommended" in page and "Suggestion: Hold lenalidomide" in page
+    assert ">Accept</button>" in page and "Dismiss…" in page
+    assert reverse("monitoring:timeline", args=[patient.public_id]) in page
 
 
 def nav_html(user) -> str:

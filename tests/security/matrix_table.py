@@ -119,10 +119,10 @@ MATRIX: dict[str, Url] = {
     "therapy:correct": Url(
         clinic(FORBIDDEN, OK, FORBIDDEN), methods=("GET", "POST"), kwargs=COURSE
     ),
-    "therapy:suggestion_accept": Url(
+    "monitoring:suggestion_accept": Url(
         clinic(FORBIDDEN, REDIRECT, FORBIDDEN), methods=("POST",), kwargs=SUGGESTION
     ),
-    "therapy:suggestion_dismiss": Url(
+    "monitoring:suggestion_dismiss": Url(
         clinic(FORBIDDEN, OK, FORBIDDEN), methods=("GET", "POST"), kwargs=SUGGESTION
     ),
     "therapy:rems": Url(clinic(OK, OK, OK), kwargs=PATIENT),

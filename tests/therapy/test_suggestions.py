@@ -136,7 +136,7 @@ def test_physician_accepts_in_one_click_on_the_course_page(client_for, physician
     assert "dosing.hematologic_dose_guidance" in page
     assert "dosing.hold.anc_below = 0.5 10^9/L (label" in page  # the threshold and its source
     response = client.post(
-        reverse("therapy:suggestion_accept", args=[patient.public_id, suggestion.public_id])
+        reverse("monitoring:suggestion_accept", args=[patient.public_id, suggestion.public_id])
     )
     assert response.status_code == 302
     suggestion.refresh_from_db()
@@ -150,7 +150,7 @@ def test_nurse_sees_suggestions_read_only_and_cannot_accept(client_for, nurse, c
     assert "Interrupt lenalidomide" in page
     assert "A physician decides on this suggestion." in page
     assert ">Accept<" not in page
-    url = reverse("therapy:suggestion_accept", args=[patient.public_id, suggestion.public_id])
+    url = reverse("monitoring:suggestion_accept", args=[patient.public_id, suggestion.public_id])
     assert client.post(url).status_code == 403
     suggestion.refresh_from_db()
     assert suggestion.status == "pending" and not Hold.objects.exists()
@@ -160,7 +160,7 @@ def test_dismissing_on_the_page_without_a_reason_shows_the_message(
     client_for, physician, course, patient
 ):
     suggestion = raise_hold(patient, course)
-    url = reverse("therapy:suggestion_dismiss", args=[patient.public_id, suggestion.public_id])
+    url = reverse("monitoring:suggestion_dismiss", args=[patient.public_id, suggestion.public_id])
     response = client_for(physician).post(url, {"reason": ""})
     assert response.status_code == 400
     assert errors.DISMISS_REASON_REQUIRED in response.content.decode()

@@ -53,8 +53,8 @@ def urls(patient, w):
         "hold_end": (reverse("therapy:hold_end", args=[p, c, w["hold"].pk]), "get", 403, 200, 403),
         "discontinue": (reverse("therapy:discontinue", args=[p, c]), "get", 403, 200, 403),
         "correct": (reverse("therapy:correct", args=[p, c]), "get", 403, 200, 403),
-        "accept": (reverse("therapy:suggestion_accept", args=[p, s]), "post", 403, 302, 403),
-        "dismiss": (reverse("therapy:suggestion_dismiss", args=[p, s]), "get", 403, 200, 403),
+        "accept": (reverse("monitoring:suggestion_accept", args=[p, s]), "post", 403, 302, 403),
+        "dismiss": (reverse("monitoring:suggestion_dismiss", args=[p, s]), "get", 403, 200, 403),
         "rems": (reverse("therapy:rems", args=[p]), "get", 200, 200, 200),
         "rems_enrollment": (reverse("therapy:rems_enrollment", args=[p]), "get", 403, 403, 200),
         "rems_authorization_add": (
@@ -145,7 +145,7 @@ def test_start_page_shows_the_checklist_with_sources(client_for, physician, pati
     html = page.content.decode()
     assert "Creatinine clearance (Cockcroft-Gault)" in html
     assert "No absolute neutrophil count on record" in html  # unknown, not pass
-    assert "dosing.start.label_min_anc = 1.0 10^9/L (label" in html
+    assert "dosing.start.label_min_anc = 1 10^9/L (label" in html
 
 
 def test_physician_starts_changes_holds_resumes_and_discontinues(
