@@ -19,6 +19,7 @@ from monitoring.forms import (
     ResultFilterForm,
 )
 from monitoring.models import Flag
+from monitoring.nursing import selectors as nursing_selectors
 from monitoring.rules.catalogue import PANELS, find_test
 from patients import services as patient_services
 from patients.access import clinics_for_user
@@ -279,6 +280,7 @@ def worklist(request):
             "clinics": clinics,
             "today": today,
             "ack_form": AcknowledgeForm(),
+            "follow_ups": nursing_selectors.worklist_follow_ups(clinic.pk, as_of=today),
             **sections,
         },
     )
@@ -302,6 +304,7 @@ def inbox(request):
             "clinics": clinics,
             "page": page,
             "rows": rows,
+            "physician_requests": nursing_selectors.physician_requests(clinic.pk),
             "ack_form": AcknowledgeForm(),
             "query": f"clinic={clinic.pk}",
         },

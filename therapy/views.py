@@ -67,7 +67,10 @@ def course_start(request, public_id):
         except DomainError as error:
             _show_error(form, error)
         else:
-            messages.success(request, "Maintenance course started.")
+            if form.cleaned_data["start_date"] > today:
+                messages.success(request, "Maintenance course planned.")
+            else:
+                messages.success(request, "Maintenance course started.")
             return _to_course(patient)
     eligibility = selectors.eligibility_for(patient, as_of=today, prescription_at=timezone.now())
     return render(
@@ -85,7 +88,8 @@ def course_detail(request, public_id):
     courses = selectors.courses_for(patient)
     course = next((c for c in courses if c.is_active and not c.is_entered_in_error), None)
     course = course or next((c for c in courses if not c.is_entered_in_error), None)
-    month = _month(request.GET.get("month"), today)
+    planned = course is not None and course.is_active and course.start_date > today
+    month = _month(request.GET.get("month"), course.start_date if planned else today)
     context = {
         "patient": patient,
         "course": course,
@@ -95,6 +99,7 @@ def course_detail(request, public_id):
         "can_manage": request.user.has_perm(permissions.MANAGE_COURSE),
         "can_decide": request.user.has_perm(permissions.DECIDE_SUGGESTION),
         "month": month,
+        "planned": planned,
     }
     if course is not None:
         on = min(max(today, course.start_date), course.discontinued_on or today)
