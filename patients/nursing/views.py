@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -10,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from patients.access import patient_for_user
 from patients.errors import DomainError
-from patients.nursing import forms, selectors, services
+from patients.nursing import errors, forms, selectors, services
 from patients.services import access_record
 
 VIEW_NOTE = "patients.view_patientnote"
@@ -29,6 +30,14 @@ def _note(patient, note_id):
     note = selectors.note_of(patient, note_id)
     if note is None:
         raise Http404("No such note.")
+    return note
+
+
+def _own_note(patient, note_id, user):
+    """A note its author may change; anyone else in the clinic gets 403 (they may read it)."""
+    note = _note(patient, note_id)
+    if note.author_id != user.pk:
+        raise PermissionDenied(errors.NOTE_NOT_AUTHOR)
     return note
 
 
@@ -100,7 +109,7 @@ def note_detail(request, public_id, note_id):
 @require_http_methods(["GET", "POST"])
 def note_correct(request, public_id, note_id):
     patient = _patient(request, public_id, CHANGE_NOTE)
-    note = _note(patient, note_id)
+    note = _own_note(patient, note_id, request.user)
     initial = {f: getattr(note, f) for f in ("kind", "reason", "text", "follow_up_on")}
     initial["contact_at"] = note.contact_at
     form = forms.NoteCorrectionForm(request.POST or None, initial=initial)
@@ -123,7 +132,7 @@ def note_correct(request, public_id, note_id):
 @require_http_methods(["GET", "POST"])
 def note_mark_error(request, public_id, note_id):
     patient = _patient(request, public_id, CHANGE_NOTE)
-    note = _note(patient, note_id)
+    note = _own_note(patient, note_id, request.user)
     form = forms.ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
