@@ -132,7 +132,8 @@ def dose_text(dose_mg: Decimal | None, *, takes_dose: bool, on_hold: bool, agent
         return "No capsule today" if dose_mg is not None else "No treatment today"
     if dose_mg is None:
         return f"{agent} today"
-    return f"{agent} {clinical_number(dose_mg)} mg: 1 capsule"
+    # One capsule per day: every level on the ladder is a capsule strength (2.5-25 mg, label).
+    return f"Take 1 capsule ({clinical_number(dose_mg)} mg)"
 
 
 def days(

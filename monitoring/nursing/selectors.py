@@ -98,8 +98,11 @@ def dosing_calendar(patient: Patient, *, today: date, cycles: int) -> dict | Non
         cbc=set(cbc),
         pregnancy=set(pregnancy),
     )
+    level = therapy_selectors.level_on(course, changes, first)
     return {
         "course": course,
+        "level": level,
+        "rest_days": level.cycle_days - level.dosing_days if level else None,
         "first": first,
         "last": last,
         "planned": course.start_date > today,
@@ -108,7 +111,6 @@ def dosing_calendar(patient: Patient, *, today: date, cycles: int) -> dict | Non
         "months": plan.months(found),
         "cbc_dates": cbc,
         "pregnancy_dates": pregnancy,
-        "level": therapy_selectors.level_on(course, changes, first),
     }
 
 

@@ -155,7 +155,6 @@ def follow_up_calls_for_course_start(
     """The calls owed after a course starts (rules.calls_after_start), created once per
     course and kind: starting the same course again adds none."""
     thresholds = rule_thresholds(rules.DEFAULTS, clinic_id=patient.clinic_id)
-    labels = dict(FollowUpCall.Kind.choices)
     created = []
     for planned in rules.calls_after_start(start_date, thresholds):
         if FollowUpCall.objects.filter(
@@ -167,7 +166,7 @@ def follow_up_calls_for_course_start(
             kind=planned.kind,
             due_from=planned.due_from,
             due_by=planned.due_by,
-            purpose=f"{labels[planned.kind]}: {regimen_name} from {start_date.isoformat()}",
+            purpose=f"{regimen_name}, started {start_date.isoformat()}",
             course_public_id=course_public_id,
             rule=planned.rule,
         )
