@@ -370,9 +370,7 @@ class PatientNote(TimeStampedModel, EnteredInError):
     # Clinical time (when the call or visit took place) apart from the record time.
     contact_at = models.DateTimeField()
     follow_up_on = models.DateField("follow up on", null=True, blank=True)
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     history = HistoricalRecords()
     objects = EnteredInErrorQuerySet.as_manager()

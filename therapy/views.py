@@ -102,7 +102,10 @@ def course_detail(request, public_id):
         "planned": planned,
     }
     if course is not None:
-        on = min(max(today, course.start_date), course.discontinued_on or today)
+        # The day the card describes: today, a planned course's first day, or the last day.
+        on = max(today, course.start_date)
+        if course.discontinued_on:
+            on = min(on, course.discontinued_on)
         context["snapshot"] = selectors.snapshot_of(course, as_of=on)
         calendar = selectors.course_calendar(course, course.holds.all(), course.dose_changes.all())
         context["next_cycle_start"] = calendar.day(on).next_cycle_start

@@ -27,8 +27,8 @@ from monitoring.timeline.figures import (
     Span,
     ThresholdLine,
 )
-from patients.nursing.selectors import note_events
 from patients.models import Patient
+from patients.nursing.selectors import note_events
 from patients.rulebook import Finding, Threshold
 from patients.selectors import cytogenetic_risk_for, rule_thresholds
 from therapy import dosing

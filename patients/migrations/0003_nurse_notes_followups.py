@@ -8,156 +8,437 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0002_entered_by_blank'),
+        ("patients", "0002_entered_by_blank"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clinic',
-            name='phone',
-            field=models.CharField(blank=True, max_length=32, verbose_name='telephone'),
+            model_name="clinic",
+            name="phone",
+            field=models.CharField(blank=True, max_length=32, verbose_name="telephone"),
         ),
         migrations.CreateModel(
-            name='HistoricalPatientNote',
+            name="HistoricalPatientNote",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('entered_in_error_at', models.DateTimeField(blank=True, null=True)),
-                ('entered_in_error_reason', models.TextField(blank=True)),
-                ('public_id', models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
-                ('kind', models.CharField(choices=[('telephone', 'Telephone call'), ('clinic', 'Clinic visit')], default='telephone', max_length=10)),
-                ('reason', models.CharField(choices=[('symptoms', 'Symptoms or side effects'), ('medication', 'Medication, supply or adherence'), ('lab_results', 'Lab results'), ('follow_up', 'Planned follow-up call'), ('appointments', 'Appointments'), ('education', 'Education and counselling'), ('other', 'Other')], max_length=14)),
-                ('text', models.TextField()),
-                ('contact_at', models.DateTimeField()),
-                ('follow_up_on', models.DateField(blank=True, null=True, verbose_name='follow up on')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('author', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('entered_in_error_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.patient')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("entered_in_error_at", models.DateTimeField(blank=True, null=True)),
+                ("entered_in_error_reason", models.TextField(blank=True)),
+                ("public_id", models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("telephone", "Telephone call"), ("clinic", "Clinic visit")],
+                        default="telephone",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("symptoms", "Symptoms or side effects"),
+                            ("medication", "Medication, supply or adherence"),
+                            ("lab_results", "Lab results"),
+                            ("follow_up", "Planned follow-up call"),
+                            ("appointments", "Appointments"),
+                            ("education", "Education and counselling"),
+                            ("other", "Other"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("contact_at", models.DateTimeField()),
+                (
+                    "follow_up_on",
+                    models.DateField(blank=True, null=True, verbose_name="follow up on"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "entered_in_error_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical patient note',
-                'verbose_name_plural': 'historical patient notes',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical patient note",
+                "verbose_name_plural": "historical patient notes",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='PatientNote',
+            name="PatientNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('entered_in_error_at', models.DateTimeField(blank=True, null=True)),
-                ('entered_in_error_reason', models.TextField(blank=True)),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('kind', models.CharField(choices=[('telephone', 'Telephone call'), ('clinic', 'Clinic visit')], default='telephone', max_length=10)),
-                ('reason', models.CharField(choices=[('symptoms', 'Symptoms or side effects'), ('medication', 'Medication, supply or adherence'), ('lab_results', 'Lab results'), ('follow_up', 'Planned follow-up call'), ('appointments', 'Appointments'), ('education', 'Education and counselling'), ('other', 'Other')], max_length=14)),
-                ('text', models.TextField()),
-                ('contact_at', models.DateTimeField()),
-                ('follow_up_on', models.DateField(blank=True, null=True, verbose_name='follow up on')),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('entered_in_error_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notes', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("entered_in_error_at", models.DateTimeField(blank=True, null=True)),
+                ("entered_in_error_reason", models.TextField(blank=True)),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("telephone", "Telephone call"), ("clinic", "Clinic visit")],
+                        default="telephone",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("symptoms", "Symptoms or side effects"),
+                            ("medication", "Medication, supply or adherence"),
+                            ("lab_results", "Lab results"),
+                            ("follow_up", "Planned follow-up call"),
+                            ("appointments", "Appointments"),
+                            ("education", "Education and counselling"),
+                            ("other", "Other"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("contact_at", models.DateTimeField()),
+                (
+                    "follow_up_on",
+                    models.DateField(blank=True, null=True, verbose_name="follow up on"),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "entered_in_error_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="notes",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-contact_at', '-pk'],
+                "ordering": ["-contact_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalFollowUpCall',
+            name="HistoricalFollowUpCall",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('public_id', models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
-                ('kind', models.CharField(choices=[('after_start_early', 'First call after the course start'), ('after_start_week', 'One-week call after the course start'), ('after_start_month', 'One-month call after the course start'), ('note', 'Follow-up asked for in a note')], max_length=20)),
-                ('status', models.CharField(choices=[('open', 'To do'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='open', max_length=10)),
-                ('due_from', models.DateField()),
-                ('due_by', models.DateField()),
-                ('purpose', models.CharField(max_length=200)),
-                ('course_public_id', models.UUIDField(blank=True, null=True)),
-                ('rule', models.CharField(blank=True, max_length=300)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('cancel_reason', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('done_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.patient')),
-                ('note', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.patientnote')),
-                ('outcome_note', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.patientnote')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("public_id", models.UUIDField(db_index=True, default=uuid.uuid4, editable=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("after_start_early", "First call after the course start"),
+                            ("after_start_week", "One-week call after the course start"),
+                            ("after_start_month", "One-month call after the course start"),
+                            ("note", "Follow-up asked for in a note"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "To do"), ("done", "Done"), ("cancelled", "Cancelled")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("due_from", models.DateField()),
+                ("due_by", models.DateField()),
+                ("purpose", models.CharField(max_length=200)),
+                ("course_public_id", models.UUIDField(blank=True, null=True)),
+                ("rule", models.CharField(blank=True, max_length=300)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                ("cancel_reason", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "done_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "note",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="patients.patientnote",
+                    ),
+                ),
+                (
+                    "outcome_note",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="patients.patientnote",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical follow up call',
-                'verbose_name_plural': 'historical follow up calls',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical follow up call",
+                "verbose_name_plural": "historical follow up calls",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='FollowUpCall',
+            name="FollowUpCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('kind', models.CharField(choices=[('after_start_early', 'First call after the course start'), ('after_start_week', 'One-week call after the course start'), ('after_start_month', 'One-month call after the course start'), ('note', 'Follow-up asked for in a note')], max_length=20)),
-                ('status', models.CharField(choices=[('open', 'To do'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='open', max_length=10)),
-                ('due_from', models.DateField()),
-                ('due_by', models.DateField()),
-                ('purpose', models.CharField(max_length=200)),
-                ('course_public_id', models.UUIDField(blank=True, null=True)),
-                ('rule', models.CharField(blank=True, max_length=300)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('cancel_reason', models.TextField(blank=True)),
-                ('done_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='follow_up_calls', to='patients.patient')),
-                ('note', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to='patients.patientnote')),
-                ('outcome_note', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patientnote')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("after_start_early", "First call after the course start"),
+                            ("after_start_week", "One-week call after the course start"),
+                            ("after_start_month", "One-month call after the course start"),
+                            ("note", "Follow-up asked for in a note"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "To do"), ("done", "Done"), ("cancelled", "Cancelled")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("due_from", models.DateField()),
+                ("due_by", models.DateField()),
+                ("purpose", models.CharField(max_length=200)),
+                ("course_public_id", models.UUIDField(blank=True, null=True)),
+                ("rule", models.CharField(blank=True, max_length=300)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                ("cancel_reason", models.TextField(blank=True)),
+                (
+                    "done_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="follow_up_calls",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "note",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="follow_ups",
+                        to="patients.patientnote",
+                    ),
+                ),
+                (
+                    "outcome_note",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="patients.patientnote",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['due_from', 'pk'],
+                "ordering": ["due_from", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='patientnote',
-            index=models.Index(fields=['patient', '-contact_at'], name='note_patient_time_idx'),
+            model_name="patientnote",
+            index=models.Index(fields=["patient", "-contact_at"], name="note_patient_time_idx"),
         ),
         migrations.AddConstraint(
-            model_name='patientnote',
-            constraint=models.CheckConstraint(condition=models.Q(('text', ''), _negated=True), name='patients_patientnote_has_text'),
+            model_name="patientnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("text", ""), _negated=True),
+                name="patients_patientnote_has_text",
+            ),
         ),
         migrations.AddIndex(
-            model_name='followupcall',
-            index=models.Index(condition=models.Q(('status', 'open')), fields=['due_from'], name='followup_open_due_idx'),
+            model_name="followupcall",
+            index=models.Index(
+                condition=models.Q(("status", "open")),
+                fields=["due_from"],
+                name="followup_open_due_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='followupcall',
-            constraint=models.CheckConstraint(condition=models.Q(('due_by__gte', models.F('due_from'))), name='patients_followupcall_due_by_after_from'),
+            model_name="followupcall",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("due_by__gte", models.F("due_from"))),
+                name="patients_followupcall_due_by_after_from",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='followupcall',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'done'), _negated=True), models.Q(('done_at__isnull', False), ('outcome_note__isnull', False)), _connector='OR'), name='patients_followupcall_done_has_outcome'),
+            model_name="followupcall",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "done"), _negated=True),
+                    models.Q(("done_at__isnull", False), ("outcome_note__isnull", False)),
+                    _connector="OR",
+                ),
+                name="patients_followupcall_done_has_outcome",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='followupcall',
-            constraint=models.UniqueConstraint(condition=models.Q(('course_public_id__isnull', False)), fields=('course_public_id', 'kind'), name='patients_followupcall_one_per_course_and_kind'),
+            model_name="followupcall",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("course_public_id__isnull", False)),
+                fields=("course_public_id", "kind"),
+                name="patients_followupcall_one_per_course_and_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='followupcall',
-            constraint=models.UniqueConstraint(condition=models.Q(('note__isnull', False), ('status', 'open')), fields=('note',), name='patients_followupcall_one_open_per_note'),
+            model_name="followupcall",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("note__isnull", False), ("status", "open")),
+                fields=("note",),
+                name="patients_followupcall_one_open_per_note",
+            ),
         ),
     ]
