@@ -25,8 +25,10 @@ def note_of(patient: Patient, note_public_id) -> PatientNote | None:
 
 
 def open_calls_for(patient: Patient) -> QuerySet[FollowUpCall]:
-    return FollowUpCall.objects.filter(patient=patient, status=FollowUpCall.Status.OPEN).order_by(
-        "due_from", "pk"
+    return (
+        FollowUpCall.objects.filter(patient=patient, status=FollowUpCall.Status.OPEN)
+        .select_related("patient")
+        .order_by("due_from", "pk")
     )
 
 

@@ -216,3 +216,22 @@ def test_notes_are_timeline_events(nurse, patient):
     assert event.on == date(2026, 3, 2)
     assert event.label == "Telephone call: Medication, supply or adherence"
     assert event.detail == "Clinic visit: no new symptoms."
+
+
+def test_the_timeline_page_shows_a_note_as_an_event(client_for, nurse, physician, patient):
+    from therapy import services as therapy_services
+    from therapy.models import Regimen
+
+    therapy_services.course_start(
+        patient=patient,
+        user=physician,
+        regimen=Regimen.objects.get(code="len-10-d1-21"),
+        start_date=date(2026, 2, 2),
+        vte_prophylaxis="aspirin",
+        aspirin_dose_mg=81,
+        justification="Synthetic test course",
+    )
+    _note(patient, nurse, text="Asked about missed dose on Sunday.")
+    response = client_for(physician).get(reverse("monitoring:timeline", args=[patient.public_id]))
+    assert response.status_code == 200
+    assert "Telephone call: Medication, supply or adherence" in response.content.decode()
