@@ -347,3 +347,42 @@ def test_outsider_gets_404_for_the_calendar(client_for, outsider, physician, pat
     _start(patient, physician)
     url = reverse("monitoring:dosing_calendar", args=[patient.public_id])
     assert client_for(outsider).get(url).status_code == 404
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)  # warm the session and permission caches
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_follow_ups_and_nurse_requests_take_the_same_queries_for_5_and_50_patients(
+    client_for, nurse, physician, clinic_a
+):
+    from tests.factories import PatientFactory
+
+    def populate(start, count):
+        for index in range(start, start + count):
+            patient = PatientFactory(clinic=clinic_a, mrn=f"F{index:04d}")
+            FollowUpCall.objects.create(
+                patient=patient,
+                kind="note",
+                due_from=TODAY,
+                due_by=TODAY,
+                purpose="Symptoms or side effects: rash",
+            )
+            nursing_services.flag_notify_physician(
+                flag=_flag(patient), user=nurse, note="Please review"
+            )
+
+    urls = [reverse("monitoring:worklist"), reverse("monitoring:inbox")]
+    populate(0, 5)
+    five = [_queries(client_for(physician), url) for url in urls]
+    five.append(_queries(client_for(nurse), reverse("monitoring:worklist_print")))
+    populate(5, 45)
+    fifty = [_queries(client_for(physician), url) for url in urls]
+    fifty.append(_queries(client_for(nurse), reverse("monitoring:worklist_print")))
+    assert five == fifty
