@@ -217,8 +217,10 @@ def hold_end(request, public_id, course_id, hold_id):
 def course_discontinue(request, public_id, course_id):
     patient = _patient(request, public_id, permissions.MANAGE_COURSE)
     course = _course(patient, course_id)
+    # A planned course is called off on its start date (a course cannot end before it starts).
     form = forms.DiscontinueForm(
-        request.POST or None, initial={"discontinued_on": timezone.localdate()}
+        request.POST or None,
+        initial={"discontinued_on": max(timezone.localdate(), course.start_date)},
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -101,3 +101,22 @@ def test_the_dosing_calendar_of_a_planned_course_starts_on_its_first_day(
     assert "Your first capsule is on 2026-03-16." in page
     assert 'data-date="2026-03-15"' not in page
     assert "Cycle 1: 2026-03-16 to 2026-04-12" in page
+
+
+def test_a_planned_course_is_called_off_on_its_start_date_and_its_calls_are_cancelled(
+    client_for, physician, patient
+):
+    client = client_for(physician)
+    _plan(client, patient, "2026-03-16")
+    course = MaintenanceCourse.objects.get(patient=patient)
+    page = client.get(reverse("therapy:course", args=[patient.public_id])).content.decode()
+    assert "Call off the plan" in page and ">Hold</a>" not in page
+    url = reverse("therapy:discontinue", args=[patient.public_id, course.public_id])
+    assert 'value="2026-03-16"' in client.get(url).content.decode()
+    response = client.post(
+        url, {"discontinued_on": "2026-03-16", "reason": "patient_choice", "note": "Moved away"}
+    )
+    assert response.status_code == 302
+    course.refresh_from_db()
+    assert course.status == "discontinued" and course.discontinued_on == date(2026, 3, 16)
+    assert set(FollowUpCall.objects.values_list("status", flat=True)) == {"cancelled"}
