@@ -21,5 +21,10 @@ def record_context(request, patient) -> dict:
     }
 
 
+def tabs_context(request, patient) -> dict:
+    return {"show": request.user.has_perm("patients.view_patientnote")}
+
+
 def register() -> None:
     register_panel(Panel("patients.notes", 30, "nursing/_notes_panel.html", record_context))
+    register_panel(Panel("patients.notes_tab", 30, "nursing/_tabs.html", tabs_context, "tabs"))

@@ -235,3 +235,12 @@ def test_the_timeline_page_shows_a_note_as_an_event(client_for, nurse, physician
     response = client_for(physician).get(reverse("monitoring:timeline", args=[patient.public_id]))
     assert response.status_code == 200
     assert "Telephone call: Medication, supply or adherence" in response.content.decode()
+
+
+def test_the_patient_header_has_a_notes_tab_for_clinicians_only(
+    client_for, nurse, rems_admin, patient
+):
+    notes = reverse("patients:notes", args=[patient.public_id])
+    detail = reverse("patients:detail", args=[patient.public_id])
+    assert f'href="{notes}">Notes</a>' in client_for(nurse).get(detail).content.decode()
+    assert notes not in client_for(rems_admin).get(detail).content.decode()
