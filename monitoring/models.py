@@ -269,6 +269,17 @@ class Flag(TimeStampedModel):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledgement_note = models.TextField(blank=True)
 
+    # A nurse asked the physician to look at this flag (it then shows in the inbox).
+    physician_notified_at = models.DateTimeField(null=True, blank=True)
+    physician_notified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    physician_note = models.TextField(blank=True)
+    physician_seen_at = models.DateTimeField(null=True, blank=True)
+    physician_seen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
     resolving_evidence = models.JSONField(default=list)

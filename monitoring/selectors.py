@@ -329,12 +329,16 @@ def cbc_due(clinic_id: int, *, as_of: date, window_days: int = 7) -> QuerySet[Mo
 def open_flag_counts(user) -> dict[str, int]:
     """Flags still to do in the user's clinics (open, not acknowledged): total,
     urgent-or-worse and needing a decision (1 query). Acknowledged flags leave the badges."""
+    to_do = Q(status=Flag.Status.OPEN)
+    # A nurse's "notify physician" request waits in the inbox until the physician has seen it,
+    # even when the flag itself was acknowledged.
+    nurse_request = Q(physician_notified_at__isnull=False, physician_seen_at__isnull=True)
     return Flag.objects.filter(
-        status=Flag.Status.OPEN,
+        status__in=Flag.OPEN_STATUSES,
         patient__clinic__staff=user,
         patient__entered_in_error_at__isnull=True,
     ).aggregate(
-        total=Count("pk"),
-        urgent=Count("pk", filter=Q(severity__gte=Flag.Severity.URGENT)),
-        decisions=Count("pk", filter=Q(kind__in=Flag.DECISION_KINDS)),
+        total=Count("pk", filter=to_do),
+        urgent=Count("pk", filter=to_do & Q(severity__gte=Flag.Severity.URGENT)),
+        decisions=Count("pk", filter=(to_do & Q(kind__in=Flag.DECISION_KINDS)) | nurse_request),
     )

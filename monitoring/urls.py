@@ -1,6 +1,7 @@
 from django.urls import path
 
 from monitoring import views
+from monitoring.nursing import views as nursing_views
 from monitoring.timeline import views as timeline_views
 
 app_name = "monitoring"
@@ -8,6 +9,23 @@ app_name = "monitoring"
 urlpatterns = [
     path("worklist/", views.worklist, name="worklist"),
     path("inbox/", views.inbox, name="inbox"),
+    # Nurse tools (monitoring/nursing): printable worklist, notify physician, dosing calendar.
+    path("worklist/print/", nursing_views.worklist_print, name="worklist_print"),
+    path(
+        "flags/<int:flag_id>/notify-physician/",
+        nursing_views.flag_notify_physician,
+        name="flag_notify_physician",
+    ),
+    path(
+        "flags/<int:flag_id>/physician-seen/",
+        nursing_views.flag_physician_seen,
+        name="flag_physician_seen",
+    ),
+    path(
+        "patients/<uuid:public_id>/dosing-calendar/",
+        nursing_views.dosing_calendar,
+        name="dosing_calendar",
+    ),
     path("flags/<int:flag_id>/acknowledge/", views.flag_acknowledge, name="flag_acknowledge"),
     path("patients/<uuid:public_id>/labs/", views.lab_list, name="labs"),
     path("patients/<uuid:public_id>/labs/enter/<slug:panel>/", views.lab_entry, name="lab_entry"),

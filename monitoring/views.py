@@ -19,6 +19,7 @@ from monitoring.forms import (
     ResultFilterForm,
 )
 from monitoring.models import Flag
+from monitoring.nursing import selectors as nursing_selectors
 from monitoring.rules.catalogue import PANELS, find_test
 from patients import services as patient_services
 from patients.access import clinics_for_user
@@ -278,6 +279,7 @@ def worklist(request):
             "done": selectors.done_today(clinic.pk, kinds=selectors.WORKLIST_KINDS, on=today),
             "ack_form": AcknowledgeForm(),
             "query": f"clinic={clinic.pk}",
+            "follow_ups": nursing_selectors.worklist_follow_ups(clinic.pk, as_of=today),
         },
     )
 
@@ -301,6 +303,7 @@ def inbox(request):
             "done": selectors.done_today(
                 clinic.pk, kinds=Flag.DECISION_KINDS, on=timezone.localdate()
             ),
+            "physician_requests": nursing_selectors.physician_requests(clinic.pk),
             "ack_form": AcknowledgeForm(),
             "query": f"clinic={clinic.pk}",
             "can_decide_suggestions": request.user.has_perm(DECIDE_SUGGESTION),

@@ -25,6 +25,8 @@ from patients.roles import NURSE, PHYSICIAN, REMS_ADMINISTRATOR, ensure_roles
 DEMO_PASSWORD = "mmm-demo-2026"  # noqa: S105  # nosec B105
 
 CLINICS = [("north", "North Hematology Clinic"), ("south", "South Cancer Centre")]
+# Fictional numbers (555-01xx is reserved for fiction), printed on dosing calendars.
+CLINIC_PHONES = {"north": "+1 555 0100", "south": "+1 555 0123"}
 ROLE_USERS = [
     ("nurse", NURSE, "Nora", "Nurse"),
     ("physician", PHYSICIAN, "Phil", "Physician"),
@@ -225,7 +227,9 @@ def ensure_clinics_and_users() -> tuple[dict[str, Clinic], list[tuple[str, str]]
     clinics = {}
     logins = []
     for code, name in CLINICS:
-        clinic, _ = Clinic.objects.get_or_create(code=code, defaults={"name": name})
+        clinic, _ = Clinic.objects.get_or_create(
+            code=code, defaults={"name": name, "phone": CLINIC_PHONES.get(code, "")}
+        )
         clinics[code] = clinic
         for prefix, role, first, last in ROLE_USERS:
             username = f"{prefix}.{code}"

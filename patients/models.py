@@ -47,6 +47,8 @@ class EnteredInError(models.Model):
 class Clinic(TimeStampedModel):
     name = models.CharField(max_length=120, unique=True)
     code = models.SlugField(max_length=20, unique=True)
+    # Printed on the patient's dosing calendar: the number a patient calls with questions.
+    phone = models.CharField("telephone", max_length=32, blank=True)
     staff = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="clinics", blank=True)
 
     class Meta:
@@ -338,3 +340,124 @@ class RuleSetting(TimeStampedModel):
     def __str__(self) -> str:
         scope = self.clinic.code if self.clinic_id else "all clinics"
         return f"{self.key} = {self.value} {self.unit} (v{self.version}, {scope})"
+
+
+# --- Nursing: telephone and clinic notes, follow-up calls -----------------------------------
+
+
+class PatientNote(TimeStampedModel, EnteredInError):
+    """A telephone or clinic note. A correction is an edit kept by simple-history with its
+    reason; a mistaken note is marked entered-in-error, never deleted."""
+
+    class Kind(models.TextChoices):
+        TELEPHONE = "telephone", "Telephone call"
+        CLINIC = "clinic", "Clinic visit"
+
+    class Reason(models.TextChoices):
+        SYMPTOMS = "symptoms", "Symptoms or side effects"
+        MEDICATION = "medication", "Medication, supply or adherence"
+        LAB_RESULTS = "lab_results", "Lab results"
+        FOLLOW_UP = "follow_up", "Planned follow-up call"
+        APPOINTMENTS = "appointments", "Appointments"
+        EDUCATION = "education", "Education and counselling"
+        OTHER = "other", "Other"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="notes")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TELEPHONE)
+    reason = models.CharField(max_length=14, choices=Reason.choices)
+    text = models.TextField()
+    # Clinical time (when the call or visit took place) apart from the record time.
+    contact_at = models.DateTimeField()
+    follow_up_on = models.DateField("follow up on", null=True, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    history = HistoricalRecords()
+    objects = EnteredInErrorQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-contact_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="patients_patientnote_has_text"),
+        ]
+        indexes = [
+            # The notes panel on the patient page and the timeline: a patient's notes, newest first.
+            models.Index(fields=["patient", "-contact_at"], name="note_patient_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} note ({self.get_reason_display()})"
+
+
+class FollowUpCall(TimeStampedModel):
+    """A call the nurses owe a patient: after a course starts (48-72 hours, 1 week, 1 month)
+    or on the follow-up date of a note. Done with an outcome note; never deleted."""
+
+    class Kind(models.TextChoices):
+        AFTER_START_EARLY = "after_start_early", "First call after the course start"
+        AFTER_START_WEEK = "after_start_week", "One-week call after the course start"
+        AFTER_START_MONTH = "after_start_month", "One-month call after the course start"
+        NOTE = "note", "Follow-up asked for in a note"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "To do"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="follow_up_calls")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    due_from = models.DateField()
+    due_by = models.DateField()
+    purpose = models.CharField(max_length=200)
+    # The therapy course that started it (therapy sits above patients: a reference, no key).
+    course_public_id = models.UUIDField(null=True, blank=True)
+    # The rule settings that fixed the dates: "key v<version>; ...".
+    rule = models.CharField(max_length=300, blank=True)
+    note = models.ForeignKey(
+        PatientNote, null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome_note = models.ForeignKey(
+        PatientNote, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancel_reason = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_from", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(due_by__gte=models.F("due_from")),
+                name="patients_followupcall_due_by_after_from",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | Q(done_at__isnull=False, outcome_note__isnull=False),
+                name="patients_followupcall_done_has_outcome",
+            ),
+            # Starting a course twice (a retry) must not owe the patient twice the calls.
+            models.UniqueConstraint(
+                fields=["course_public_id", "kind"],
+                condition=Q(course_public_id__isnull=False),
+                name="patients_followupcall_one_per_course_and_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["note"],
+                condition=Q(note__isnull=False, status="open"),
+                name="patients_followupcall_one_open_per_note",
+            ),
+        ]
+        indexes = [
+            # The worklist's follow-up section: open calls by due date.
+            models.Index(
+                fields=["due_from"], condition=Q(status="open"), name="followup_open_due_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_status_display()}) due {self.due_from}"

@@ -30,11 +30,25 @@ _EDIT_PATIENTS = [
     "patients.change_weightmeasurement",
 ]
 
+# Telephone and clinic notes and follow-up calls: the clinical team writes and closes them.
+_NURSING = [
+    "patients.view_patientnote",
+    "patients.add_patientnote",
+    "patients.change_patientnote",
+    "patients.view_followupcall",
+    "patients.change_followupcall",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Nurses see patients, record weights and (monitoring) enter and correct labs.
-    NURSE: [*_VIEW_PATIENTS, "patients.add_weightmeasurement", "patients.change_weightmeasurement"],
+    NURSE: [
+        *_VIEW_PATIENTS,
+        "patients.add_weightmeasurement",
+        "patients.change_weightmeasurement",
+        *_NURSING,
+    ],
     # Physicians: everything clinical.
-    PHYSICIAN: [*_VIEW_PATIENTS, *_EDIT_PATIENTS],
+    PHYSICIAN: [*_VIEW_PATIENTS, *_EDIT_PATIENTS, *_NURSING],
     # REMS administrators: REMS records; demographics read-only, no lab or dose changes.
     REMS_ADMINISTRATOR: ["patients.view_patient", "patients.view_diagnosis"],
 }

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from patients import views
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.patient_list, name="list"),
     path("new/", views.patient_create, name="create"),
     path("<uuid:public_id>/", views.patient_detail, name="detail"),
+    path("", include("patients.nursing.urls")),  # notes and follow-up calls
     path("<uuid:public_id>/history/", views.patient_history, name="history"),
     path("<uuid:public_id>/edit/", views.patient_edit, name="edit"),
     path("<uuid:public_id>/diagnosis/", views.diagnosis_edit, name="diagnosis_edit"),

@@ -20,7 +20,8 @@ from datetime import date, timedelta
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
-from patients.models import Patient
+from patients.models import FollowUpCall, Patient
+from patients.nursing import rules as follow_up_rules
 from therapy import dosing, rems_rules
 from therapy.dosing import DoseLevel
 from therapy.models import (
@@ -227,7 +228,29 @@ def _seed_batch(batch, regimens, with_course, enrolled, seed: int, as_of: date) 
     bulk_create_with_history(changes, DoseChange, default_change_reason=REASON)
     MaintenanceCourse.objects.bulk_update(list(saved.values()), ["dose_mg", "dosing_days"])
     _seed_rems([p for p in batch if p.pk not in enrolled], saved, seed, as_of)
+    _seed_follow_up_calls(list(saved.values()), as_of)
     return len(courses)
+
+
+def _seed_follow_up_calls(courses: list[MaintenanceCourse], as_of: date) -> None:
+    """The nurses' calls after recent starts: those due now, a little late, or still ahead
+    (older ones are taken as made before the demo's day)."""
+    calls = [
+        FollowUpCall(
+            patient_id=course.patient_id,
+            kind=planned.kind,
+            due_from=planned.due_from,
+            due_by=planned.due_by,
+            purpose=f"{course.regimen.name}, started {course.start_date.isoformat()}",
+            course_public_id=course.public_id,
+            rule=planned.rule,
+        )
+        for course in courses
+        if course.discontinued_on is None
+        for planned in follow_up_rules.calls_after_start(course.start_date)
+        if planned.due_by >= as_of - timedelta(days=2)
+    ]
+    bulk_create_with_history(calls, FollowUpCall, default_change_reason=REASON)
 
 
 def _course(patient_id: int, plan: CoursePlan, regimen: Regimen) -> MaintenanceCourse:

@@ -30,6 +30,10 @@ NO_PROPHYLAXIS_REASON_REQUIRED = (
     "Say why no clot prophylaxis is given (for example: active bleeding, platelets too low)."
 )
 COURSE_START_IN_FUTURE = "Course start {value} is in the future. Record the course once it starts."
+COURSE_START_TOO_FAR_AHEAD = (
+    "Course start {value} is more than {days} days ahead. Check the year, or plan the course "
+    "closer to its start."
+)
 COURSE_START_BEFORE_TRANSPLANT = (
     "Course start {value} is before the transplant on {transplant}. Check the date."
 )

@@ -63,7 +63,10 @@ class DoseLevelField(forms.CharField):
 
 class CourseStartForm(forms.Form):
     regimen = forms.ModelChoiceField(queryset=Regimen.objects.selectable())
-    start_date = forms.DateField(widget=DATE)
+    start_date = forms.DateField(
+        widget=DATE,
+        help_text="A later date plans the course: it shows as planned and starts on that day.",
+    )
     dose_level = DoseLevelField(
         required=False,
         blank_label="The regimen's starting dose",

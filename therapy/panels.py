@@ -15,7 +15,11 @@ def header_context(request, patient) -> dict:
     today = timezone.localdate()
     snapshot = selectors.course_snapshots([patient.pk], as_of=today).get(patient.pk)
     pending = selectors.pending_suggestions([patient.pk]).count()
-    return {"show": True, "snapshot": snapshot, "pending_count": pending}
+    planned = None
+    if snapshot is None:  # no running course: perhaps one planned to start later
+        course = selectors.active_course_for(patient)
+        planned = course if course is not None and course.start_date > today else None
+    return {"show": True, "snapshot": snapshot, "pending_count": pending, "planned": planned}
 
 
 def record_context(request, patient) -> dict:
@@ -34,6 +38,7 @@ def record_context(request, patient) -> dict:
         "can_decide": user.has_perm(permissions.DECIDE_SUGGESTION),
         "can_manage": user.has_perm(permissions.MANAGE_COURSE),
         "today": today,
+        "planned": course is not None and course.start_date > today,
     }
     if course is None:
         context["eligibility"] = selectors.eligibility_for(

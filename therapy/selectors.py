@@ -445,7 +445,10 @@ def _rems_rows(patient_ids: list[int], *, as_of: date) -> QuerySet[Patient]:
         .filter(patient=OuterRef("pk"), completed_on__lte=as_of)
         .order_by("-completed_on", "-pk")
     )
-    active_start = MaintenanceCourse.objects.active().filter(patient=OuterRef("pk"))
+    # A planned course (starting after as_of) has no pregnancy-test schedule yet.
+    active_start = MaintenanceCourse.objects.active().filter(
+        patient=OuterRef("pk"), start_date__lte=as_of
+    )
     return (
         Patient.objects.filter(pk__in=list(patient_ids))
         .select_related("rems_enrollment")

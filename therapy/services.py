@@ -18,6 +18,7 @@ from django.utils import timezone
 from patients import services as patient_services
 from patients.errors import DomainError
 from patients.models import Patient, Transplant
+from patients.nursing import services as nursing_services
 from patients.rulebook import Finding
 from patients.selectors import rule_thresholds
 from therapy import dosing, errors, rems_rules
@@ -36,6 +37,9 @@ from therapy.models import (
 from therapy.selectors import Eligibility, eligibility_for, suggested_risk_category
 
 ASPIRIN_MIN_MG, ASPIRIN_MAX_MG = 81, 325  # clinical reference sec. 1: aspirin 81-325 mg daily
+# A course may be planned ahead (it shows as planned until its start date). Further than
+# this is more likely a mistyped year than a plan.
+PLAN_AHEAD_MAX_DAYS = 90
 
 
 def _save(instance, *, user, reason: str) -> None:
@@ -97,13 +101,18 @@ def course_start(
     today: date | None = None,
     prescription_at: datetime | None = None,
 ) -> MaintenanceCourse:
-    """Start a maintenance course.
+    """Start a maintenance course, or plan one that starts on a later date.
 
     Steps: lock the patient row (two starts at once cannot both pass the check); refuse a
-    second active course; check the dates, the dose level and the clot prophylaxis;
-    compute the eligibility checklist as of the start date and require a written
-    justification when an item failed; save the course with the checklist frozen in it;
-    mark the patient active on maintenance.
+    second active course; check the dates (up to PLAN_AHEAD_MAX_DAYS ahead), the dose
+    level and the clot prophylaxis; compute the eligibility checklist as of the start date
+    and require a written justification when an item failed; save the course with the
+    checklist frozen in it; mark the patient active on maintenance; put the nurses'
+    follow-up calls (48-72 hours, 1 week, 1 month after the start) on the worklist.
+
+    A planned course is an active course whose start date has not come: it has no cycle
+    before then, so the monitoring rules (which read ``course_snapshots``) raise nothing
+    for it, and it becomes the running course on its start date without any job.
     """
     today = _today(today)
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
@@ -149,6 +158,13 @@ def course_start(
             reason="Maintenance started",
             today=today,
         )
+    nursing_services.follow_up_calls_for_course_start(
+        patient=patient,
+        user=user,
+        course_public_id=course.public_id,
+        start_date=start_date,
+        regimen_name=regimen.name,
+    )
     return course
 
 
@@ -161,9 +177,10 @@ def _snapshot(checklist: Eligibility) -> dict[str, Any]:
 
 
 def _check_start_date(patient: Patient, start_date: date, today: date) -> None:
-    if start_date > today:
+    if start_date > today + timedelta(days=PLAN_AHEAD_MAX_DAYS):
         raise DomainError(
-            errors.COURSE_START_IN_FUTURE.format(value=start_date), field="start_date"
+            errors.COURSE_START_TOO_FAR_AHEAD.format(value=start_date, days=PLAN_AHEAD_MAX_DAYS),
+            field="start_date",
         )
     last_transplant = (
         Transplant.objects.valid().filter(patient=patient).order_by("-transplanted_on").first()
@@ -373,6 +390,12 @@ def course_discontinue(
     course.discontinuation_note = note.strip()
     _save(course, user=user, reason=f"Discontinued: {course.get_discontinuation_reason_display()}")
     _withdraw_all(course.patient_id, reason="Course discontinued")
+    nursing_services.follow_up_calls_cancel_for_course(
+        course_public_id=course.public_id,
+        after=discontinued_on,
+        user=user,
+        reason="Course discontinued",
+    )
     patient = course.patient
     if patient.status == Patient.Status.ACTIVE and reason != course.DiscontinuationReason.DEATH:
         patient_services.patient_update(

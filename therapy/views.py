@@ -67,7 +67,10 @@ def course_start(request, public_id):
         except DomainError as error:
             _show_error(form, error)
         else:
-            messages.success(request, "Maintenance course started.")
+            if form.cleaned_data["start_date"] > today:
+                messages.success(request, "Maintenance course planned.")
+            else:
+                messages.success(request, "Maintenance course started.")
             return _to_course(patient)
     eligibility = selectors.eligibility_for(patient, as_of=today, prescription_at=timezone.now())
     return render(
@@ -85,7 +88,8 @@ def course_detail(request, public_id):
     courses = selectors.courses_for(patient)
     course = next((c for c in courses if c.is_active and not c.is_entered_in_error), None)
     course = course or next((c for c in courses if not c.is_entered_in_error), None)
-    month = _month(request.GET.get("month"), today)
+    planned = course is not None and course.is_active and course.start_date > today
+    month = _month(request.GET.get("month"), course.start_date if planned else today)
     context = {
         "patient": patient,
         "course": course,
@@ -95,9 +99,13 @@ def course_detail(request, public_id):
         "can_manage": request.user.has_perm(permissions.MANAGE_COURSE),
         "can_decide": request.user.has_perm(permissions.DECIDE_SUGGESTION),
         "month": month,
+        "planned": planned,
     }
     if course is not None:
-        on = min(max(today, course.start_date), course.discontinued_on or today)
+        # The day the card describes: today, a planned course's first day, or the last day.
+        on = max(today, course.start_date)
+        if course.discontinued_on:
+            on = min(on, course.discontinued_on)
         context["snapshot"] = selectors.snapshot_of(course, as_of=on)
         calendar = selectors.course_calendar(course, course.holds.all(), course.dose_changes.all())
         context["next_cycle_start"] = calendar.day(on).next_cycle_start
@@ -209,8 +217,10 @@ def hold_end(request, public_id, course_id, hold_id):
 def course_discontinue(request, public_id, course_id):
     patient = _patient(request, public_id, permissions.MANAGE_COURSE)
     course = _course(patient, course_id)
+    # A planned course is called off on its start date (a course cannot end before it starts).
     form = forms.DiscontinueForm(
-        request.POST or None, initial={"discontinued_on": timezone.localdate()}
+        request.POST or None,
+        initial={"discontinued_on": max(timezone.localdate(), course.start_date)},
     )
     if request.method == "POST" and form.is_valid():
         try:

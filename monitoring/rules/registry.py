@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from monitoring.rules import catalogue, ctcae, flags, imwg, schedule
+from patients.nursing import rules as nursing_rules
 from patients.rulebook import Threshold
 from therapy import dosing, eligibility, rems_rules
 
 
 def all_rule_defaults() -> list[Threshold]:
     modules = [dosing, rems_rules, eligibility, catalogue, ctcae, schedule, imwg, flags]
+    modules.append(nursing_rules)  # follow-up calls after a course starts
     seen: dict[str, Threshold] = {}
     for module in modules:
         for threshold in module.DEFAULTS:

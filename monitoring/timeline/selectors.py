@@ -29,6 +29,7 @@ from monitoring.timeline.figures import (
 )
 from patients.formatting import clinical_number
 from patients.models import Patient
+from patients.nursing.selectors import note_events
 from patients.rulebook import Finding, Threshold
 from patients.selectors import cytogenetic_risk_for, rule_thresholds
 from therapy import dosing
@@ -385,6 +386,8 @@ def _regimen(courses, patient, mrd_rows, assessments) -> RegimenTrack:
         )
         for r in mrd_rows
     ]
+    # Telephone and clinic notes (nurse helper): one marker per note.
+    events += [Marker(n.on, "note", n.label, n.detail) for n in note_events(patient)]
     return RegimenTrack(
         steps=tuple(steps),
         holds=tuple(holds),

@@ -5,6 +5,8 @@ import pytest
 from django.utils import timezone
 
 from monitoring.models import Flag, LabResult
+from patients.models import FollowUpCall
+from patients.nursing import services as nursing_services
 from patients.rulebook import Finding
 from tests.factories import WeightFactory
 from therapy import services as therapy_services
@@ -79,6 +81,15 @@ def matrix_world(nurse, physician, rems_admin, superuser, outsider, patient):
         opened_at=timezone.now(),
         opened_as_of=date(2025, 1, 4),
     )
+    note = nursing_services.note_create(
+        patient=patient,
+        user=nurse,
+        kind="telephone",
+        reason="symptoms",
+        text="Mild rash on the arms; advised to call if it spreads.",
+        contact_at=timezone.now(),
+    )
+    call = FollowUpCall.objects.filter(course_public_id=course.public_id).first()
     return {
         "users": {
             "nurse": nurse,
@@ -97,4 +108,6 @@ def matrix_world(nurse, physician, rems_admin, superuser, outsider, patient):
         "result_id": result.pk,
         "collection_id": result.collection_id,
         "flag_id": flag.pk,
+        "note_id": note.public_id,
+        "call_id": call.public_id,
     }

@@ -63,6 +63,7 @@ PATIENT = {"public_id": "patient_id"}
 COURSE = {"public_id": "patient_id", "course_id": "course_id"}
 SUGGESTION = {"public_id": "patient_id", "suggestion_id": "suggestion_id"}
 RESULT = {"public_id": "patient_id", "result_id": "result_id"}
+NOTE = {"public_id": "patient_id", "note_id": "note_id"}
 
 MATRIX: dict[str, Url] = {
     "home": Url({**everyone(REDIRECT)}),
@@ -92,6 +93,33 @@ MATRIX: dict[str, Url] = {
     "patients:mark_error": Url(  # nurses may correct the weights they record
         clinic(OK, OK, FORBIDDEN),
         kwargs={"public_id": "patient_id", "kind": "weight", "record_id": "weight_id"},
+    ),
+    # Notes (the nurse wrote the world's note: only its author may correct it).
+    "patients:notes": Url(clinic(OK, OK, FORBIDDEN), kwargs=PATIENT),
+    "patients:note_add": Url(
+        clinic(OK, OK, FORBIDDEN),
+        methods=("GET", "POST"),
+        post=clinic(BAD, BAD, FORBIDDEN),
+        kwargs=PATIENT,
+    ),
+    "patients:note": Url(clinic(OK, OK, FORBIDDEN), kwargs=NOTE),
+    "patients:note_correct": Url(
+        clinic(OK, FORBIDDEN, FORBIDDEN),
+        methods=("GET", "POST"),
+        post=clinic(BAD, FORBIDDEN, FORBIDDEN),
+        kwargs=NOTE,
+    ),
+    "patients:note_mark_error": Url(
+        clinic(OK, FORBIDDEN, FORBIDDEN),
+        methods=("GET", "POST"),
+        post=clinic(BAD, FORBIDDEN, FORBIDDEN),
+        kwargs=NOTE,
+    ),
+    "patients:call_done": Url(
+        clinic(OK, OK, FORBIDDEN),
+        methods=("GET", "POST"),
+        post=clinic(BAD, BAD, FORBIDDEN),
+        kwargs={**PATIENT, "call_id": "call_id"},
     ),
     # --- therapy -------------------------------------------------------------------------
     "therapy:regimens": Url(everyone()),
@@ -153,6 +181,14 @@ MATRIX: dict[str, Url] = {
             "outsider": OK,
         }
     ),
+    "monitoring:worklist_print": Url({**everyone(), "superuser": NOT_FOUND}),
+    "monitoring:flag_notify_physician": Url(
+        clinic(REDIRECT, REDIRECT, FORBIDDEN), methods=("POST",), kwargs={"flag_id": "flag_id"}
+    ),
+    "monitoring:flag_physician_seen": Url(
+        clinic(FORBIDDEN, REDIRECT, FORBIDDEN), methods=("POST",), kwargs={"flag_id": "flag_id"}
+    ),
+    "monitoring:dosing_calendar": Url(clinic(OK, OK, OK), kwargs=PATIENT),
     "monitoring:flag_acknowledge": Url(
         clinic(REDIRECT, REDIRECT, FORBIDDEN), methods=("POST",), kwargs={"flag_id": "flag_id"}
     ),
