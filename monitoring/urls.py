@@ -1,6 +1,7 @@
 from django.urls import path
 
 from monitoring import views
+from monitoring.cohort import views as cohort_views
 from monitoring.timeline import views as timeline_views
 
 app_name = "monitoring"
@@ -8,6 +9,7 @@ app_name = "monitoring"
 urlpatterns = [
     path("worklist/", views.worklist, name="worklist"),
     path("inbox/", views.inbox, name="inbox"),
+    path("cohort/", cohort_views.cohort, name="cohort"),
     path("flags/<int:flag_id>/acknowledge/", views.flag_acknowledge, name="flag_acknowledge"),
     path("patients/<uuid:public_id>/labs/", views.lab_list, name="labs"),
     path("patients/<uuid:public_id>/labs/enter/<slug:panel>/", views.lab_entry, name="lab_entry"),

@@ -26,8 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from lifelines import KaplanMeierFitter
-from scipy import stats
 
 Z_95 = 1.959963984540054  # qnorm(0.975)
 ENTRY_NUDGE = 1e-7  # in the data's time unit: far below one day, one week, one month
@@ -125,6 +123,8 @@ def kaplan_meier(durations, events, entry=None) -> KaplanMeier:
     if n == 0:
         empty = Quantile(None, None, None)
         return KaplanMeier(0, 0, [], [], [], [], [], [], [], [], empty, empty, durations, entry)
+    from lifelines import KaplanMeierFitter  # imported on first use: a slow import
+
     fitter = KaplanMeierFitter()
     has_entry = bool(np.any(entry > 0))
     fitter.fit(durations, events, entry=entry + ENTRY_NUDGE if has_entry else None)
@@ -159,9 +159,7 @@ def kaplan_meier(durations, events, entry=None) -> KaplanMeier:
 
     censored = ~events
     censor_times = sorted(float(t) for t in durations[censored])
-    censor_survival = [
-        surv[int(np.searchsorted(times, t, side="right")) - 1] for t in censor_times
-    ]
+    censor_survival = [surv[int(np.searchsorted(times, t, side="right")) - 1] for t in censor_times]
     return KaplanMeier(
         n=n,
         events=int(events.sum()),
@@ -227,6 +225,8 @@ def logrank(durations, events, groups, entry=None) -> LogRank | None:
         if n > 1:
             factor = d * (n - d) / (n * n * (n - 1))
             variance += factor * (np.diag(n_g * n) - np.outer(n_g, n_g))
+    from scipy import stats
+
     chi2 = float(o_minus_e[:-1] @ np.linalg.pinv(variance[:-1, :-1]) @ o_minus_e[:-1])
     df = k - 1
     return LogRank(chi2=chi2, df=df, p=float(stats.chi2.sf(chi2, df)))

@@ -6,12 +6,12 @@ from lifelines import AalenJohansenFitter, KaplanMeierFitter
 from lifelines.datasets import load_leukemia, load_lung
 
 from monitoring.cohort.estimators import (
+    DoseSegment,
     cumulative_incidence,
     kaplan_meier,
     logrank,
     on_time_scale,
     relative_dose_intensity,
-    DoseSegment,
 )
 
 
@@ -148,7 +148,9 @@ def test_aalen_johansen_matches_lifelines_when_there_are_no_ties():
     durations = [3, 5, 6, 8, 9, 12, 14, 15, 17, 20]
     causes = [1, 2, 0, 1, 1, 2, 0, 1, 2, 1]
     ours = cumulative_incidence(durations, [str(c) if c else "" for c in causes])
-    theirs = AalenJohansenFitter(calculate_variance=False).fit(durations, causes, event_of_interest=1)
+    theirs = AalenJohansenFitter(calculate_variance=False).fit(
+        durations, causes, event_of_interest=1
+    )
     for t, value in theirs.cumulative_density_.iloc[:, 0].items():
         assert ours.at("1", t) == pytest.approx(value)
 

@@ -33,7 +33,9 @@ def _events(raw: list[str], column: str) -> list[bool]:
         return [n == 1 for n in numbers]
     if codes <= {1.0, 2.0}:
         return [n == 2 for n in numbers]  # R's Surv: 1 = censored, 2 = event
-    raise CommandError(f"Column {column!r} must hold 0/1 or 1/2 event codes, found {sorted(codes)}.")
+    raise CommandError(
+        f"Column {column!r} must hold 0/1 or 1/2 event codes, found {sorted(codes)}."
+    )
 
 
 def _times(raw: list[str], column: str) -> list[float]:
@@ -52,7 +54,9 @@ def report(rows: list[dict], *, time: str, event: str, group: str | None) -> dic
         if rows and column not in rows[0]:
             raise CommandError(f"The CSV has no column {column!r}.")
     # Rows with a missing time or event are left out, as R's na.action does.
-    rows = [r for r in rows if r[time].strip() not in ("", "NA") and r[event].strip() not in ("", "NA")]
+    rows = [
+        r for r in rows if r[time].strip() not in ("", "NA") and r[event].strip() not in ("", "NA")
+    ]
     if not rows:
         raise CommandError("The CSV has no rows with a time and an event.")
     times = _times([r[time] for r in rows], time)
@@ -98,7 +102,9 @@ class Command(BaseCommand):
         if options["format"] == "json":
             self.stdout.write(json.dumps(result, indent=2))
             return
-        self.stdout.write(f"{'group':<16} {'n':>6} {'events':>7} {'median':>9}  95% CI (log)   95% CI (log-log)")
+        self.stdout.write(
+            f"{'group':<16} {'n':>6} {'events':>7} {'median':>9}  95% CI (log)   95% CI (log-log)"
+        )
         for name, g in result["groups"].items():
             lo, hi = g["ci"]
             llo, lhi = g["ci_loglog"]
@@ -108,4 +114,6 @@ class Command(BaseCommand):
             )
         if result["logrank"]:
             t = result["logrank"]
-            self.stdout.write(f"Log-rank: chi-square {t['chi2']:.2f} on {t['df']} df, p = {t['p']:.3g}")
+            self.stdout.write(
+                f"Log-rank: chi-square {t['chi2']:.2f} on {t['df']} df, p = {t['p']:.3g}"
+            )

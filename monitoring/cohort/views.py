@@ -1,0 +1,82 @@
+"""The Cohort page: aggregates of the user's clinics (physicians and analysts)."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from monitoring.cohort import analysis, figures, selectors
+from monitoring.cohort.forms import CohortForm
+from patients.access import clinics_for_user, require_perm
+
+PERMISSION = "monitoring.view_cohort"
+
+
+def _csv_safe(value: str) -> str:
+    """Spreadsheet formula injection: a leading =, +, -, @, tab or CR is neutralised."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _analysed(clinic_ids, rows, params, *, as_of, version):
+    key = selectors.cache_key("result", sorted(clinic_ids), as_of, version, params)
+    cached = cache.get(key)
+    if cached is None:
+        result = analysis.analyse(rows, params, as_of=as_of)
+        cached = (result, figures.cohort_figures(result))
+        cache.set(key, cached, timeout=6 * 3600)
+    return cached
+
+
+@login_required
+def cohort(request):
+    clinics = list(clinics_for_user(request.user))
+    if not clinics:
+        raise Http404("No clinic.")
+    require_perm(request.user, PERMISSION)
+    clinic_ids = [c.pk for c in clinics]
+    as_of = timezone.localdate()
+    version = selectors.data_version(clinic_ids)
+    rows = selectors.cohort_rows(clinic_ids, as_of=as_of, version=version)
+    form = CohortForm(request.GET or None, options=analysis.filter_options(rows))
+    if form.is_bound and not form.is_valid():
+        context = {"form": form, "clinics": clinics, "result": None}
+        return render(request, "cohort/cohort.html", context, status=400)
+    result, figure_dicts = _analysed(clinic_ids, rows, form.params(), as_of=as_of, version=version)
+    export = request.GET.get("export")
+    if export:
+        return _export(result, export, as_of)
+    query = request.GET.copy()
+    query.pop("export", None)
+    context = {
+        "form": form,
+        "clinics": clinics,
+        "result": result,
+        "tables": {t.key: t for t in analysis.tables_in_order(result)},
+        "figures": figure_dicts,
+        "query": query.urlencode(),
+        "as_of": as_of,
+        "min_group": analysis.MIN_GROUP,
+        "risk_rule": analysis.RISK_RULE,
+    }
+    return render(request, "cohort/cohort.html", context)
+
+
+def _export(result, key: str, as_of):
+    table = result.tables.get(key)
+    if table is None:
+        raise Http404("No such table.")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="cohort-{key}-{as_of}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([_csv_safe(c) for c in table.columns])
+    for row in table.rows:
+        writer.writerow([_csv_safe(cell) for cell in row])
+    if table.note:
+        writer.writerow([])
+        writer.writerow([_csv_safe(table.note)])
+    return response
