@@ -310,7 +310,7 @@ def _row(
     during = [
         category
         for on, category in assessments
-        if start <= on <= on_course_until and category in RESPONSE_ORDER
+        if start < on <= on_course_until and category in RESPONSE_ORDER
     ]
     best_during = min(during, key=RESPONSE_ORDER.index) if during else ""
 
