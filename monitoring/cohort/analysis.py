@@ -519,7 +519,7 @@ def _dose(result: CohortResult, groups, as_of: date) -> None:
     )
     result.tables["cytopenia"] = Table(
         "cytopenia",
-        "Grade 3-4 neutropenia and thrombocytopenia by cycle (CTCAE v5.0)",
+        "Grade 3-4 neutropenia and thrombocytopenia by cycle (CTCAE v5.0; shown groups together)",
         ["Cycle", "Patients reaching the cycle", "Grade 3-4 neutropenia", "Grade 3-4 thrombocytopenia"],
         [
             [str(k), str(n), count_of(anc, n), count_of(plt, n)]

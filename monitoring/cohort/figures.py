@@ -16,6 +16,8 @@ from monitoring.cohort.estimators import CumulativeIncidence, KaplanMeier
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+AXIS_TITLE_PX = 58  # the x-axis tick labels and title take this much below the plot
+ROW_PX = 18
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13}
 
 
@@ -32,14 +34,14 @@ def _layout(title: str, x_title: str, y_title: str, *, bottom: int = 60, percent
     return {
         "title": {"text": title, "x": 0, "xanchor": "left"},
         "font": FONT,
-        "margin": {"l": 70, "r": 20, "t": 50, "b": bottom},
+        "margin": {"l": 70, "r": 20, "t": 80, "b": bottom},
         "xaxis": {"title": {"text": x_title}, "rangemode": "tozero", "zeroline": False},
         "yaxis": {
             "title": {"text": y_title},
             "range": [0, 1.02],
             "tickformat": ".0%" if percent else None,
         },
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
         "hovermode": "closest",
         "plot_bgcolor": "white",
         "height": 460,
@@ -109,53 +111,37 @@ def km_figure(curves: dict[str, KaplanMeier], *, title: str, origin_label: str) 
                 }
             )
     ticks = [m for m in AT_RISK_MONTHS if m <= max(last_month, 12)]
-    rows = len(curves)
     layout = _layout(
         title,
         f"Months from {origin_label}",
         "Probability",
-        bottom=110 + 22 * rows,
+        bottom=AXIS_TITLE_PX + ROW_PX * (len(curves) + 1) + 10,
     )
     layout["xaxis"]["tickvals"] = ticks
     layout["xaxis"]["range"] = [0, max(ticks[-1], last_month) * 1.02 if ticks else 12]
-    annotations = [
-        {
-            "text": "<b>Number at risk</b>",
-            "xref": "paper",
+
+    def row_text(text, *, x, xref, row, colour=None, bold=False):
+        # Rows are placed in pixels under the axis title (paper units would scale with height).
+        return {
+            "text": f"<b>{text}</b>" if bold else text,
+            "xref": xref,
             "yref": "paper",
-            "x": 0,
-            "y": -0.2,
-            "xanchor": "right",
+            "x": x,
+            "y": 0,
+            "yanchor": "top",
+            "yshift": -(AXIS_TITLE_PX + ROW_PX * row),
+            "xanchor": "right" if xref == "paper" else "center",
             "showarrow": False,
-            "font": {"size": 12},
+            "font": {"size": 12, **({"color": colour} if colour else {})},
         }
-    ]
+
+    annotations = [row_text("Number at risk", x=-0.03, xref="paper", row=0, bold=True)]
     for i, (label, km) in enumerate(curves.items()):
-        y = -0.27 - 0.07 * i
-        annotations.append(
-            {
-                "text": label,
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0,
-                "y": y,
-                "xanchor": "right",
-                "showarrow": False,
-                "font": {"size": 12, "color": COLOURS[i % len(COLOURS)]},
-            }
-        )
+        colour = COLOURS[i % len(COLOURS)]
+        annotations.append(row_text(label, x=-0.03, xref="paper", row=i + 1, colour=colour))
         for month in ticks:
-            annotations.append(
-                {
-                    "text": str(km.at_risk(month * DAYS_PER_MONTH)),
-                    "xref": "x",
-                    "yref": "paper",
-                    "x": month,
-                    "y": y,
-                    "showarrow": False,
-                    "font": {"size": 12},
-                }
-            )
+            count = str(km.at_risk(month * DAYS_PER_MONTH))
+            annotations.append(row_text(count, x=month, xref="x", row=i + 1))
     layout["annotations"] = annotations
     layout["margin"]["l"] = 140
     return {"data": data, "layout": layout}
@@ -193,6 +179,7 @@ def cif_figure(
                 }
             )
     layout = _layout(title, x_title, "Cumulative incidence")
+    layout["xaxis"]["dtick"] = 12
     return {"data": data, "layout": layout}
 
 
@@ -210,6 +197,8 @@ def reasons_figure(result: CohortResult) -> dict:
     ]
     layout = _layout("Why maintenance ended", "", "Patients", percent=False)
     layout["barmode"] = "stack"
+    layout["legend"] = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"}
+    layout["margin"]["r"] = 130
     layout["yaxis"].pop("range")
     return {"data": data, "layout": layout}
 
@@ -230,7 +219,7 @@ def cytopenia_figure(result: CohortResult) -> dict:
             (("Grade 3-4 neutropenia", 2), ("Grade 3-4 thrombocytopenia", 3))
         )
     ]
-    layout = _layout("Grade 3-4 cytopenias by cycle", "Cycle", "Patients reaching the cycle")
+    layout = _layout("Grade 3-4 cytopenias by cycle", "Cycle", "Share of patients in the cycle")
     layout["yaxis"]["range"] = [0, max([0.1, *(y for d in data for y in d["y"])]) * 1.1]
     layout["xaxis"]["dtick"] = 1
     return {"data": data, "layout": layout}

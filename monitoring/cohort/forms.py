@@ -38,6 +38,11 @@ class CohortForm(forms.Form):
         # Filters first, then the grouping and the time scale.
         order = [*GROUPINGS, "group_by", "origin", "landmark_days"]
         self.order_fields(order)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+            field.widget.attrs["class"] = (
+                f"{css} form-select-sm" if css == "form-select" else f"{css} form-control-sm"
+            )
 
     def params(self) -> Params:
         data = self.cleaned_data if self.is_bound else {}
