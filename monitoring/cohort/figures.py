@@ -26,6 +26,10 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+def _round(values, places: int = 5):
+    return [None if v is None else round(v, places) for v in values]
+
+
 def _months(days):
     return [None if d is None else round(d / DAYS_PER_MONTH, 3) for d in days]
 
@@ -61,7 +65,7 @@ def km_figure(curves: dict[str, KaplanMeier], *, title: str, origin_label: str) 
             {
                 "type": "scatter",
                 "x": x,
-                "y": [*km.upper, km.upper[-1]],
+                "y": _round([*km.upper, km.upper[-1]]),
                 "mode": "lines",
                 "line": {"shape": "hv", "width": 0},
                 "hoverinfo": "skip",
@@ -73,7 +77,7 @@ def km_figure(curves: dict[str, KaplanMeier], *, title: str, origin_label: str) 
             {
                 "type": "scatter",
                 "x": x,
-                "y": [*km.lower, km.lower[-1]],
+                "y": _round([*km.lower, km.lower[-1]]),
                 "mode": "lines",
                 "line": {"shape": "hv", "width": 0},
                 "fill": "tonexty",
@@ -88,7 +92,7 @@ def km_figure(curves: dict[str, KaplanMeier], *, title: str, origin_label: str) 
             {
                 "type": "scatter",
                 "x": x,
-                "y": [*km.survival, km.survival[-1]],
+                "y": _round([*km.survival, km.survival[-1]]),
                 "mode": "lines",
                 "line": {"shape": "hv", "width": 2, "color": colour},
                 "name": label,
@@ -101,7 +105,7 @@ def km_figure(curves: dict[str, KaplanMeier], *, title: str, origin_label: str) 
                 {
                     "type": "scatter",
                     "x": _months(km.censor_times),
-                    "y": km.censor_survival,
+                    "y": _round(km.censor_survival),
                     "mode": "markers",
                     "marker": {"symbol": "line-ns-open", "size": 8, "color": colour},
                     "name": f"{label} censored",
@@ -171,7 +175,7 @@ def cif_figure(
                 {
                     "type": "scatter",
                     "x": _months(cif.times),
-                    "y": cif.incidence[cause],
+                    "y": _round(cif.incidence[cause]),
                     "mode": "lines",
                     "line": {"shape": "hv", "width": 2, "color": colour},
                     "name": name,

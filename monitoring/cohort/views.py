@@ -9,12 +9,14 @@ from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.html import json_script
 
 from monitoring.cohort import analysis, figures, selectors
 from monitoring.cohort.forms import CohortForm
 from patients.access import clinics_for_user, require_perm
 
 PERMISSION = "monitoring.view_cohort"
+CACHE_SECONDS = 6 * 3600
 
 
 def _csv_safe(value: str) -> str:
@@ -22,13 +24,29 @@ def _csv_safe(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def _analysed(clinic_ids, rows, params, *, as_of, version):
+def _options(clinic_ids, *, as_of, version) -> dict[str, list[str]]:
+    key = selectors.cache_key("options", sorted(clinic_ids), as_of, version)
+    options = cache.get(key)
+    if options is None:
+        rows = selectors.cohort_rows(clinic_ids, as_of=as_of, version=version)
+        options = analysis.filter_options(rows)
+        cache.set(key, options, timeout=CACHE_SECONDS)
+    return options
+
+
+def _analysed(clinic_ids, params, *, as_of, version):
+    """(result, figures as ready-to-embed json_script tags), cached until the data changes."""
     key = selectors.cache_key("result", sorted(clinic_ids), as_of, version, params)
     cached = cache.get(key)
     if cached is None:
+        rows = selectors.cohort_rows(clinic_ids, as_of=as_of, version=version)
         result = analysis.analyse(rows, params, as_of=as_of)
-        cached = (result, figures.cohort_figures(result))
-        cache.set(key, cached, timeout=6 * 3600)
+        scripts = {
+            name: json_script(figure, f"{name.replace('_', '-')}-data")
+            for name, figure in figures.cohort_figures(result).items()
+        }
+        cached = (result, scripts)
+        cache.set(key, cached, timeout=CACHE_SECONDS)
     return cached
 
 
@@ -40,13 +58,13 @@ def cohort(request):
     require_perm(request.user, PERMISSION)
     clinic_ids = [c.pk for c in clinics]
     as_of = timezone.localdate()
-    version = selectors.data_version(clinic_ids)
-    rows = selectors.cohort_rows(clinic_ids, as_of=as_of, version=version)
-    form = CohortForm(request.GET or None, options=analysis.filter_options(rows))
+    version = selectors.data_version()
+    options = _options(clinic_ids, as_of=as_of, version=version)
+    form = CohortForm(request.GET or None, options=options)
     if form.is_bound and not form.is_valid():
         context = {"form": form, "clinics": clinics, "result": None}
         return render(request, "cohort/cohort.html", context, status=400)
-    result, figure_dicts = _analysed(clinic_ids, rows, form.params(), as_of=as_of, version=version)
+    result, scripts = _analysed(clinic_ids, form.params(), as_of=as_of, version=version)
     export = request.GET.get("export")
     if export:
         return _export(result, export, as_of)
@@ -57,7 +75,7 @@ def cohort(request):
         "clinics": clinics,
         "result": result,
         "tables": {t.key: t for t in analysis.tables_in_order(result)},
-        "figures": figure_dicts,
+        "figures": scripts,
         "query": query.urlencode(),
         "as_of": as_of,
         "min_group": analysis.MIN_GROUP,
