@@ -208,3 +208,22 @@ def test_demo_outcomes_are_deterministic_and_at_the_seeds_rates():
     # About 5.6 years of follow-up with a median PFS near 56 months; ~1 in 5 stop early.
     assert 0.4 < progressed < 0.65
     assert 0.1 < stopped < 0.3
+
+
+def test_analyst_starts_on_the_cohort_page(client_for, analyst):
+    assert client_for(analyst).get(reverse("home"))["Location"] == URL
+
+
+def test_cached_page_costs_the_same_queries_for_more_patients(
+    client_for, physician, clinic_a, cohort_a, django_assert_max_num_queries
+):
+    client = client_for(physician)
+    client.get(URL)  # fills the cache
+    with django_assert_max_num_queries(30) as small:
+        client.get(URL)
+    queries = len(small.captured_queries)  # read now: the next request resets the log
+    for i in range(10, 16):
+        _on_maintenance(clinic_a, physician, index=i)
+    client.get(URL)  # new data: a new cache entry
+    with django_assert_max_num_queries(queries):
+        client.get(URL)
