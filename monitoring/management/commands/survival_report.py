@@ -49,7 +49,8 @@ def _times(raw: list[str], column: str) -> list[float]:
 
 
 def report(rows: list[dict], *, time: str, event: str, group: str | None) -> dict:
-    """The JSON report: {"groups": {name: {n, events, median, ci}}, "logrank": {...}|None}."""
+    """The JSON report {"groups": {name: {n, events, median, ci}}, "logrank": {...} or None}
+    (CI: R's default log type), and the log-log CI of each group for the text report."""
     for column in filter(None, (time, event, group)):
         if rows and column not in rows[0]:
             raise CommandError(f"The CSV has no column {column!r}.")
@@ -62,7 +63,7 @@ def report(rows: list[dict], *, time: str, event: str, group: str | None) -> dic
     times = _times([r[time] for r in rows], time)
     events = _events([r[event] for r in rows], event)
     labels = [r[group] for r in rows] if group else ["all"] * len(rows)
-    groups = {}
+    groups, loglog = {}, {}
     for name in sorted(set(labels)):
         picked = [i for i, label in enumerate(labels) if label == name]
         km = estimators.kaplan_meier([times[i] for i in picked], [events[i] for i in picked])
@@ -71,11 +72,11 @@ def report(rows: list[dict], *, time: str, event: str, group: str | None) -> dic
             "events": km.events,
             "median": km.median.estimate,
             "ci": [km.median.lower, km.median.upper],
-            "ci_loglog": [km.median_loglog.lower, km.median_loglog.upper],
         }
+        loglog[name] = [km.median_loglog.lower, km.median_loglog.upper]
     test = estimators.logrank(times, events, labels) if group else None
     logrank = {"chi2": test.chi2, "df": test.df, "p": test.p} if test else None
-    return {"groups": groups, "logrank": logrank}
+    return {"groups": groups, "logrank": logrank}, loglog
 
 
 def _fmt(value) -> str:
@@ -98,7 +99,9 @@ class Command(BaseCommand):
                 rows = list(csv.DictReader(handle))
         except OSError as error:
             raise CommandError(f"Cannot read {options['csv']}: {error.strerror}.") from error
-        result = report(rows, time=options["time"], event=options["event"], group=options["group"])
+        result, loglog = report(
+            rows, time=options["time"], event=options["event"], group=options["group"]
+        )
         if options["format"] == "json":
             self.stdout.write(json.dumps(result, indent=2))
             return
@@ -107,7 +110,7 @@ class Command(BaseCommand):
         )
         for name, g in result["groups"].items():
             lo, hi = g["ci"]
-            llo, lhi = g["ci_loglog"]
+            llo, lhi = loglog[name]
             self.stdout.write(
                 f"{name:<16} {g['n']:>6} {g['events']:>7} {_fmt(g['median']):>9}  "
                 f"{_fmt(lo)}-{_fmt(hi):<10} {_fmt(llo)}-{_fmt(lhi)}"
