@@ -26,8 +26,8 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         from monitoring import panels
-        from monitoring.lab_reader import MonitoringLabReader
         from monitoring.cohort import panels as cohort_panels
+        from monitoring.lab_reader import MonitoringLabReader
         from patients.roles import (
             ANALYST,
             NURSE,

@@ -4,21 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('monitoring', '0003_pregnancy_test_positive_flag'),
+        ("monitoring", "0003_pregnancy_test_positive_flag"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CohortReport',
+            name="CohortReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
             ],
             options={
-                'permissions': [('view_cohort', 'Can view cohort outcomes (aggregates of own clinics)')],
-                'managed': False,
-                'default_permissions': (),
+                "permissions": [
+                    ("view_cohort", "Can view cohort outcomes (aggregates of own clinics)")
+                ],
+                "managed": False,
+                "default_permissions": (),
             },
         ),
     ]
