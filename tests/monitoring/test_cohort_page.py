@@ -19,11 +19,14 @@ URL = reverse("monitoring:cohort")
 START = date(2023, 1, 10)
 
 
-def _on_maintenance(clinic, assessor, *, index, days=21, progressed_after=None, died_after=None):
+def _on_maintenance(
+    clinic, assessor, *, index, days=21, progressed_after=None, died_after=None, transplant=True
+):
     patient = PatientFactory(clinic=clinic, family_name=f"Cohortname{index}")
     start = START + timedelta(days=20 * index)
     DiagnosisFactory(patient=patient, diagnosed_on=start - timedelta(days=300))
-    TransplantFactory(patient=patient, transplanted_on=start - timedelta(days=100))
+    if transplant:
+        TransplantFactory(patient=patient, transplanted_on=start - timedelta(days=100))
     MaintenanceCourse.objects.create(
         patient=patient,
         regimen=Regimen.objects.get(code=f"len-10-d1-{days}"),
@@ -227,3 +230,14 @@ def test_cached_page_costs_the_same_queries_for_more_patients(
     client.get(URL)  # new data: a new cache entry
     with django_assert_max_num_queries(queries):
         client.get(URL)
+
+
+def test_transplant_origin_leaves_out_patients_without_a_transplant(
+    client_for, physician, cohort_a
+):
+    _on_maintenance(cohort_a[0].clinic, physician, index=20, transplant=False)
+    client = client_for(physician)
+    html = client.get(URL, {"origin": "transplant"}).content.decode()
+    assert "1 without a transplant date left out" in html
+    html = client.get(URL, {"transplant": "No"}).content.decode()
+    assert "Fewer than 5 patients match" in html
