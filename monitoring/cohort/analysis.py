@@ -468,16 +468,14 @@ def _dose(result: CohortResult, groups, as_of: date) -> None:
             else:
                 durations.append(max(days, 0.5))
                 causes.append("Stopped without a reduction" if row.course_end else "")
+            severe: dict[int, set[str]] = {}
+            for on, code in row.severe_counts:
+                severe.setdefault((on - row.start).days // row.cycle_days + 1, set()).add(code)
             for k in range(1, MAX_CYCLE + 1):
                 if days > (k - 1) * row.cycle_days:
                     cycle_counts[k][0] += 1
-                    in_cycle = {
-                        code
-                        for on, code in row.severe_counts
-                        if (on - row.start).days // row.cycle_days + 1 == k
-                    }
-                    cycle_counts[k][1] += "ANC" in in_cycle
-                    cycle_counts[k][2] += "PLT" in in_cycle
+                    cycle_counts[k][1] += "ANC" in severe.get(k, ())
+                    cycle_counts[k][2] += "PLT" in severe.get(k, ())
         cif = estimators.cumulative_incidence(durations, causes)
         result.reduction.cif[label] = cif
         quartiles = statistics.quantiles(rdis, n=4) if len(rdis) >= 2 else [None, None, None]

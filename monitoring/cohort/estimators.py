@@ -159,7 +159,8 @@ def kaplan_meier(durations, events, entry=None) -> KaplanMeier:
 
     censored = ~events
     censor_times = sorted(float(t) for t in durations[censored])
-    censor_survival = [surv[int(np.searchsorted(times, t, side="right")) - 1] for t in censor_times]
+    steps = np.searchsorted(np.asarray(times), np.asarray(censor_times), side="right") - 1
+    censor_survival = [surv[i] for i in steps.tolist()]
     return KaplanMeier(
         n=n,
         events=int(events.sum()),
@@ -188,6 +189,20 @@ def _finite(value) -> float | None:
 # --- Log-rank ------------------------------------------------------------------------------
 
 
+def _at_risk(entry: np.ndarray, durations: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Patients at risk at each time (R: entry < t <= duration). Everyone with duration < t
+    also entered before t, so the count is #(entry < t) - #(duration < t)."""
+    entered = np.searchsorted(np.sort(entry), times, side="left")
+    left = np.searchsorted(np.sort(durations), times, side="left")
+    return (entered - left).astype(float)
+
+
+def _count_at(values: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """How many of ``values`` equal each of the sorted ``times`` (values all among them)."""
+    counts = np.bincount(np.searchsorted(times, values), minlength=len(times))
+    return counts[: len(times)].astype(float)
+
+
 @dataclass(frozen=True)
 class LogRank:
     chi2: float
@@ -211,20 +226,20 @@ def logrank(durations, events, groups, entry=None) -> LogRank | None:
     k = len(labels)
     if k < 2:
         return None
-    member = np.array([[g == label for g in groups] for label in labels])  # k x n
-    o_minus_e = np.zeros(k)
-    variance = np.zeros((k, k))
-    for t in np.unique(durations[events]):
-        at_risk = (entry < t) & (durations >= t)
-        died = at_risk & events & (durations == t)
-        n = at_risk.sum()
-        d = died.sum()
-        n_g = (member & at_risk).sum(axis=1).astype(float)
-        d_g = (member & died).sum(axis=1).astype(float)
-        o_minus_e += d_g - d * n_g / n
-        if n > 1:
-            factor = d * (n - d) / (n * n * (n - 1))
-            variance += factor * (np.diag(n_g * n) - np.outer(n_g, n_g))
+    times = np.unique(durations[events])
+    n = _at_risk(entry, durations, times)
+    d = _count_at(durations[events], times)
+    n_g = np.column_stack(
+        [_at_risk(entry[groups == label], durations[groups == label], times) for label in labels]
+    )  # times x k
+    d_g = np.column_stack(
+        [_count_at(durations[events & (groups == label)], times) for label in labels]
+    )
+    o_minus_e = (d_g - (d / n)[:, None] * n_g).sum(axis=0)
+    # Hypergeometric covariance summed over event times (zero where one patient is at risk).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n > 1, d * (n - d) / (n * n * (n - 1)), 0.0)
+    variance = np.diag((factor * n) @ n_g) - (n_g * factor[:, None]).T @ n_g
     from scipy import stats
 
     chi2 = float(o_minus_e[:-1] @ np.linalg.pinv(variance[:-1, :-1]) @ o_minus_e[:-1])
@@ -261,19 +276,16 @@ def cumulative_incidence(durations, causes, entry=None) -> CumulativeIncidence:
     durations, causes, entry = durations[keep], causes[keep], entry[keep]
     names = sorted({c for c in causes if c})
     event = causes != ""
-    times = [0.0]
-    incidence = {name: [0.0] for name in names}
-    survival = 1.0
-    for t in np.unique(durations[event]):
-        at_risk = (entry < t) & (durations >= t)
-        n = at_risk.sum()
-        here = at_risk & event & (durations == t)
-        d = here.sum()
-        times.append(float(t))
-        for name in names:
-            d_k = (here & (causes == name)).sum()
-            incidence[name].append(incidence[name][-1] + survival * d_k / n)
-        survival *= 1 - d / n
+    event_times = np.unique(durations[event])
+    n = _at_risk(entry, durations, event_times)
+    d = _count_at(durations[event], event_times)
+    # S(s-): the all-cause Kaplan-Meier just before each event time.
+    before = np.concatenate([[1.0], np.cumprod(1 - d / n)[:-1]]) if len(n) else np.array([])
+    times = [0.0, *event_times.tolist()]
+    incidence = {}
+    for name in names:
+        d_k = _count_at(durations[causes == name], event_times)
+        incidence[name] = [0.0, *np.cumsum(before * d_k / n).tolist()]
     counts = {name: int((causes == name).sum()) for name in names}
     return CumulativeIncidence(n=len(durations), times=times, incidence=incidence, counts=counts)
 
