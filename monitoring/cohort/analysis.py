@@ -153,6 +153,17 @@ def months(days: float | None) -> str:
     return MISSING if days is None else clinical_number(days / DAYS_PER_MONTH, 1)
 
 
+def median_text(estimate: float | None) -> str:
+    return "Not reached" if estimate is None else months(estimate)
+
+
+def interval(lower: float | None, upper: float | None) -> str:
+    """A CI in months; an open end (the curve never crosses 50% there) reads as a dash."""
+    if lower is None and upper is None:
+        return MISSING
+    return f"{months(lower)} to {months(upper)}"
+
+
 def percent(fraction: float | None) -> str:
     return MISSING if fraction is None else f"{clinical_number(fraction * 100, 1)}%"
 
@@ -298,9 +309,9 @@ def _survival(result: CohortResult, groups, params: Params, as_of: date) -> None
                     label,
                     str(km.n),
                     str(km.events),
-                    months(km.median.estimate),
-                    f"{months(km.median.lower)} to {months(km.median.upper)}",
-                    f"{months(km.median_loglog.lower)} to {months(km.median_loglog.upper)}",
+                    median_text(km.median.estimate),
+                    interval(km.median.lower, km.median.upper),
+                    interval(km.median_loglog.lower, km.median_loglog.upper),
                 ]
                 + [_survival_cell(s) for s in at_years]
             )
@@ -370,8 +381,8 @@ def _maintenance(result: CohortResult, groups, as_of: date) -> None:
                 label,
                 str(km.n),
                 str(km.events),
-                months(km.median.estimate),
-                f"{months(km.median.lower)} to {months(km.median.upper)}",
+                median_text(km.median.estimate),
+                interval(km.median.lower, km.median.upper),
             ]
             + [percent(cif.at("Stopped before progression", y * DAYS_PER_YEAR)) if
                "Stopped before progression" in cif.incidence else "0%" for y in (1, 3, 5)]

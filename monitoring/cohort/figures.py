@@ -101,13 +101,19 @@ def km_figure(curves: dict[str, KaplanMeier], *, title: str, origin_label: str) 
             }
         )
         if km.censor_times:
+            # One tick per distinct (time, level): thousands of patients would draw a bar.
+            ticks_at = sorted(set(zip(km.censor_times, km.censor_survival, strict=True)))
             data.append(
                 {
                     "type": "scatter",
-                    "x": _months(km.censor_times),
-                    "y": _round(km.censor_survival),
+                    "x": _months([t for t, _ in ticks_at]),
+                    "y": _round([s for _, s in ticks_at]),
                     "mode": "markers",
-                    "marker": {"symbol": "line-ns-open", "size": 8, "color": colour},
+                    "marker": {
+                        "symbol": "line-ns-open",
+                        "size": 8 if len(ticks_at) < 200 else 5,
+                        "color": colour,
+                    },
                     "name": f"{label} censored",
                     "legendgroup": label,
                     "showlegend": False,
@@ -139,16 +145,32 @@ def km_figure(curves: dict[str, KaplanMeier], *, title: str, origin_label: str) 
             "font": {"size": 12, **({"color": colour} if colour else {})},
         }
 
-    annotations = [row_text("Number at risk", x=-0.03, xref="paper", row=0, bold=True)]
+    annotations = [row_text("Number at risk", x=-0.07, xref="paper", row=0, bold=True)]
     for i, (label, km) in enumerate(curves.items()):
         colour = COLOURS[i % len(COLOURS)]
-        annotations.append(row_text(label, x=-0.03, xref="paper", row=i + 1, colour=colour))
+        annotations.append(row_text(label, x=-0.07, xref="paper", row=i + 1, colour=colour))
         for month in ticks:
             count = str(km.at_risk(month * DAYS_PER_MONTH))
             annotations.append(row_text(count, x=month, xref="x", row=i + 1))
     layout["annotations"] = annotations
     layout["margin"]["l"] = 140
+    _legend_aside(layout, len(curves))
     return {"data": data, "layout": layout}
+
+
+def _legend_aside(layout: dict, entries: int) -> None:
+    """More than three entries do not fit above the plot: list them to its right."""
+    if entries > 3:
+        layout["legend"] = {
+            "orientation": "v",
+            "x": 1.02,
+            "xanchor": "left",
+            "y": 1,
+            "yanchor": "top",
+            "tracegroupgap": 0,
+        }
+        layout["margin"]["r"] = 110
+        layout["margin"]["t"] = 50
 
 
 def cif_figure(
@@ -184,6 +206,7 @@ def cif_figure(
             )
     layout = _layout(title, x_title, "Cumulative incidence")
     layout["xaxis"]["dtick"] = 12
+    _legend_aside(layout, len(data))
     return {"data": data, "layout": layout}
 
 
