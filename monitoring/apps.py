@@ -15,6 +15,8 @@ PHYSICIAN_PERMISSIONS = [
     "monitoring.add_responseassessment",
 ]
 REMS_ADMINISTRATOR_PERMISSIONS = ["monitoring.view_labresult", "monitoring.view_flag"]
+# The Cohort page (aggregates of the clinic's patients, never a patient list).
+COHORT_PERMISSIONS = ["monitoring.view_cohort"]
 
 
 class MonitoringConfig(AppConfig):
@@ -24,12 +26,22 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         from monitoring import panels
+        from monitoring.cohort import panels as cohort_panels
         from monitoring.lab_reader import MonitoringLabReader
-        from patients.roles import NURSE, PHYSICIAN, REMS_ADMINISTRATOR, register_role_permissions
+        from patients.roles import (
+            ANALYST,
+            NURSE,
+            PHYSICIAN,
+            REMS_ADMINISTRATOR,
+            register_role_permissions,
+        )
         from therapy.ports import register_lab_reader
 
         register_role_permissions(NURSE, NURSE_PERMISSIONS)
         register_role_permissions(PHYSICIAN, PHYSICIAN_PERMISSIONS)
         register_role_permissions(REMS_ADMINISTRATOR, REMS_ADMINISTRATOR_PERMISSIONS)
+        register_role_permissions(PHYSICIAN, COHORT_PERMISSIONS)
+        register_role_permissions(ANALYST, COHORT_PERMISSIONS)
         register_lab_reader(MonitoringLabReader())
         panels.register()
+        cohort_panels.register()

@@ -402,3 +402,8 @@ __all__ = [
     "ResponseAssessment",
     "UserLabUnit",
 ]
+
+# The Cohort page's permission (no table: the page reads the records above).
+from monitoring.cohort.models import CohortReport  # noqa: E402
+
+__all__ += ["CohortReport"]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from monitoring import views
+from monitoring.cohort import views as cohort_views
 from monitoring.nursing import views as nursing_views
 from monitoring.timeline import views as timeline_views
 
@@ -26,6 +27,7 @@ urlpatterns = [
         nursing_views.dosing_calendar,
         name="dosing_calendar",
     ),
+    path("cohort/", cohort_views.cohort, name="cohort"),
     path("flags/<int:flag_id>/acknowledge/", views.flag_acknowledge, name="flag_acknowledge"),
     path("patients/<uuid:public_id>/labs/", views.lab_list, name="labs"),
     path("patients/<uuid:public_id>/labs/enter/<slug:panel>/", views.lab_entry, name="lab_entry"),

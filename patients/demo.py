@@ -7,6 +7,7 @@ Large cohorts (``--patients 10000``) are written with bulk inserts in batches.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
 from patients.models import Clinic, Diagnosis, Patient, Transplant, WeightMeasurement
-from patients.roles import NURSE, PHYSICIAN, REMS_ADMINISTRATOR, ensure_roles
+from patients.roles import ANALYST, NURSE, PHYSICIAN, REMS_ADMINISTRATOR, ensure_roles
 
 # Synthetic demo accounts: the password is printed on purpose.
 DEMO_PASSWORD = "mmm-demo-2026"  # noqa: S105  # nosec B105
@@ -31,6 +32,7 @@ ROLE_USERS = [
     ("nurse", NURSE, "Nora", "Nurse"),
     ("physician", PHYSICIAN, "Phil", "Physician"),
     ("rems", REMS_ADMINISTRATOR, "Remy", "Administrator"),
+    ("analyst", ANALYST, "Ana", "Analyst"),
 ]
 
 GIVEN_FEMALE = [
@@ -138,6 +140,68 @@ class DemoPatient:
     date_of_death: date | None
 
 
+@dataclass(frozen=True)
+class DemoOutcome:
+    """What happens to a demo patient after the maintenance start, at rates like the seed
+    literature's (median PFS about 4-5 years, shorter with high-risk cytogenetics; about
+    one in five stopping before progression). Dates after ``as_of`` have not happened."""
+
+    progression_on: date | None
+    death_on: date | None
+    stopped_on: date | None  # stopped maintenance before progression (not for death)
+    stop_reason: str
+
+    def maintenance_end(self) -> tuple[date, str] | None:
+        """When and why maintenance ended (the first of stop, progression, death)."""
+        ends = [
+            (on, reason)
+            for on, reason in (
+                (self.stopped_on, self.stop_reason),
+                (self.progression_on, "progression"),
+                (self.death_on, "death"),
+            )
+            if on is not None
+        ]
+        return min(ends) if ends else None
+
+    @property
+    def status(self) -> str:
+        if self.death_on:
+            return "deceased"
+        return "off_therapy" if self.maintenance_end() else "active"
+
+
+def demo_outcome(
+    index: int, *, seed: int, transplanted_on: date, high_risk: bool, as_of: date
+) -> DemoOutcome:
+    """The outcome of the ``index``-th demo patient. Pure; its own generator, so the other
+    demo values do not change with it. Times run from ~100 days after transplant."""
+    rng = random.Random(f"outcome:{seed}:{index}")  # noqa: S311  # nosec B311
+    start = transplanted_on + timedelta(days=100)
+
+    def draw(median_days: float) -> float:
+        return max(30.0, rng.expovariate(math.log(2) / median_days))
+
+    progression = draw(900 if high_risk else 1700)
+    death = min(draw(9000), progression + draw(1100))
+    stop = draw(3000)
+    reason = rng.choices(
+        ["toxicity", "patient_choice", "other", "mrd_guided_stop", "second_primary_malignancy"],
+        weights=[55, 25, 8, 6, 6],
+    )[0]
+
+    def happened(days: float) -> date | None:
+        on = start + timedelta(days=int(days))
+        return on if on <= as_of else None
+
+    return DemoOutcome(
+        progression_on=happened(progression) if progression < death else None,
+        death_on=happened(death),
+        stopped_on=happened(stop) if stop < min(progression, death) else None,
+        stop_reason=reason if stop < min(progression, death) else "",
+    )
+
+
 def demo_patient(index: int, *, seed: int, as_of: date) -> DemoPatient:
     """The ``index``-th synthetic patient. Pure: depends only on its arguments."""
     # Synthetic data, not security: a seeded generator is the point.
@@ -171,6 +235,15 @@ def demo_patient(index: int, *, seed: int, as_of: date) -> DemoPatient:
     status = rng.choices(
         ["active", "off_therapy", "transferred", "deceased"], weights=[86, 8, 3, 3]
     )[0]
+    outcome = demo_outcome(
+        index,
+        seed=seed,
+        transplanted_on=transplanted_on,
+        high_risk=bool(cytogenetics["del_17p"] or cytogenetics["t_4_14"]),
+        as_of=as_of,
+    )
+    if status != "transferred":
+        status = outcome.status  # progression, stopping and death at the seeds' rates
     if months_on_maintenance == 0:
         status = "pre_maintenance"
     height = Decimal(rng.randint(152, 178) if sex == "female" else rng.randint(163, 193))
@@ -211,9 +284,7 @@ def demo_patient(index: int, *, seed: int, as_of: date) -> DemoPatient:
         neuropathy_grade=rng.choices([0, 1, 2], weights=[70, 22, 8])[0],
         on_dialysis=rng.random() < 0.02,
         transplanted_on=transplanted_on,
-        date_of_death=(as_of - timedelta(days=rng.randint(5, 60)))
-        if status == "deceased"
-        else None,
+        date_of_death=outcome.death_on if status == "deceased" else None,
     )
 
 

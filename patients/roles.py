@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group, Permission
 NURSE = "Nurse"
 PHYSICIAN = "Physician"
 REMS_ADMINISTRATOR = "REMS administrator"
+ANALYST = "Analyst"
 
 _VIEW_PATIENTS = [
     "patients.view_patient",
@@ -51,6 +52,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     PHYSICIAN: [*_VIEW_PATIENTS, *_EDIT_PATIENTS, *_NURSING],
     # REMS administrators: REMS records; demographics read-only, no lab or dose changes.
     REMS_ADMINISTRATOR: ["patients.view_patient", "patients.view_diagnosis"],
+    # Analysts: read-only aggregates of their clinics (the Cohort page); no patient record.
+    ANALYST: [],
 }
 
 EXTRA_ROLE_PERMISSIONS: dict[str, list[str]] = {}

@@ -21,7 +21,7 @@ from patients.forms import (
     WeightForm,
 )
 from patients.models import Patient, Transplant, WeightMeasurement
-from patients.roles import NURSE, PHYSICIAN, REMS_ADMINISTRATOR
+from patients.roles import ANALYST, NURSE, PHYSICIAN, REMS_ADMINISTRATOR
 
 PAGE_SIZE = 25
 
@@ -37,6 +37,7 @@ HOME_BY_ROLE = [
     ("monitoring.view_flag", NURSE, "monitoring:worklist"),
     ("therapy.decide_dosesuggestion", PHYSICIAN, "monitoring:inbox"),
     ("therapy.change_remsenrollment", REMS_ADMINISTRATOR, "therapy:rems_list"),
+    ("monitoring.view_cohort", ANALYST, "monitoring:cohort"),
 ]
 
 

@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
+from patients import demo as patient_demo
 from patients.models import FollowUpCall, Patient
 from patients.nursing import rules as follow_up_rules
 from therapy import dosing, rems_rules
@@ -97,6 +98,7 @@ def plan_course(patient: Patient, *, index: int, seed: int, as_of: date) -> Cour
         aspirin_mg=None if prior_vte else rng.choice([81, 81, 100, 325]),
     )
     end = _discontinuation(plan, patient, rng, as_of)
+    end = _outcome_end(plan, patient, index=index, seed=seed, as_of=as_of) or end
     _holds(plan, rng, last_day=end or as_of, open_allowed=end is None)
     return plan
 
@@ -127,6 +129,28 @@ def _discontinuation(plan: CoursePlan, patient: Patient, rng, as_of: date) -> da
             )[0]
     plan.discontinued_on = min(ended, as_of)
     plan.discontinuation_reason = reason
+    return plan.discontinued_on
+
+
+def _outcome_end(plan: CoursePlan, patient: Patient, *, index: int, seed: int, as_of: date):
+    """Off therapy or deceased: maintenance ends when the demo outcome says (progression,
+    death, or a stop before progression with its reason)."""
+    if patient.status not in (Patient.Status.OFF_THERAPY, Patient.Status.DECEASED):
+        return None
+    diagnosis = getattr(patient, "diagnosis", None)
+    outcome = patient_demo.demo_outcome(
+        index,
+        seed=seed,
+        transplanted_on=min(t.transplanted_on for t in patient.transplants.all()),
+        high_risk=bool(diagnosis and (diagnosis.del_17p or diagnosis.t_4_14)),
+        as_of=as_of,
+    )
+    end = outcome.maintenance_end()
+    if end is None:
+        return None
+    plan.discontinued_on = min(max(end[0], plan.start), as_of)
+    plan.discontinuation_reason = end[1]
+    plan.discontinuation_note = ""
     return plan.discontinued_on
 
 

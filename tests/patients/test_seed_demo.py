@@ -26,7 +26,7 @@ def test_seed_demo_makes_two_clinics_with_a_user_per_role():
     assert Clinic.objects.count() == 2
     for clinic in Clinic.objects.all():
         roles = sorted(g.name for u in clinic.staff.all() for g in u.groups.all())
-        assert roles == ["Nurse", "Physician", "REMS administrator"]
+        assert roles == ["Analyst", "Nurse", "Physician", "REMS administrator"]
 
 
 def test_demo_patients_are_deterministic():

@@ -172,6 +172,16 @@ MATRIX: dict[str, Url] = {
     "monitoring:worklist": Url(
         {**everyone(), "superuser": NOT_FOUND}
     ),  # a clinic-less user has no worklist
+    # Physicians and analysts, aggregates of their own clinics (the outsider sees clinic B's).
+    "monitoring:cohort": Url(
+        {
+            "nurse": FORBIDDEN,
+            "physician": OK,
+            "rems": FORBIDDEN,
+            "superuser": NOT_FOUND,
+            "outsider": OK,
+        }
+    ),
     "monitoring:inbox": Url(
         {
             "nurse": FORBIDDEN,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from monitoring import demo as monitoring_demo
+from monitoring.cohort import demo as cohort_demo
 from monitoring.rules.registry import all_rule_defaults
 from patients import demo as patient_demo
 from patients.services import rule_settings_seed
@@ -48,6 +49,8 @@ class Command(BaseCommand):
         courses = therapy_demo.seed_therapy(seed=seed, as_of=as_of)
         labs = monitoring_demo.seed_monitoring(seed=seed, as_of=as_of)
         self.stdout.write(f"Demo therapy: {courses} new courses; demo labs: {labs} new results.")
+        outcomes = cohort_demo.seed_outcomes(seed=seed, as_of=as_of)
+        self.stdout.write(f"Demo outcomes (assessments, MRD): {outcomes} new patients.")
         self.stdout.write(f"Demo logins (password for all: {patient_demo.DEMO_PASSWORD}):")
         for username, role in logins:
             self.stdout.write(f"  {username:<18} {role}")

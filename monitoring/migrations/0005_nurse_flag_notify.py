@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("monitoring", "0003_pregnancy_test_positive_flag"),
+        ("monitoring", "0004_cohort"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
