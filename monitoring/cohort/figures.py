@@ -133,7 +133,9 @@ def km_figure(curves: dict[str, KaplanMeier], *, title: str, origin_label: str) 
     def row_text(text, *, x, xref, row, colour=None, bold=False):
         # Rows are placed in pixels under the axis title (paper units would scale with height).
         return {
-            "text": f"<b>{text}</b>" if bold else text,
+            # Weight through the font, not <b>: Plotly renders <b> as a style attribute, which
+            # the strict CSP blocks.
+            "text": text,
             "xref": xref,
             "yref": "paper",
             "x": x,
@@ -142,7 +144,11 @@ def km_figure(curves: dict[str, KaplanMeier], *, title: str, origin_label: str) 
             "yshift": -(AXIS_TITLE_PX + ROW_PX * row),
             "xanchor": "right" if xref == "paper" else "center",
             "showarrow": False,
-            "font": {"size": 12, **({"color": colour} if colour else {})},
+            "font": {
+                "size": 12,
+                **({"color": colour} if colour else {}),
+                **({"weight": "bold"} if bold else {}),
+            },
         }
 
     annotations = [row_text("Number at risk", x=-0.07, xref="paper", row=0, bold=True)]
