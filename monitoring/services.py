@@ -30,6 +30,7 @@ from patients.selectors import rule_thresholds
 
 COMPUTED_CODES = {"FLC_RATIO"}
 CANONICAL_PLACES = Decimal("1E-10")
+REF_PLACES = Decimal("1E-4")  # LabResult.ref_low / ref_high
 
 THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
 
@@ -313,7 +314,7 @@ def _build(
     )
     if item.canonical is not None:
         lab_range = {
-            name: catalogue.to_canonical(test.code, limit, item.entry.unit)
+            name: catalogue.to_canonical(test.code, limit, item.entry.unit).quantize(REF_PLACES)
             for name, limit in (("lab_low", item.entry.ref_low), ("lab_high", item.entry.ref_high))
             if limit is not None
         }
