@@ -318,9 +318,7 @@ def _build(
             for name, limit in (("lab_low", item.entry.ref_low), ("lab_high", item.entry.ref_high))
             if limit is not None
         }
-        for name, value in grade_fields(
-            test.code, item.canonical, thresholds, **lab_range
-        ).items():
+        for name, value in grade_fields(test.code, item.canonical, thresholds, **lab_range).items():
             setattr(result, name, value)
     for name, value in item.entry.details.items():
         setattr(result, name, value)
