@@ -14,5 +14,6 @@ urlpatterns = [
     path("therapy/", include("therapy.urls")),
     path("monitoring/", include("monitoring.urls")),
     path("api/", include("config.api_urls")),
+    path("fhir/", include("monitoring.interop.fhir.urls")),
     path("admin/", admin.site.urls),
 ]
