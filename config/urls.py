@@ -15,5 +15,6 @@ urlpatterns = [
     path("monitoring/", include("monitoring.urls")),
     path("api/", include("config.api_urls")),
     path("fhir/", include("monitoring.interop.fhir.urls")),
+    path("interface/", include("monitoring.interop.urls")),
     path("admin/", admin.site.urls),
 ]

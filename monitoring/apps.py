@@ -7,6 +7,9 @@ NURSE_PERMISSIONS = [
     "monitoring.view_flag",
     "monitoring.acknowledge_flag",
     "monitoring.view_responseassessment",  # the timeline, read-only
+    # The lab interface queue: held messages matched, mapped, retried or rejected.
+    "monitoring.view_interfacemessage",
+    "monitoring.change_interfacemessage",
 ]
 PHYSICIAN_PERMISSIONS = [
     *NURSE_PERMISSIONS,
@@ -24,6 +27,7 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         from monitoring import panels
+        from monitoring.interop import panels as interop_panels
         from monitoring.lab_reader import MonitoringLabReader
         from patients.roles import NURSE, PHYSICIAN, REMS_ADMINISTRATOR, register_role_permissions
         from therapy.ports import register_lab_reader
@@ -33,3 +37,4 @@ class MonitoringConfig(AppConfig):
         register_role_permissions(REMS_ADMINISTRATOR, REMS_ADMINISTRATOR_PERMISSIONS)
         register_lab_reader(MonitoringLabReader())
         panels.register()
+        interop_panels.register()
