@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from monitoring.models import Flag, LabResult
+from monitoring.models import Flag, InterfaceMessage, LabResult
 from patients.rulebook import Finding
 from tests.factories import WeightFactory
 from therapy import services as therapy_services
@@ -79,6 +79,17 @@ def matrix_world(nurse, physician, rems_admin, superuser, outsider, patient):
         opened_at=timezone.now(),
         opened_as_of=date(2025, 1, 4),
     )
+    interface_message = InterfaceMessage.objects.create(
+        channel="mllp",
+        received_at=timezone.now(),
+        raw="MSH|^~\\&|LIS|NORTHLAB|||||ORU^R01|M1|P|2.5.1\rPID|1||X-1^^^N^MR\rOBR|1\rOBX|1",
+        sending_facility="NORTHLAB",
+        control_id="M1",
+        status="held",
+        ack_code="AE",
+        reason="No patient with MRN X-1",
+        clinic=patient.clinic,
+    )
     return {
         "users": {
             "nurse": nurse,
@@ -97,4 +108,5 @@ def matrix_world(nurse, physician, rems_admin, superuser, outsider, patient):
         "result_id": result.pk,
         "collection_id": result.collection_id,
         "flag_id": flag.pk,
+        "interface_message_id": interface_message.pk,
     }
