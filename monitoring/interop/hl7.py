@@ -244,10 +244,11 @@ def _msh_fields(msh) -> dict[str, str]:
     }
 
 
-def ack_for(row: InterfaceMessage) -> str:
+def ack_for(row: InterfaceMessage, message=None) -> str:
     msh = {}
     with contextlib.suppress(Exception):  # a refused message may have no usable MSH
-        msh = _msh_fields(hl7.parse(normalise(row.raw)).segment("MSH"))
+        message = message if message is not None else hl7.parse(normalise(row.raw))
+        msh = _msh_fields(message.segment("MSH"))
     return build_ack(
         ack_code=row.ack_code, problems=row.problems, msh=msh, control_id=row.control_id
     )
@@ -303,14 +304,15 @@ def receive(raw: str, *, channel: str, now: datetime | None = None) -> Outcome:
         **header,
     )
     try:
+        # One transaction (one commit) per message: the log row, the results, the outcome.
         with transaction.atomic():
             row.save()
+            process(row, now=now, message=message)
     except IntegrityError:
         # The same MSH-10 arrived twice at once on two connections: the other one stored it.
         existing = InterfaceMessage.objects.get(sending_facility=facility, control_id=control_id)
         return _repeat(existing, now)
-    process(row, now=now, message=message)
-    return Outcome(row, ack_for(row))
+    return Outcome(row, ack_for(row, message))
 
 
 def refuse_unread(*, channel: str, problem: str, now: datetime | None = None) -> Outcome:
@@ -649,12 +651,17 @@ def _store(parsed: Parsed, patient: Patient, row: InterfaceMessage, now: datetim
 
     saved: list[LabResult] = []
     by_time: dict[datetime, list[_Item]] = defaultdict(list)
-    for item in items:
-        existing = (
-            LabResult.objects.valid()
-            .filter(patient=patient, test_code=item.test.code, collected_at=item.collected_at)
-            .first()
+    # One query for what is already recorded at these collection times (status handling).
+    on_record = {
+        (r.test_code, r.collected_at): r
+        for r in LabResult.objects.valid().filter(
+            patient=patient,
+            test_code__in={i.test.code for i in items},
+            collected_at__in={i.collected_at for i in items},
         )
+    }
+    for item in items:
+        existing = on_record.get((item.test.code, item.collected_at))
         label = f"message {row.control_id}, OBX {item.obx.sequence}"
         if item.status in ("D", "W"):
             if existing is None:

@@ -12,7 +12,11 @@ READS = {
     # endpoint: nurse, physician, rems (superuser and outsider: 404, no clinic)
     "Patient/{id}": (OK, OK, OK),
     "Observation?patient={id}": (OK, OK, OK),
-    "Observation?patient=Patient/{id}&category=laboratory&code=http://loinc.org|751-8": (OK, OK, OK),
+    "Observation?patient=Patient/{id}&category=laboratory&code=http://loinc.org|751-8": (
+        OK,
+        OK,
+        OK,
+    ),
     "MedicationRequest?patient={id}": (OK, OK, OK),
     "Condition?patient={id}": (OK, OK, OK),
 }

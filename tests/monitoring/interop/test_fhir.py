@@ -74,7 +74,8 @@ def test_hl7_in_fhir_observation_out_round_trip(nurse, sender, patient):
     assert receive(oru([("20250602083000-0400", [*CBC[:4], platelets])])).ack_code == "AA"
 
     response = fhir(nurse).get(
-        "/fhir/Observation", {"patient": f"Patient/{patient.public_id}", "code": "http://loinc.org|777-3"}
+        "/fhir/Observation",
+        {"patient": f"Patient/{patient.public_id}", "code": "http://loinc.org|777-3"},
     )
 
     assert response.status_code == 200
@@ -82,7 +83,11 @@ def test_hl7_in_fhir_observation_out_round_trip(nurse, sender, patient):
     assert bundle["total"] == 1
     obs = bundle["entry"][0]["resource"]
     assert obs["status"] == "preliminary"
-    assert obs["code"]["coding"][0] == {"system": "http://loinc.org", "code": "777-3", "display": "Platelets"}
+    assert obs["code"]["coding"][0] == {
+        "system": "http://loinc.org",
+        "code": "777-3",
+        "display": "Platelets",
+    }
     assert obs["valueQuantity"] == {
         "value": 95,
         "unit": "10^9/L",
@@ -106,7 +111,11 @@ def test_observation_search_by_category_returns_all_labs(nurse, sender, patient)
 
 
 def test_spep_and_flc_are_mcode_tumour_markers(nurse, sender, patient):
-    receive(oru([("20250602083000-0400", [Res("33358-3", "0.4", "g/dL"), Res("36916-5", "30", "mg/L")])]))
+    receive(
+        oru(
+            [("20250602083000-0400", [Res("33358-3", "0.4", "g/dL"), Res("36916-5", "30", "mg/L")])]
+        )
+    )
 
     bundle = valid(fhir(nurse).get("/fhir/Observation", {"patient": str(patient.public_id)}).json())
 
@@ -137,7 +146,9 @@ def test_condition_is_the_myeloma_diagnosis(nurse, patient):
     assert condition["code"]["coding"][0]["code"] == "109989006"
 
 
-def test_medication_request_has_21_of_28_timing_and_the_dose_changes(nurse, physician, patient, course):
+def test_medication_request_has_21_of_28_timing_and_the_dose_changes(
+    nurse, physician, patient, course
+):
     therapy_services.dose_change(
         course=course,
         user=physician,
@@ -161,14 +172,21 @@ def test_medication_request_has_21_of_28_timing_and_the_dose_changes(nurse, phys
     assert request["medicationCodeableConcept"]["coding"][0]["code"] == "342369"
 
 
-def observation(patient, code="777-3", value=88, unit="10*9/L", when="2025-06-02T08:30:00-04:00", **extra):
+def observation(
+    patient, code="777-3", value=88, unit="10*9/L", when="2025-06-02T08:30:00-04:00", **extra
+):
     return {
         "resourceType": "Observation",
         "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
         "subject": {"reference": f"Patient/{patient.public_id}"},
         "effectiveDateTime": when,
-        "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit},
+        "valueQuantity": {
+            "value": value,
+            "unit": unit,
+            "system": "http://unitsofmeasure.org",
+            "code": unit,
+        },
         **extra,
     }
 
@@ -176,7 +194,9 @@ def observation(patient, code="777-3", value=88, unit="10*9/L", when="2025-06-02
 def test_post_observation_stores_it_through_the_lab_service(nurse, patient):
     body = observation(
         patient,
-        referenceRange=[{"low": {"value": 100, "code": "10*9/L"}, "high": {"value": 400, "code": "10*9/L"}}],
+        referenceRange=[
+            {"low": {"value": 100, "code": "10*9/L"}, "high": {"value": 400, "code": "10*9/L"}}
+        ],
     )
     valid(body)
 
@@ -192,7 +212,9 @@ def test_post_observation_stores_it_through_the_lab_service(nurse, patient):
 
 
 def test_post_implausible_observation_is_422_operation_outcome_and_nothing_saved(nurse, patient):
-    response = fhir(nurse).post("/fhir/Observation", observation(patient, value=99999), format="json")
+    response = fhir(nurse).post(
+        "/fhir/Observation", observation(patient, value=99999), format="json"
+    )
 
     assert response.status_code == 422
     outcome = valid(response.json())
@@ -231,7 +253,9 @@ def test_transaction_bundle_is_stored_all_or_nothing(nurse, patient):
 
     refused = fhir(nurse).post("/fhir/", bad, format="json")
     assert refused.status_code == 422 and not LabResult.objects.exists()
-    assert refused.json()["issue"][0]["expression"] == ["Bundle.entry[2].resource.valueQuantity.code"]
+    assert refused.json()["issue"][0]["expression"] == [
+        "Bundle.entry[2].resource.valueQuantity.code"
+    ]
 
     response = fhir(nurse).post("/fhir/", good, format="json")
     assert response.status_code == 200, response.content

@@ -19,10 +19,7 @@ DRAWN_UTC = datetime(2025, 6, 2, 12, 30, tzinfo=UTC)
 
 
 def values(patient):
-    return {
-        r.test_code: r
-        for r in LabResult.objects.valid().filter(patient=patient)
-    }
+    return {r.test_code: r for r in LabResult.objects.valid().filter(patient=patient)}
 
 
 def ack_segments(outcome):
@@ -353,8 +350,10 @@ def test_oversized_message_is_refused(settings, sender, monkeypatch):
 
 
 def test_split_messages_reads_a_file_of_several_patients():
-    text = "\ufeff" + oru([(DRAWN, CBC)], control_id="1", end="\r\n") + oru(
-        [(DRAWN, CBC)], control_id="2", mrn="A-1002", end="\r\n"
+    text = (
+        "\ufeff"
+        + oru([(DRAWN, CBC)], control_id="1", end="\r\n")
+        + oru([(DRAWN, CBC)], control_id="2", mrn="A-1002", end="\r\n")
     )
     messages = ingest.split_messages(text)
     assert len(messages) == 2 and all(m.startswith("MSH|") for m in messages)
@@ -362,7 +361,12 @@ def test_split_messages_reads_a_file_of_several_patients():
 
 @pytest.mark.parametrize(
     ("text", "low", "high"),
-    [("4.0-11.0", "4.0", "11.0"), ("4.0 - 11.0", "4.0", "11.0"), ("<5", None, "5"), (">1.0", "1.0", None)],
+    [
+        ("4.0-11.0", "4.0", "11.0"),
+        ("4.0 - 11.0", "4.0", "11.0"),
+        ("<5", None, "5"),
+        (">1.0", "1.0", None),
+    ],
 )
 def test_reference_range_spellings(text, low, high):
     assert ingest.parse_range(text) == (

@@ -54,10 +54,14 @@ def test_match_to_patient_stores_the_results_and_audits_who(client_for, nurse, s
     held.refresh_from_db()
     assert held.status == "accepted" and held.matched_manually and held.resolved_by == nurse
     assert LabResult.objects.filter(patient=patient).count() == 5
-    assert held.history.first().history_change_reason.startswith(f"Matched to patient {patient.public_id}")
+    assert held.history.first().history_change_reason.startswith(
+        f"Matched to patient {patient.public_id}"
+    )
 
 
-def test_match_to_a_patient_of_another_clinic_is_refused(client_for, nurse, sender, patient, clinic_b):
+def test_match_to_a_patient_of_another_clinic_is_refused(
+    client_for, nurse, sender, patient, clinic_b
+):
     PatientFactory(clinic=clinic_b, mrn="B-1")
     held = receive(oru([(DRAWN, CBC)], mrn="A-9999")).message
 
@@ -72,7 +76,9 @@ def test_map_code_and_retry_from_the_page(client_for, nurse, sender, patient):
     page = client_for(nurse).get(f"/interface/{held.pk}/").content.decode()
     assert 'value="HB"' in page  # the code named in the problem is prefilled
 
-    client_for(nurse).post(f"/interface/{held.pk}/map-code/", {"local_code": "HB", "test_code": "HGB"})
+    client_for(nurse).post(
+        f"/interface/{held.pk}/map-code/", {"local_code": "HB", "test_code": "HGB"}
+    )
 
     held.refresh_from_db()
     assert held.status == "accepted"
@@ -83,7 +89,9 @@ def test_map_code_and_retry_from_the_page(client_for, nurse, sender, patient):
 def test_map_unit_and_retry_from_the_page(client_for, nurse, sender, patient):
     held = receive(oru([(DRAWN, [Res("6690-2", "5.6", "Gpt/L")])])).message
 
-    client_for(nurse).post(f"/interface/{held.pk}/map-unit/", {"spelling": "Gpt/L", "unit": "10^9/L"})
+    client_for(nurse).post(
+        f"/interface/{held.pk}/map-unit/", {"spelling": "Gpt/L", "unit": "10^9/L"}
+    )
 
     held.refresh_from_db()
     assert held.status == "accepted" and UnitMapping.objects.filter(spelling="Gpt/L").exists()
@@ -100,7 +108,9 @@ def test_reject_needs_a_reason_and_keeps_the_message(client_for, nurse, sender, 
     held.refresh_from_db()
     assert held.status == "rejected" and held.resolution == "Test message from the lab"
     assert InterfaceMessage.objects.filter(pk=held.pk).exists()
-    assert f'href="/interface/{held.pk}/"' not in client_for(nurse).get("/interface/").content.decode()
+    assert (
+        f'href="/interface/{held.pk}/"' not in client_for(nurse).get("/interface/").content.decode()
+    )
 
 
 def test_refused_message_cannot_be_retried(client_for, superuser):
@@ -119,7 +129,9 @@ def test_results_show_preliminary_and_the_lab_flag(client_for, nurse, sender, pa
     assert "preliminary" in page and "lab flag L" in page
 
 
-def test_queue_page_query_count_is_fixed(client_for, nurse, sender, patient, django_assert_max_num_queries):
+def test_queue_page_query_count_is_fixed(
+    client_for, nurse, sender, patient, django_assert_max_num_queries
+):
     for n in range(5):
         receive(oru([(DRAWN, CBC)], mrn=f"A-90{n}", control_id=f"Q{n}"))
     client = client_for(nurse)

@@ -92,7 +92,11 @@ def test_api_style_entry_with_a_reference_range_grades_against_it(patient, nurse
         patient=patient,
         user=nurse,
         collected_at=timezone.now(),
-        entries=[services.LabEntry("PLT", "99", "10^9/L", ref_low=Decimal("100"), ref_high=Decimal("400"))],
+        entries=[
+            services.LabEntry(
+                "PLT", "99", "10^9/L", ref_low=Decimal("100"), ref_high=Decimal("400")
+            )
+        ],
     )
     assert saved[0].ctcae_grade == 1 and saved[0].ref_from_lab
 

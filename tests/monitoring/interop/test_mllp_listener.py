@@ -137,7 +137,26 @@ def test_invalid_utf8_is_refused(listener):
         st.binary(max_size=600),
         st.text(max_size=400).map(lambda t: t.encode("utf-8", "surrogatepass")),
         st.lists(
-            st.sampled_from(["MSH|^~\\&|", "PID|1||", "OBR|1|", "OBX|1|NM|", "|", "^", "~", "\\", "\r", "\n", "ORU^R01", "20250602", "751-8^^LN", "10*9/L", "-1e999", "NaN"]),
+            st.sampled_from(
+                [
+                    "MSH|^~\\&|",
+                    "PID|1||",
+                    "OBR|1|",
+                    "OBX|1|NM|",
+                    "|",
+                    "^",
+                    "~",
+                    "\\",
+                    "\r",
+                    "\n",
+                    "ORU^R01",
+                    "20250602",
+                    "751-8^^LN",
+                    "10*9/L",
+                    "-1e999",
+                    "NaN",
+                ]
+            ),
             max_size=40,
         ).map(lambda parts: "".join(parts).encode()),
     )
