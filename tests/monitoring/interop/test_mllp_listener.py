@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 
@@ -54,10 +55,8 @@ def listener(transactional_db):
 
 def _run(loop, coroutine):
     asyncio.set_event_loop(loop)
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         loop.run_until_complete(coroutine)
-    except asyncio.CancelledError:
-        pass
 
 
 def _read_ack(conn) -> str:
