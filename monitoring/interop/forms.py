@@ -23,7 +23,9 @@ class CodeMappingForm(forms.Form):
         label="Laboratory code (OBX-3)", max_length=60, widget=forms.TextInput(TEXT)
     )
     test_code = forms.ChoiceField(
-        label="Catalogue test", choices=TEST_CHOICES, widget=forms.Select(attrs=SELECT)
+        label="Catalogue test",
+        choices=[("", "Choose a test…"), *TEST_CHOICES],
+        widget=forms.Select(attrs=SELECT),
     )
 
 
@@ -33,7 +35,7 @@ class UnitMappingForm(forms.Form):
     )
     unit = forms.ChoiceField(
         label="Catalogue unit",
-        choices=[(u, u) for u in CATALOGUE_UNITS],
+        choices=[("", "Choose a unit…"), *((u, u) for u in CATALOGUE_UNITS)],
         widget=forms.Select(attrs=SELECT),
     )
 
