@@ -260,6 +260,8 @@ def ack_for(row: InterfaceMessage, message=None) -> str:
 def receive(raw: str, *, channel: str, now: datetime | None = None) -> Outcome:
     """Log, map and store one message (see the module docstring); never raises for input."""
     now = now or timezone.now()
+    # PostgreSQL text cannot hold NUL; keep the rest of the message as received.
+    raw = raw.replace("\x00", "\ufffd")
     size = len(raw.encode("utf-8", "surrogateescape"))
     if size > MAX_MESSAGE_BYTES:
         return refuse_unread(
