@@ -169,8 +169,11 @@ class MedicationRequestType(FhirView):
         patient = self.patient(
             request.query_params.get("patient"), "therapy.view_maintenancecourse"
         )
+        # Every course with a lenalidomide dose (lenalidomide alone or in a combination).
         courses = [
-            c for c in therapy_selectors.courses_for(patient) if c.regimen.kind == "lenalidomide"
+            c
+            for c in therapy_selectors.courses_for(patient)
+            if c.dose_mg is not None or c.start_dose_mg is not None
         ]
         found = [resources.medication_request_resource(c) for c in courses]
         return Response(resources.searchset(found, self.base_url()))
