@@ -51,12 +51,12 @@ def main() -> None:
     setup_django()
     from django.utils import timezone
 
-    from monitoring.interop import hl7 as ingest
     from monitoring.interop import mllp
+    from monitoring.interop import services as interop_services
     from patients.models import Clinic, Patient
 
     clinic, _ = Clinic.objects.get_or_create(code="bench", defaults={"name": "Bench Clinic"})
-    ingest.sender_register(facility="BENCHLAB", authority="BENCHMRN", clinic=clinic)
+    interop_services.sender_register(facility="BENCHLAB", authority="BENCHMRN", clinic=clinic)
     patients = []
     for i in range(20):
         patient, _ = Patient.objects.get_or_create(

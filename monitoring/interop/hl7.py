@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from monitoring import services
 from monitoring.errors import LabEntryRejected
-from monitoring.interop import units
+from monitoring.interop import errors, units
 from monitoring.interop.models import (
     Hl7Sender,
     InterfaceMessage,
@@ -72,49 +72,6 @@ _CODE_TEXT = {
     "205": "Duplicate key identifier",
     "207": "Application internal error",
 }
-
-NOT_HL7 = "Not an HL7 v2 message: it must start with an MSH segment ({error})."
-TOO_LARGE = "The message is larger than {limit} bytes and was not read."
-NOT_UTF8 = "The message is not valid UTF-8 text."
-NO_CONTROL_ID = "MSH-10 (message control id) is empty."
-NOT_ORU = "Only ORU^R01 lab results are accepted; this message is {type}."
-ONE_PATIENT = "The message has {count} PID segments; send one patient per message."
-NO_PID = "The message has no PID segment."
-NO_OBX = "The message has no OBX result segments."
-OBX_BEFORE_OBR = "OBX segment {seq} comes before any OBR segment."
-UNREGISTERED = (
-    "Sender {facility!r} with assigning authority {authority} is not registered: register it "
-    "in admin (HL7 senders) or with manage.py hl7_sender, then retry."
-)
-NO_MRN = "PID-3 has no MRN."
-UNKNOWN_PATIENT = (
-    "No patient with MRN {mrn} in {clinic}: match the message to a patient, or register "
-    "the patient and retry."
-)
-NO_DOB = "PID-7 (date of birth) is empty: the patient cannot be confirmed."
-BAD_DOB = "PID-7 {value!r} is not a date of birth (YYYYMMDD)."
-DOB_MISMATCH = (
-    "Date of birth {value} does not match the patient with MRN {mrn}: held, not attached. "
-    "Check the patient and match the message by hand if it is theirs."
-)
-UNKNOWN_CODE = (
-    "Test {code!r} ({system}) is not in the lab catalogue and has no local code mapping for "
-    "{facility!r}: map the code, then retry."
-)
-UNKNOWN_UNIT = "{test}: unit {unit!r} is not a known spelling: map the unit, then retry."
-NO_UNIT = "{test}: OBX-6 (units) is empty."
-NO_VALUE = "{test}: OBX-5 (value) is empty."
-COMPARATOR = "{test}: {value!r} is a bound, not a measured value; enter it by hand if needed."
-BAD_RANGE = "{test}: reference range {value!r} is not understood (expected e.g. 4.0-11.0, <5)."
-BAD_STATUS = "{test}: result status (OBX-11) {value!r} is not one of P, F, C, D, W."
-NO_TIME = "{test}: no collection time (OBX-14 or OBR-7)."
-BAD_TIME = "{test}: collection time {value!r} is not an HL7 date and time."
-NOTHING_TO_WITHDRAW = (
-    "{test} collected at {when}: the lab withdrew a result (OBX-11 {status}) that is not on record."
-)
-TOO_LONG = "{test}: {value!r} is longer than 30 characters."
-INTERNAL = "The message could not be processed ({error}); it is kept for review."
-RATIO_COMPUTED = "{test} is computed here from kappa and lambda; the lab's value was not stored."
 
 _QUALITATIVE = {
     "neg": "negative",
@@ -265,7 +222,7 @@ def receive(raw: str, *, channel: str, now: datetime | None = None) -> Outcome:
     size = len(raw.encode("utf-8", "surrogateescape"))
     if size > MAX_MESSAGE_BYTES:
         return refuse_unread(
-            channel=channel, problem=TOO_LARGE.format(limit=MAX_MESSAGE_BYTES), now=now
+            channel=channel, problem=errors.TOO_LARGE.format(limit=MAX_MESSAGE_BYTES), now=now
         )
     text = normalise(raw)
     try:
@@ -277,7 +234,11 @@ def receive(raw: str, *, channel: str, now: datetime | None = None) -> Outcome:
             raw,
             [
                 Problem(
-                    "MSH", 1, 0, SEGMENT_SEQUENCE_ERROR, NOT_HL7.format(error=type(error).__name__)
+                    "MSH",
+                    1,
+                    0,
+                    SEGMENT_SEQUENCE_ERROR,
+                    errors.NOT_HL7.format(error=type(error).__name__),
                 )
             ],
             now,
@@ -292,10 +253,10 @@ def receive(raw: str, *, channel: str, now: datetime | None = None) -> Outcome:
         if existing is not None:
             return _repeat(existing, now)
     if not control_id:
-        problem = Problem("MSH", 1, 10, REQUIRED_FIELD_MISSING, NO_CONTROL_ID)
+        problem = Problem("MSH", 1, 10, REQUIRED_FIELD_MISSING, errors.NO_CONTROL_ID)
         return _refused(channel, raw, [problem], now, header)
     if kind != "ORU^R01":
-        problem = Problem("MSH", 1, 9, UNSUPPORTED_MESSAGE_TYPE, NOT_ORU.format(type=kind))
+        problem = Problem("MSH", 1, 9, UNSUPPORTED_MESSAGE_TYPE, errors.NOT_ORU.format(type=kind))
         return _refused(channel, raw, [problem], now, header)
     row = InterfaceMessage(
         channel=channel,
@@ -380,7 +341,11 @@ def process(
             error = Held(
                 [
                     Problem(
-                        "MSH", 1, 0, APPLICATION_ERROR, INTERNAL.format(error=type(error).__name__)
+                        "MSH",
+                        1,
+                        0,
+                        APPLICATION_ERROR,
+                        errors.INTERNAL.format(error=type(error).__name__),
                     )
                 ]
             )
@@ -448,7 +413,7 @@ def _read(message) -> Parsed:
     msh = message.segment("MSH")
     pids = _segments(message, "PID")
     if len(pids) != 1:
-        text = ONE_PATIENT.format(count=len(pids)) if pids else NO_PID
+        text = errors.ONE_PATIENT.format(count=len(pids)) if pids else errors.NO_PID
         raise Held([Problem("PID", 1, 0, SEGMENT_SEQUENCE_ERROR, text)])
     pid = pids[0]
     ids = [
@@ -474,7 +439,7 @@ def _read(message) -> Parsed:
                             obx_count,
                             0,
                             SEGMENT_SEQUENCE_ERROR,
-                            OBX_BEFORE_OBR.format(seq=obx_count),
+                            errors.OBX_BEFORE_OBR.format(seq=obx_count),
                         )
                     ]
                 )
@@ -498,7 +463,7 @@ def _read(message) -> Parsed:
                 )
             )
     if obx_count == 0:
-        raise Held([Problem("OBX", 1, 0, SEGMENT_SEQUENCE_ERROR, NO_OBX)])
+        raise Held([Problem("OBX", 1, 0, SEGMENT_SEQUENCE_ERROR, errors.NO_OBX)])
     return Parsed(_get(msh, 4), ids, _get(pid, 7).strip(), groups)
 
 
@@ -537,14 +502,14 @@ def _match(parsed: Parsed, row: InterfaceMessage) -> Patient:
                     1,
                     4,
                     UNKNOWN_KEY,
-                    UNREGISTERED.format(facility=parsed.facility, authority=shown),
+                    errors.UNREGISTERED.format(facility=parsed.facility, authority=shown),
                 )
             ]
         )
     mrn, sender = found
     row.clinic = sender.clinic
     if not mrn:
-        raise Held([Problem("PID", 1, 3, REQUIRED_FIELD_MISSING, NO_MRN)])
+        raise Held([Problem("PID", 1, 3, REQUIRED_FIELD_MISSING, errors.NO_MRN)])
     patient = (
         Patient.objects.valid()
         .filter(clinic=sender.clinic, mrn=mrn)
@@ -559,23 +524,27 @@ def _match(parsed: Parsed, row: InterfaceMessage) -> Patient:
                     1,
                     3,
                     UNKNOWN_KEY,
-                    UNKNOWN_PATIENT.format(mrn=mrn, clinic=sender.clinic.name),
+                    errors.UNKNOWN_PATIENT.format(mrn=mrn, clinic=sender.clinic.name),
                 )
             ]
         )
     if not parsed.dob:
-        raise Held([Problem("PID", 1, 7, REQUIRED_FIELD_MISSING, NO_DOB)])
+        raise Held([Problem("PID", 1, 7, REQUIRED_FIELD_MISSING, errors.NO_DOB)])
     try:
         born = date(int(parsed.dob[0:4]), int(parsed.dob[4:6]), int(parsed.dob[6:8]))
     except ValueError:
         raise Held(
-            [Problem("PID", 1, 7, DATA_TYPE_ERROR, BAD_DOB.format(value=parsed.dob))]
+            [Problem("PID", 1, 7, DATA_TYPE_ERROR, errors.BAD_DOB.format(value=parsed.dob))]
         ) from None
     if born != patient.date_of_birth:
         raise Held(
             [
                 Problem(
-                    "PID", 1, 7, UNKNOWN_KEY, DOB_MISMATCH.format(value=born.isoformat(), mrn=mrn)
+                    "PID",
+                    1,
+                    7,
+                    UNKNOWN_KEY,
+                    errors.DOB_MISMATCH.format(value=born.isoformat(), mrn=mrn),
                 )
             ]
         )
@@ -673,7 +642,7 @@ def _store(parsed: Parsed, patient: Patient, row: InterfaceMessage, now: datetim
                         item.obx,
                         11,
                         UNKNOWN_KEY,
-                        NOTHING_TO_WITHDRAW.format(
+                        errors.NOTHING_TO_WITHDRAW.format(
                             test=item.test.name, when=when, status=item.status
                         ),
                     )
@@ -735,7 +704,7 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
                 obx,
                 3,
                 UNKNOWN_KEY,
-                UNKNOWN_CODE.format(code=obx.code, system=system, facility=facility),
+                errors.UNKNOWN_CODE.format(code=obx.code, system=system, facility=facility),
             )
         )
         return None
@@ -746,7 +715,7 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
                 obx.sequence,
                 3,
                 APPLICATION_ERROR,
-                RATIO_COMPUTED.format(test=test.name),
+                errors.RATIO_COMPUTED.format(test=test.name),
                 "W",
             )
         )
@@ -755,14 +724,17 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
     if obx.status not in ("P", "F", "C", "D", "W"):
         problems.append(
             _obx_problem(
-                obx, 11, TABLE_VALUE_NOT_FOUND, BAD_STATUS.format(test=test.name, value=obx.status)
+                obx,
+                11,
+                TABLE_VALUE_NOT_FOUND,
+                errors.BAD_STATUS.format(test=test.name, value=obx.status),
             )
         )
     when_text, where = (obx.observed_at, 14) if obx.observed_at else (group.collected_at, 7)
     collected_at = None
     if not when_text:
         problems.append(
-            _obx_problem(obx, 14, REQUIRED_FIELD_MISSING, NO_TIME.format(test=test.name))
+            _obx_problem(obx, 14, REQUIRED_FIELD_MISSING, errors.NO_TIME.format(test=test.name))
         )
     else:
         try:
@@ -775,7 +747,7 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
                     seq,
                     where,
                     DATA_TYPE_ERROR,
-                    BAD_TIME.format(test=test.name, value=when_text),
+                    errors.BAD_TIME.format(test=test.name, value=when_text),
                 )
             )
     if obx.status in ("D", "W"):
@@ -783,22 +755,24 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
     value, unit, low, high = obx.value, "", None, None
     if not value:
         problems.append(
-            _obx_problem(obx, 5, REQUIRED_FIELD_MISSING, NO_VALUE.format(test=test.name))
+            _obx_problem(obx, 5, REQUIRED_FIELD_MISSING, errors.NO_VALUE.format(test=test.name))
         )
     elif len(value) > 30:
         problems.append(
-            _obx_problem(obx, 5, DATA_TYPE_ERROR, TOO_LONG.format(test=test.name, value=value[:30]))
+            _obx_problem(
+                obx, 5, DATA_TYPE_ERROR, errors.TOO_LONG.format(test=test.name, value=value[:30])
+            )
         )
     if test.is_numeric:
         if value[:1] in ("<", ">"):
             problems.append(
                 _obx_problem(
-                    obx, 5, DATA_TYPE_ERROR, COMPARATOR.format(test=test.name, value=value)
+                    obx, 5, DATA_TYPE_ERROR, errors.COMPARATOR.format(test=test.name, value=value)
                 )
             )
         if not obx.unit:
             problems.append(
-                _obx_problem(obx, 6, REQUIRED_FIELD_MISSING, NO_UNIT.format(test=test.name))
+                _obx_problem(obx, 6, REQUIRED_FIELD_MISSING, errors.NO_UNIT.format(test=test.name))
             )
         else:
             unit = units.catalogue_unit(obx.unit, unit_overrides) or ""
@@ -808,7 +782,7 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
                         obx,
                         6,
                         TABLE_VALUE_NOT_FOUND,
-                        UNKNOWN_UNIT.format(test=test.name, unit=obx.unit),
+                        errors.UNKNOWN_UNIT.format(test=test.name, unit=obx.unit),
                     )
                 )
         if obx.ref_range:
@@ -820,7 +794,7 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
                         obx,
                         7,
                         DATA_TYPE_ERROR,
-                        BAD_RANGE.format(test=test.name, value=obx.ref_range),
+                        errors.BAD_RANGE.format(test=test.name, value=obx.ref_range),
                     )
                 )
     else:
@@ -843,86 +817,3 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
         },
     )
     return _Item(obx, test, obx.status, collected_at, entry)
-
-
-# --- The interface queue's actions --------------------------------------------------------
-
-REASON_REQUIRED = "Give a reason for rejecting the message."
-NOT_OPEN = "This message is already {status}; there is nothing to do."
-CANNOT_RETRY_REFUSED = "A refused message cannot be read; reject it with a reason instead."
-PATIENT_OTHER_CLINIC = "The patient belongs to another clinic than the message's sender."
-
-
-def _open_for_update(message: InterfaceMessage) -> InterfaceMessage:
-    row = InterfaceMessage.objects.select_for_update().get(pk=message.pk)
-    if row.status not in InterfaceMessage.OPEN_STATUSES:
-        raise DomainError(NOT_OPEN.format(status=row.get_status_display().lower()))
-    return row
-
-
-@transaction.atomic
-def message_retry(*, message: InterfaceMessage, user) -> InterfaceMessage:
-    """Map and store a held message again (after a mapping was added)."""
-    row = _open_for_update(message)
-    if row.status == InterfaceMessage.Status.REFUSED:
-        raise DomainError(CANNOT_RETRY_REFUSED)
-    return process(row, user=user, reason=f"Retried by {user}")
-
-
-@transaction.atomic
-def message_match_patient(*, message: InterfaceMessage, patient: Patient, user) -> InterfaceMessage:
-    """A person confirms whose results these are; the MRN and date-of-birth checks are waived."""
-    row = _open_for_update(message)
-    if row.status == InterfaceMessage.Status.REFUSED:
-        raise DomainError(CANNOT_RETRY_REFUSED)
-    if row.clinic_id is not None and row.clinic_id != patient.clinic_id:
-        raise DomainError(PATIENT_OTHER_CLINIC)
-    row.patient, row.matched_manually = patient, True
-    return process(row, user=user, reason=f"Matched to patient {patient.public_id} by {user}")
-
-
-@transaction.atomic
-def message_reject(*, message: InterfaceMessage, user, reason: str) -> InterfaceMessage:
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(REASON_REQUIRED, field="reason")
-    row = _open_for_update(message)
-    row.status = InterfaceMessage.Status.REJECTED
-    row.resolved_by, row.resolved_at, row.resolution = user, timezone.now(), reason
-    row._history_user = user
-    row._change_reason = f"Rejected: {reason}"
-    row.save()
-    return row
-
-
-def _save_mapping(instance, *, user, reason: str):
-    instance._history_user = user
-    instance._change_reason = reason
-    instance.full_clean()
-    instance.save()
-    return instance
-
-
-@transaction.atomic
-def code_mapping_save(*, facility: str, local_code: str, test_code: str, user) -> LabCodeMapping:
-    mapping = LabCodeMapping.objects.filter(facility=facility, local_code=local_code).first()
-    mapping = mapping or LabCodeMapping(facility=facility, local_code=local_code)
-    mapping.test_code = test_code
-    return _save_mapping(mapping, user=user, reason="Mapped from the interface queue")
-
-
-@transaction.atomic
-def unit_mapping_save(*, spelling: str, unit: str, user) -> UnitMapping:
-    mapping = UnitMapping.objects.filter(spelling=spelling).first() or UnitMapping(
-        spelling=spelling
-    )
-    mapping.unit = unit
-    return _save_mapping(mapping, user=user, reason="Mapped from the interface queue")
-
-
-@transaction.atomic
-def sender_register(*, facility: str, authority: str, clinic, user=None) -> Hl7Sender:
-    sender = Hl7Sender.objects.filter(facility=facility, authority=authority).first()
-    sender = sender or Hl7Sender(facility=facility, authority=authority)
-    sender.clinic, sender.active = clinic, True
-    return _save_mapping(sender, user=user, reason="Registered")

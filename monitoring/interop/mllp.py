@@ -16,6 +16,7 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 from hl7.mllp import InvalidBlockError, start_hl7_server
 
+from monitoring.interop import errors as interop_errors
 from monitoring.interop import hl7 as ingest
 from monitoring.interop.models import InterfaceMessage
 
@@ -33,7 +34,7 @@ def handle_block(block: bytes) -> bytes:
             text = block.decode("utf-8")
         except UnicodeDecodeError:
             outcome = ingest.refuse_unread(
-                channel=InterfaceMessage.Channel.MLLP, problem=ingest.NOT_UTF8
+                channel=InterfaceMessage.Channel.MLLP, problem=interop_errors.NOT_UTF8
             )
         else:
             outcome = ingest.receive(text, channel=InterfaceMessage.Channel.MLLP)
@@ -69,7 +70,7 @@ async def _connection(reader, writer) -> None:
                 await writer.drain()
                 continue
             except ValueError:  # over the stream limit: the message was not read
-                problem = ingest.TOO_LARGE.format(limit=ingest.MAX_MESSAGE_BYTES)
+                problem = interop_errors.TOO_LARGE.format(limit=ingest.MAX_MESSAGE_BYTES)
                 writer.writeblock(await refuse(problem))
                 await writer.drain()
                 break

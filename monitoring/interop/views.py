@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from monitoring.interop import hl7 as ingest
+from monitoring.interop import services as interop_services
 from monitoring.interop.forms import (
     CodeMappingForm,
     MatchPatientForm,
@@ -126,7 +127,7 @@ def _done(request, row: InterfaceMessage):
 def message_retry(request, pk: int):
     row = message_for(request.user, pk, perm=CHANGE)
     try:
-        row = ingest.message_retry(message=row, user=request.user)
+        row = interop_services.message_retry(message=row, user=request.user)
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("interface:message", pk=pk)
@@ -151,7 +152,9 @@ def message_match(request, pk: int):
         messages.error(request, f"No patient with MRN {form.cleaned_data['mrn']} in your clinics.")
         return redirect("interface:message", pk=pk)
     try:
-        row = ingest.message_match_patient(message=row, patient=patient, user=request.user)
+        row = interop_services.message_match_patient(
+            message=row, patient=patient, user=request.user
+        )
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("interface:message", pk=pk)
@@ -166,7 +169,9 @@ def message_map_code(request, pk: int):
     if not form.is_valid():
         messages.error(request, "Enter the laboratory code and choose a catalogue test.")
         return redirect("interface:message", pk=pk)
-    ingest.code_mapping_save(facility=row.sending_facility, user=request.user, **form.cleaned_data)
+    interop_services.code_mapping_save(
+        facility=row.sending_facility, user=request.user, **form.cleaned_data
+    )
     return message_retry(request, pk)
 
 
@@ -178,7 +183,7 @@ def message_map_unit(request, pk: int):
     if not form.is_valid():
         messages.error(request, "Enter the unit as sent and choose a catalogue unit.")
         return redirect("interface:message", pk=row.pk)
-    ingest.unit_mapping_save(user=request.user, **form.cleaned_data)
+    interop_services.unit_mapping_save(user=request.user, **form.cleaned_data)
     return message_retry(request, pk)
 
 
@@ -188,10 +193,10 @@ def message_reject(request, pk: int):
     row = message_for(request.user, pk, perm=CHANGE)
     form = RejectForm(request.POST)
     if not form.is_valid():
-        messages.error(request, ingest.REASON_REQUIRED)
+        messages.error(request, interop_services.REASON_REQUIRED)
         return redirect("interface:message", pk=pk)
     try:
-        row = ingest.message_reject(
+        row = interop_services.message_reject(
             message=row, user=request.user, reason=form.cleaned_data["reason"]
         )
     except DomainError as error:

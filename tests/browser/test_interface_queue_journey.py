@@ -3,6 +3,7 @@
 import pytest
 
 from monitoring.interop import hl7 as ingest
+from monitoring.interop import services as interop_services
 from monitoring.models import LabResult
 from tests.monitoring.interop.conftest import CBC, Res, oru
 
@@ -14,7 +15,7 @@ DRAWN = "20250602083000-0400"
 def test_nurse_maps_a_unit_and_rejects_a_wrong_patient_from_the_queue(
     log_in, live_server, nurse, patient, clinic_a, screenshot
 ):
-    ingest.sender_register(facility="NORTHLAB", authority="NORTHMRN", clinic=clinic_a)
+    interop_services.sender_register(facility="NORTHLAB", authority="NORTHMRN", clinic=clinic_a)
     ingest.receive(
         oru([(DRAWN, [Res("6690-2", "5.1", "Gpt/L", "4.0-11.0")])], control_id="U1"), channel="mllp"
     )

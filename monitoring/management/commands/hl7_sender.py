@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from monitoring.interop import hl7 as ingest
+from monitoring.interop import services as interop_services
 from patients.models import Clinic
 
 
@@ -19,5 +19,7 @@ class Command(BaseCommand):
         if found is None:
             codes = ", ".join(Clinic.objects.values_list("code", flat=True)) or "none yet"
             raise CommandError(f"No clinic with code {clinic!r} (clinics: {codes}).")
-        sender = ingest.sender_register(facility=facility, authority=authority, clinic=found)
+        sender = interop_services.sender_register(
+            facility=facility, authority=authority, clinic=found
+        )
         self.stdout.write(f"Registered HL7 sender: {sender}.")

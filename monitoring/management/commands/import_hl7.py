@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from monitoring.interop import errors as interop_errors
 from monitoring.interop import hl7 as ingest
 from monitoring.interop.models import InterfaceMessage
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
                 text = data.decode("utf-8-sig")
             except UnicodeDecodeError:
                 outcome = ingest.refuse_unread(
-                    channel=InterfaceMessage.Channel.FILE, problem=ingest.NOT_UTF8
+                    channel=InterfaceMessage.Channel.FILE, problem=interop_errors.NOT_UTF8
                 )
                 counts["AR"] += 1
                 self.stdout.write(f"{path}: refused (AR): {outcome.message.reason}")

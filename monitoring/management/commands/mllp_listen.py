@@ -20,6 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, max_bytes, **options):
         ingest.MAX_MESSAGE_BYTES = max_bytes  # the same limit for the stream and the parser
+
         def ready(server):
             where = ", ".join(str(s.getsockname()[:2]) for s in server.sockets)
             self.stdout.write(f"MLLP listener on {where}; limit {max_bytes} bytes per message.")

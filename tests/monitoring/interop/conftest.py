@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from monitoring.interop import hl7 as ingest
+from monitoring.interop import services as interop_services
 
 FACILITY = "NORTHLAB"
 AUTHORITY = "NORTHMRN"
@@ -66,7 +67,7 @@ def oru(
 
 @pytest.fixture
 def sender(clinic_a):
-    return ingest.sender_register(facility=FACILITY, authority=AUTHORITY, clinic=clinic_a)
+    return interop_services.sender_register(facility=FACILITY, authority=AUTHORITY, clinic=clinic_a)
 
 
 def receive(text: str, channel: str = "mllp"):

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from monitoring.interop import hl7 as ingest
+from monitoring.interop import services as interop_services
 from monitoring.interop.models import InterfaceMessage
 from monitoring.models import LabResult
 from tests.monitoring.interop.conftest import CBC, Res, oru, receive
@@ -180,8 +181,10 @@ def test_local_code_mapped_then_retried_is_stored(sender, patient, nurse):
     outcome = receive(oru([(DRAWN, [Res("HB", "13.0", "g/dL", system="L")])]))
     assert outcome.ack_code == "AE"
 
-    ingest.code_mapping_save(facility="NORTHLAB", local_code="HB", test_code="HGB", user=nurse)
-    row = ingest.message_retry(message=outcome.message, user=nurse)
+    interop_services.code_mapping_save(
+        facility="NORTHLAB", local_code="HB", test_code="HGB", user=nurse
+    )
+    row = interop_services.message_retry(message=outcome.message, user=nurse)
 
     assert row.status == InterfaceMessage.Status.ACCEPTED and row.resolved_by == nurse
     assert values(patient)["HGB"].canonical_value == Decimal("13.0")
@@ -234,8 +237,8 @@ def test_unknown_unit_is_held_never_guessed(sender, patient, nurse):
     assert outcome.message.problems[0]["field"] == 6
     assert "unit 'cells/nL' is not a known spelling" in outcome.message.reason
 
-    ingest.unit_mapping_save(spelling="cells/nL", unit="10^9/L", user=nurse)
-    assert ingest.message_retry(message=outcome.message, user=nurse).ack_code == "AA"
+    interop_services.unit_mapping_save(spelling="cells/nL", unit="10^9/L", user=nurse)
+    assert interop_services.message_retry(message=outcome.message, user=nurse).ack_code == "AA"
 
 
 def test_unescaped_caret_in_a_unit_is_held_not_guessed(sender, patient):
@@ -274,7 +277,7 @@ def test_repeated_control_id_is_acknowledged_and_not_stored_twice(sender, patien
 
 
 def test_same_control_id_from_another_sender_is_a_different_message(sender, patient, clinic_a):
-    ingest.sender_register(facility="SOUTHLAB", authority="NORTHMRN", clinic=clinic_a)
+    interop_services.sender_register(facility="SOUTHLAB", authority="NORTHMRN", clinic=clinic_a)
     receive(oru([(DRAWN, CBC[:1])]))
     other = receive(oru([("20250603083000-0400", CBC[:1])], facility="SOUTHLAB"))
 
@@ -384,7 +387,9 @@ def test_reference_range_not_understood(text):
 def test_message_rejected_by_a_nurse_keeps_the_reason(sender, nurse):
     outcome = receive(oru([(DRAWN, CBC)], mrn="A-9999"))
 
-    row = ingest.message_reject(message=outcome.message, user=nurse, reason="Test patient")
+    row = interop_services.message_reject(
+        message=outcome.message, user=nurse, reason="Test patient"
+    )
 
     assert row.status == InterfaceMessage.Status.REJECTED and row.resolution == "Test patient"
     assert row.history.first().history_user == nurse

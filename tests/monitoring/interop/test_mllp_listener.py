@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitoring.interop import hl7 as ingest
 from monitoring.interop import mllp
+from monitoring.interop import services as interop_services
 from monitoring.interop.models import InterfaceMessage
 from monitoring.models import LabResult
 from tests.monitoring.interop.conftest import CBC, oru
@@ -78,7 +78,9 @@ def send(port: int, payload: bytes, *, framed: bool = True) -> str:
 
 @pytest.fixture
 def registered(transactional_db, clinic_a, patient):
-    return ingest.sender_register(facility="NORTHLAB", authority="NORTHMRN", clinic=clinic_a)
+    return interop_services.sender_register(
+        facility="NORTHLAB", authority="NORTHMRN", clinic=clinic_a
+    )
 
 
 def test_message_sent_over_a_socket_is_stored_and_acknowledged(listener, registered, patient):
