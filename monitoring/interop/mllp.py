@@ -84,13 +84,27 @@ async def _connection(reader, writer) -> None:
         writer.close()
 
 
-async def start(host: str = "127.0.0.1", port: int = 2575, *, limit: int | None = None):
-    """Start listening; returns the asyncio server (``server.close()`` to stop)."""
-    return await start_hl7_server(_connection, host, port, limit=limit or ingest.MAX_MESSAGE_BYTES)
+async def start(
+    host: str = "127.0.0.1", port: int = 2575, *, limit: int | None = None, reuse_port=False
+):
+    """Start listening; returns the asyncio server (``server.close()`` to stop).
+
+    With ``reuse_port`` several listener processes share the port and the kernel spreads
+    connections over them; one connection (and so its order of messages) stays on one.
+    """
+    return await start_hl7_server(
+        _connection,
+        host,
+        port,
+        limit=limit or ingest.MAX_MESSAGE_BYTES,
+        reuse_port=reuse_port or None,
+    )
 
 
-async def serve_forever(host: str, port: int, *, limit: int | None = None, ready=None) -> None:
-    server = await start(host, port, limit=limit)
+async def serve_forever(
+    host: str, port: int, *, limit: int | None = None, ready=None, reuse_port=False
+) -> None:
+    server = await start(host, port, limit=limit, reuse_port=reuse_port)
     if ready is not None:
         ready(server)
     async with server:

@@ -17,8 +17,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-bytes", type=int, default=ingest.MAX_MESSAGE_BYTES, help="message size limit"
         )
+        parser.add_argument(
+            "--reuse-port",
+            action="store_true",
+            help="let several listener processes share the port (SO_REUSEPORT)",
+        )
 
-    def handle(self, *args, host, port, max_bytes, **options):
+    def handle(self, *args, host, port, max_bytes, reuse_port, **options):
         ingest.MAX_MESSAGE_BYTES = max_bytes  # the same limit for the stream and the parser
 
         def ready(server):
@@ -27,6 +32,8 @@ class Command(BaseCommand):
             self.stdout.flush()
 
         try:
-            asyncio.run(mllp.serve_forever(host, port, limit=max_bytes, ready=ready))
+            asyncio.run(
+                mllp.serve_forever(host, port, limit=max_bytes, ready=ready, reuse_port=reuse_port)
+            )
         except KeyboardInterrupt:
             self.stdout.write("MLLP listener stopped.")

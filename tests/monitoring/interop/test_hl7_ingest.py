@@ -393,3 +393,23 @@ def test_message_rejected_by_a_nurse_keeps_the_reason(sender, nurse):
 
     assert row.status == InterfaceMessage.Status.REJECTED and row.resolution == "Test patient"
     assert row.history.first().history_user == nurse
+
+
+def test_stored_message_queues_the_patients_rules_evaluation_after_commit(
+    sender, patient, django_capture_on_commit_callbacks, monkeypatch
+):
+    from monitoring import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks, "enqueue_patient_evaluation", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        receive(oru([(DRAWN, CBC)]))
+
+    assert queued and set(queued) == {patient.pk}
+
+
+def test_held_message_queues_nothing(sender, patient, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        receive(oru([(DRAWN, CBC)], dob="19600518"))
+
+    assert callbacks == []
