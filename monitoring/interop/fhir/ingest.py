@@ -90,6 +90,29 @@ def _decimal(value, where: str) -> Decimal:
     return number
 
 
+# SNOMED CT codes a referenceRange.appliesTo uses for the sex it is meant for.
+_SEX_CODES = {"248152002": "female", "248153007": "male", "female": "female", "male": "male"}
+
+
+def _range_for(ranges: list, sex: str) -> int | None:
+    """The referenceRange for the patient's sex when the lab gave sex-specific ranges; else
+    the first one that applies to everyone (clinical reference: sex-specific where given)."""
+    general = None
+    for index, candidate in enumerate(ranges):
+        if not isinstance(candidate, dict):
+            continue
+        applies = [
+            _SEX_CODES.get(str(coding.get("code", "")).lower())
+            for concept in candidate.get("appliesTo") or []
+            for coding in (concept.get("coding") or [])
+        ]
+        if sex in applies:
+            return index
+        if not any(applies) and general is None:
+            general = index
+    return general
+
+
 def _check(user, resource, where: str) -> _Checked:
     if not isinstance(resource, dict) or resource.get("resourceType") != "Observation":
         raise FhirInvalid([("invalid", "Expected an Observation resource.", where)])
@@ -136,12 +159,13 @@ def _check(user, resource, where: str) -> _Checked:
         value = str(_decimal(quantity.get("value"), f"{where}.valueQuantity.value"))
         unit = _unit_of(quantity, f"{where}.valueQuantity.code")
         ranges = resource.get("referenceRange") or []
-        if ranges:
+        index = _range_for(ranges, patient.sex_at_birth)
+        if index is not None:
             for name in ("low", "high"):
-                limit = ranges[0].get(name)
+                limit = ranges[index].get(name)
                 if limit is None:
                     continue
-                path = f"{where}.referenceRange[0].{name}"
+                path = f"{where}.referenceRange[{index}].{name}"
                 if _unit_of(limit, path) != unit:
                     raise FhirInvalid(
                         [("value", "The reference range must be in the value's unit.", path)]

@@ -290,3 +290,27 @@ def test_anonymous_gets_401_or_403(patient):
 def test_observation_search_without_patient_is_400(nurse):
     response = fhir(nurse).get("/fhir/Observation")
     assert response.status_code == 400 and valid(response.json())
+
+
+def test_sex_specific_reference_range_is_chosen_for_the_patient(nurse, patient):
+    # tests.factories.PatientFactory: sex at birth male.
+    def applies(code):
+        return [{"coding": [{"system": "http://snomed.info/sct", "code": code}]}]
+
+    body = observation(
+        patient,
+        "718-7",
+        13.0,
+        "g/dL",
+        referenceRange=[
+            {"low": {"value": 12.0, "code": "g/dL"}, "appliesTo": applies("248152002")},
+            {"low": {"value": 13.5, "code": "g/dL"}, "appliesTo": applies("248153007")},
+        ],
+    )
+    valid(body)
+
+    response = fhir(nurse).post("/fhir/Observation", body, format="json")
+
+    assert response.status_code == 201, response.content
+    result = LabResult.objects.get()
+    assert result.ref_low == Decimal("13.5") and result.ctcae_grade == 1
