@@ -13,7 +13,7 @@ DRAWN = "20250602083000-0400"
 
 
 def test_nurse_maps_a_unit_and_rejects_a_wrong_patient_from_the_queue(
-    log_in, live_server, nurse, patient, clinic_a, screenshot
+    log_in, live_server, nurse, patient, clinic_a, screenshot, axe_violations
 ):
     interop_services.sender_register(facility="NORTHLAB", authority="NORTHMRN", clinic=clinic_a)
     ingest.receive(
@@ -25,10 +25,12 @@ def test_nurse_maps_a_unit_and_rejects_a_wrong_patient_from_the_queue(
     page.goto(f"{live_server.url}/")
     page.get_by_role("link", name="Interface queue").click()
     assert page.get_by_role("heading", name="Interface queue").is_visible()
+    assert axe_violations() == []
     screenshot("queue")
 
     page.get_by_role("link", name="U1").click()
     assert page.get_by_label("Unit as sent (OBX-6, exact)").input_value() == "Gpt/L"
+    assert axe_violations() == []
     page.get_by_label("Catalogue unit").select_option("10^9/L")
     page.locator("form[action$='/map-unit/'] button").click()
     assert page.get_by_test_id("message-status").inner_text().startswith("Accepted (ACK AA)")
