@@ -45,6 +45,8 @@ def _outcome(code: str, text: str, http: int, where: str | None = None) -> Respo
 
 
 class FhirView(APIView):
+    # FHIR describes itself (GET /fhir/metadata); the OpenAPI schema is for /api/ only.
+    schema = None
     renderer_classes = [FhirRenderer, FhirJsonRenderer]
     parser_classes = [FhirParser, JSONParser]
 
