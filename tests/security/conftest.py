@@ -109,4 +109,5 @@ def matrix_world(nurse, physician, rems_admin, superuser, outsider, patient):
         "collection_id": result.collection_id,
         "flag_id": flag.pk,
         "interface_message_id": interface_message.pk,
+        "fhir_observation_id": f"lab-{result.pk}",
     }

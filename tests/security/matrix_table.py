@@ -203,6 +203,9 @@ MATRIX: dict[str, Url] = {
     "fhir:metadata": Url(everyone(), anonymous=OK),
     "fhir:patient": Url(clinic(OK, OK, OK), kwargs=PATIENT, anonymous=ANON_API),
     "fhir:observation": Url(everyone(BAD), methods=("GET", "POST"), anonymous=ANON_API),
+    "fhir:observation_read": Url(
+        clinic(OK, OK, OK), kwargs={"resource_id": "fhir_observation_id"}, anonymous=ANON_API
+    ),
     "fhir:medicationrequest": Url(everyone(BAD), anonymous=ANON_API),
     "fhir:condition": Url(everyone(BAD), anonymous=ANON_API),
     "fhir:transaction": Url(everyone(BAD), methods=("POST",), anonymous=ANON_API),

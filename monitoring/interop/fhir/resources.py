@@ -347,7 +347,11 @@ def capability_statement(base_url: str) -> dict:
                     {"type": "Patient", "interaction": [{"code": "read"}]},
                     {
                         "type": "Observation",
-                        "interaction": [{"code": "search-type"}, {"code": "create"}],
+                        "interaction": [
+                            {"code": "read"},
+                            {"code": "search-type"},
+                            {"code": "create"},
+                        ],
                         "searchParam": [
                             search("patient", "reference"),
                             search("category", "token"),

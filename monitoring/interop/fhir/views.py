@@ -166,6 +166,26 @@ class ObservationType(FhirView):
         return response
 
 
+class ObservationRead(FhirView):
+    """GET /fhir/Observation/lab-<id> (a lab result) or status-<id> (disease status)."""
+
+    def get(self, request, resource_id: str):
+        kind, _, pk = resource_id.partition("-")
+        if not pk.isdigit() or kind not in ("lab", "status"):
+            raise Http404
+        model = LabResult if kind == "lab" else ResponseAssessment
+        row = model.objects.filter(pk=int(pk)).select_related("patient").first()
+        if row is None:
+            raise Http404
+        perm = (
+            "monitoring.view_labresult" if kind == "lab" else "monitoring.view_responseassessment"
+        )
+        self.patient(str(row.patient.public_id), perm)  # 404 outside the user's clinics
+        if kind == "lab":
+            return Response(resources.observation_resource(row))
+        return Response(resources.disease_status_resource(row))
+
+
 class MedicationRequestType(FhirView):
     def get(self, request):
         patient = self.patient(

@@ -314,3 +314,15 @@ def test_sex_specific_reference_range_is_chosen_for_the_patient(nurse, patient):
     assert response.status_code == 201, response.content
     result = LabResult.objects.get()
     assert result.ref_low == Decimal("13.5") and result.ctcae_grade == 1
+
+
+def test_location_of_a_created_observation_can_be_read(nurse, outsider, patient):
+    created = fhir(nurse).post("/fhir/Observation", observation(patient), format="json")
+    location = created["Location"].removeprefix("http://testserver")
+
+    response = fhir(nurse).get(location)
+
+    assert response.status_code == 200 and valid(response.json())["id"] == created.json()["id"]
+    assert fhir(outsider).get(location).status_code == 404
+    assert fhir(nurse).get("/fhir/Observation/lab-999999").status_code == 404
+    assert fhir(nurse).get("/fhir/Observation/nonsense").status_code == 404
