@@ -14,5 +14,7 @@ urlpatterns = [
     path("therapy/", include("therapy.urls")),
     path("monitoring/", include("monitoring.urls")),
     path("api/", include("config.api_urls")),
+    path("fhir/", include("monitoring.interop.fhir.urls")),
+    path("interface/", include("monitoring.interop.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -65,3 +65,7 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = ["subject", "recipient", "created_at", "notified_at", "failed_at", "attempts"]
     list_filter = ["notified_at", "failed_at"]
     raw_id_fields = ["flag"]
+
+
+# The lab interface's mapping tables (with history) and message log.
+from monitoring.interop import admin as interop_admin  # noqa: E402, F401

@@ -74,6 +74,13 @@ class LabValueInSerializer(serializers.Serializer):
     )
     unit = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     confirm_suspicious = serializers.BooleanField(required=False, default=False)
+    # The reporting lab's reference range, in ``unit``: CTCAE grade 1 is "< its LLN".
+    ref_low = serializers.DecimalField(
+        max_digits=14, decimal_places=4, required=False, allow_null=True, default=None
+    )
+    ref_high = serializers.DecimalField(
+        max_digits=14, decimal_places=4, required=False, allow_null=True, default=None
+    )
 
 
 class LabCollectionInSerializer(serializers.Serializer):

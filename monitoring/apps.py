@@ -7,6 +7,9 @@ NURSE_PERMISSIONS = [
     "monitoring.view_flag",
     "monitoring.acknowledge_flag",
     "monitoring.view_responseassessment",  # the timeline, read-only
+    # The lab interface queue: held messages matched, mapped, retried or rejected.
+    "monitoring.view_interfacemessage",
+    "monitoring.change_interfacemessage",
 ]
 PHYSICIAN_PERMISSIONS = [
     *NURSE_PERMISSIONS,
@@ -27,6 +30,7 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         from monitoring import panels
         from monitoring.cohort import panels as cohort_panels
+        from monitoring.interop import panels as interop_panels
         from monitoring.lab_reader import MonitoringLabReader
         from patients.roles import (
             ANALYST,
@@ -45,3 +49,4 @@ class MonitoringConfig(AppConfig):
         register_lab_reader(MonitoringLabReader())
         panels.register()
         cohort_panels.register()
+        interop_panels.register()

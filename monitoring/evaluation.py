@@ -318,6 +318,11 @@ def _shown(result: LabResult) -> str:
     return f"{test.name} {value} {test.canonical_unit}"
 
 
+def _lln(result: LabResult, test) -> Decimal | None:
+    """The reporting lab's LLN stored with the result; the catalogue default otherwise."""
+    return result.ref_low if result.ref_low is not None else test.ref_low
+
+
 def _cytopenias(batch: _Batch, pid: int, t, interval_days: int | None) -> dict[str, Desired]:
     """Graded cytopenias; a count older than the CBC interval in force is marked stale."""
     desired = {}
@@ -329,7 +334,7 @@ def _cytopenias(batch: _Batch, pid: int, t, interval_days: int | None) -> dict[s
         latest = rows[0]
         test = catalogue.find_test(code)
         graded = ctcae.grade(
-            code, latest.canonical_value, lln=test.ref_low, version=version, thresholds=t
+            code, latest.canonical_value, lln=_lln(latest, test), version=version, thresholds=t
         )
         if not flag_rules.cytopenia_flagged(graded.grade, t):
             continue
@@ -342,6 +347,7 @@ def _cytopenias(batch: _Batch, pid: int, t, interval_days: int | None) -> dict[s
         message = (
             f"{_shown(latest)} (collected {collected_on}): "
             f"{graded.label} {kind} (CTCAE v{graded.version})."
+            + (" Preliminary result." if latest.result_status == "preliminary" else "")
         )
         finding = graded.finding
         if stale:

@@ -85,6 +85,12 @@ class LabResult(TimeStampedModel, EnteredInError):
         API = "api", "Lab interface (API)"
         COMPUTED = "computed", "Computed"
         DEMO = "demo", "Synthetic demo data"
+        HL7 = "hl7", "Lab interface (HL7 v2)"
+        FHIR = "fhir", "Lab interface (FHIR)"
+
+    class ResultStatus(models.TextChoices):
+        FINAL = "final", "Final"
+        PRELIMINARY = "preliminary", "Preliminary"
 
     class MrdMethod(models.TextChoices):
         NGF = "NGF", "Next-generation flow"
@@ -119,6 +125,22 @@ class LabResult(TimeStampedModel, EnteredInError):
     ctcae_grade = models.PositiveSmallIntegerField(null=True, blank=True)
     ctcae_label = models.CharField(max_length=40, blank=True)
     ctcae_version = models.CharField(max_length=8, blank=True)
+    # The reporting lab's reference range (OBX-7, API, FHIR) was used for ref_low/ref_high
+    # (and so for CTCAE grade 1); otherwise they hold the catalogue default.
+    ref_from_lab = models.BooleanField(default=False)
+    ref_range_as_reported = models.CharField(max_length=60, blank=True)
+    # The lab's own abnormal flags (OBX-8): shown, never trusted over out_of_range.
+    lab_abnormal_flags = models.CharField(max_length=40, blank=True)
+    result_status = models.CharField(
+        max_length=12, choices=ResultStatus.choices, default=ResultStatus.FINAL
+    )
+    interface_message = models.ForeignKey(
+        "monitoring.InterfaceMessage",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="results",
+    )
 
     # MRD and pregnancy tests: how the result was obtained matters clinically.
     mrd_method = models.CharField(max_length=8, choices=MrdMethod.choices, blank=True)
@@ -407,3 +429,12 @@ __all__ = [
 from monitoring.cohort.models import CohortReport  # noqa: E402
 
 __all__ += ["CohortReport"]
+# The lab interface's mapping tables and message log live with the interface code.
+from monitoring.interop.models import (  # noqa: E402
+    Hl7Sender,
+    InterfaceMessage,
+    LabCodeMapping,
+    UnitMapping,
+)
+
+__all__ += ["Hl7Sender", "InterfaceMessage", "LabCodeMapping", "UnitMapping"]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -35,6 +35,7 @@ from patients.selectors import rule_thresholds
 
 COMPUTED_CODES = {"FLC_RATIO"}
 CANONICAL_PLACES = Decimal("1E-10")
+REF_PLACES = Decimal("1E-4")  # LabResult.ref_low / ref_high
 
 THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
 
@@ -47,6 +48,11 @@ class LabEntry:
     value: str  # as typed; for qualitative tests the choice ("negative")
     unit: str = ""
     confirm_suspicious: bool = False
+    # The reporting lab's reference range, in ``unit`` (optional; catalogue default if None).
+    ref_low: Decimal | None = None
+    ref_high: Decimal | None = None
+    # Lab interface details set on the saved result (result_status, lab_abnormal_flags, ...).
+    details: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -254,19 +260,36 @@ def _suspicious(
     return problems
 
 
-def grade_fields(code: str, canonical: Decimal, thresholds) -> dict:
-    """CTCAE grade (with version) and the out-of-range mark for one canonical value."""
+def grade_fields(
+    code: str,
+    canonical: Decimal,
+    thresholds,
+    *,
+    lab_low: Decimal | None = None,
+    lab_high: Decimal | None = None,
+) -> dict:
+    """CTCAE grade (with version) and the out-of-range mark for one canonical value.
+
+    The reporting lab's range (canonical unit) wins over the catalogue default: CTCAE
+    grade 1 is "< LLN" of the lab that measured the value.
+    """
     test = catalogue.find_test(code)
+    from_lab = lab_low is not None or lab_high is not None
+    low = lab_low if lab_low is not None else test.ref_low
+    high = lab_high if lab_high is not None else test.ref_high
+    out = "low" if low is not None and canonical < low else ""
+    out = "high" if not out and high is not None and canonical > high else out
     fields = {
-        "out_of_range": catalogue.out_of_range(code, canonical) or "",
-        "ref_low": test.ref_low,
-        "ref_high": test.ref_high,
+        "out_of_range": out,
+        "ref_low": low,
+        "ref_high": high,
+        "ref_from_lab": from_lab,
         "ctcae_grade": None,
         "ctcae_label": "",
         "ctcae_version": "",
     }
     if code in ctcae.GRADABLE_CODES:
-        graded = ctcae.grade(code, canonical, lln=test.ref_low, thresholds=thresholds)
+        graded = ctcae.grade(code, canonical, lln=low, thresholds=thresholds)
         fields.update(
             ctcae_grade=graded.grade, ctcae_label=graded.label, ctcae_version=graded.version
         )
@@ -295,8 +318,15 @@ def _build(
         corrects=corrects,
     )
     if item.canonical is not None:
-        for name, value in grade_fields(test.code, item.canonical, thresholds).items():
+        lab_range = {
+            name: catalogue.to_canonical(test.code, limit, item.entry.unit).quantize(REF_PLACES)
+            for name, limit in (("lab_low", item.entry.ref_low), ("lab_high", item.entry.ref_high))
+            if limit is not None
+        }
+        for name, value in grade_fields(test.code, item.canonical, thresholds, **lab_range).items():
             setattr(result, name, value)
+    for name, value in item.entry.details.items():
+        setattr(result, name, value)
     # Quantitative hCG reads as positive or negative against its reference limit too.
     if test.code == "HCG_SERUM_QUANT":
         result.qualitative = "positive" if item.canonical > test.ref_high else "negative"

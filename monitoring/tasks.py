@@ -135,7 +135,6 @@ def enqueue_notification_delivery() -> bool:
                 expires=EVALUATE_EXPIRES_SECONDS,
                 retry=False,
                 connection=connection,
-                queue=getattr(settings, "MONITORING_TASK_QUEUE", None),
             )
     except Exception:  # noqa: BLE001 - the broker being down must not fail a saved action
         logger.warning("Could not queue notification delivery.", exc_info=True)

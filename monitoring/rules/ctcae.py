@@ -167,7 +167,7 @@ def grade(
     code: str,
     canonical_value: Decimal,
     *,
-    lln: Decimal | None,
+    lln: Decimal | None = None,
     version: str = DEFAULT_VERSION,
     thresholds: Mapping[str, Threshold] | None = None,
 ) -> Grade:

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-PUBLIC_NAMES = {"login", "logout", "api-schema"}  # the schema describes routes, holds no data
+PUBLIC_NAMES = {"login", "logout", "api-schema", "fhir:metadata"}  # describe routes, hold no data
 
 
 def _walk(patterns, prefix=""):
@@ -42,7 +42,7 @@ def test_every_page_sends_anonymous_users_to_log_in(client, patient):
     assert len(urls) >= 8
     for name, url in urls:
         response = client.get(url)
-        if url.startswith("/api/"):
+        if url.startswith(("/api/", "/fhir/")):
             assert response.status_code in (401, 403), name  # the API answers, it does not redirect
             continue
         assert response.status_code == 302, name

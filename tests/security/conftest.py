@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from monitoring.models import Flag, LabResult
+from monitoring.models import Flag, InterfaceMessage, LabResult
 from patients.models import FollowUpCall
 from patients.nursing import services as nursing_services
 from patients.rulebook import Finding
@@ -90,6 +90,17 @@ def matrix_world(nurse, physician, rems_admin, superuser, outsider, patient):
         contact_at=timezone.now(),
     )
     call = FollowUpCall.objects.filter(course_public_id=course.public_id).first()
+    interface_message = InterfaceMessage.objects.create(
+        channel="mllp",
+        received_at=timezone.now(),
+        raw="MSH|^~\\&|LIS|NORTHLAB|||||ORU^R01|M1|P|2.5.1\rPID|1||X-1^^^N^MR\rOBR|1\rOBX|1",
+        sending_facility="NORTHLAB",
+        control_id="M1",
+        status="held",
+        ack_code="AE",
+        reason="No patient with MRN X-1",
+        clinic=patient.clinic,
+    )
     return {
         "users": {
             "nurse": nurse,
@@ -110,4 +121,6 @@ def matrix_world(nurse, physician, rems_admin, superuser, outsider, patient):
         "flag_id": flag.pk,
         "note_id": note.public_id,
         "call_id": call.public_id,
+        "interface_message_id": interface_message.pk,
+        "fhir_observation_id": f"lab-{result.pk}",
     }

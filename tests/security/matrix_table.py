@@ -64,6 +64,7 @@ COURSE = {"public_id": "patient_id", "course_id": "course_id"}
 SUGGESTION = {"public_id": "patient_id", "suggestion_id": "suggestion_id"}
 RESULT = {"public_id": "patient_id", "result_id": "result_id"}
 NOTE = {"public_id": "patient_id", "note_id": "note_id"}
+INTERFACE_MESSAGE = {"pk": "interface_message_id"}
 
 MATRIX: dict[str, Url] = {
     "home": Url({**everyone(REDIRECT)}),
@@ -231,6 +232,30 @@ MATRIX: dict[str, Url] = {
     "monitoring:assessment_record": Url(
         clinic(FORBIDDEN, BAD, FORBIDDEN), methods=("POST",), kwargs=PATIENT
     ),
+    # --- lab interface queue (nurses, physicians, administrators) --------------------------
+    "interface:queue": Url({**everyone(), "rems": FORBIDDEN}),
+    "interface:message": Url(
+        {**clinic(OK, OK, FORBIDDEN), "superuser": OK}, kwargs=INTERFACE_MESSAGE
+    ),
+    **{
+        f"interface:{action}": Url(
+            {**clinic(REDIRECT, REDIRECT, FORBIDDEN), "superuser": REDIRECT},
+            methods=("POST",),
+            kwargs=INTERFACE_MESSAGE,
+        )
+        for action in ("retry", "match", "map_code", "map_unit", "reject")
+    },
+    # --- FHIR R4 (the API's authentication; a search without ?patient= is a 400) -----------
+    # Clinic scoping per persona with ?patient= is in tests/security/test_fhir_scoping.py.
+    "fhir:metadata": Url(everyone(), anonymous=OK),
+    "fhir:patient": Url(clinic(OK, OK, OK), kwargs=PATIENT, anonymous=ANON_API),
+    "fhir:observation": Url(everyone(BAD), methods=("GET", "POST"), anonymous=ANON_API),
+    "fhir:observation_read": Url(
+        clinic(OK, OK, OK), kwargs={"resource_id": "fhir_observation_id"}, anonymous=ANON_API
+    ),
+    "fhir:medicationrequest": Url(everyone(BAD), anonymous=ANON_API),
+    "fhir:condition": Url(everyone(BAD), anonymous=ANON_API),
+    "fhir:transaction": Url(everyone(BAD), methods=("POST",), anonymous=ANON_API),
     # --- API (token or session; anonymous gets 401) ----------------------------------------
     "api-patients": Url(
         everyone(),

@@ -1,0 +1,39 @@
+"""``manage.py mllp_listen [--host 127.0.0.1] [--port 2575]``: the HL7 v2 MLLP listener."""
+
+import asyncio
+
+from django.core.management.base import BaseCommand
+
+from monitoring.interop import hl7 as ingest
+from monitoring.interop import mllp
+
+
+class Command(BaseCommand):
+    help = "Receive ORU^R01 lab results over MLLP and answer each with an ACK (long-running)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1", help="default: loopback only")
+        parser.add_argument("--port", type=int, default=2575)
+        parser.add_argument(
+            "--max-bytes", type=int, default=ingest.MAX_MESSAGE_BYTES, help="message size limit"
+        )
+        parser.add_argument(
+            "--reuse-port",
+            action="store_true",
+            help="let several listener processes share the port (SO_REUSEPORT)",
+        )
+
+    def handle(self, *args, host, port, max_bytes, reuse_port, **options):
+        ingest.MAX_MESSAGE_BYTES = max_bytes  # the same limit for the stream and the parser
+
+        def ready(server):
+            where = ", ".join(str(s.getsockname()[:2]) for s in server.sockets)
+            self.stdout.write(f"MLLP listener on {where}; limit {max_bytes} bytes per message.")
+            self.stdout.flush()
+
+        try:
+            asyncio.run(
+                mllp.serve_forever(host, port, limit=max_bytes, ready=ready, reuse_port=reuse_port)
+            )
+        except KeyboardInterrupt:
+            self.stdout.write("MLLP listener stopped.")
