@@ -44,10 +44,14 @@ class RejectNulCharactersMiddleware:
         try:
             has_nul = self._has_nul(request)
         except RequestDataTooBig:
-            return self._refuse(request, BODY_TOO_LARGE.format(
-                size="more than " + str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
-                limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
-            ), status=413)
+            return self._refuse(
+                request,
+                BODY_TOO_LARGE.format(
+                    size="more than " + str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
+                    limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+                ),
+                status=413,
+            )
         if has_nul:
             return self._refuse(request, self.MESSAGE)
         return self.get_response(request)
@@ -56,7 +60,9 @@ class RejectNulCharactersMiddleware:
     def _refuse(request, message: str, status: int = 400):
         if is_api(request):
             return JsonResponse({"detail": message}, status=status)
-        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8", status=status)
+        return HttpResponseBadRequest(
+            message, content_type="text/plain; charset=utf-8", status=status
+        )
 
     def _too_large(self, request):
         """The API's body limit, checked on the declared length before anything reads it."""

@@ -209,15 +209,12 @@ class PatientLabs(generics.GenericAPIView):
             # Each problem once, on the row it belongs to: the response grows with the
             # request, never with its square.
             rows = [
-                {"test": entry.test, "errors": [], "existing_result_id": None}
-                for entry in entries
+                {"test": entry.test, "errors": [], "existing_result_id": None} for entry in entries
             ]
             for problem in rejected.problems:
                 row = rows[problem.index if problem.index is not None else 0]
                 row["errors"].append(problem.message)
-                row["existing_result_id"] = (
-                    row["existing_result_id"] or problem.existing_result_id
-                )
+                row["existing_result_id"] = row["existing_result_id"] or problem.existing_result_id
             return Response({"detail": "Nothing was saved.", "results": rows}, status=400)
         except DomainError as error:
             return Response(

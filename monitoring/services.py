@@ -112,7 +112,9 @@ def _check_entry(
         return problem(too_low, "implausibly_low")
     if too_low and not (entry.low_reason or "").strip():
         return problem(errors.LOW_VALUE_REASON_REQUIRED.format(test=test.name), "implausibly_low")
-    return _Checked(test, entry, canonical, "", (entry.low_reason or "").strip() if too_low else ""), None
+    return _Checked(
+        test, entry, canonical, "", (entry.low_reason or "").strip() if too_low else ""
+    ), None
 
 
 @transaction.atomic
@@ -439,7 +441,18 @@ def lab_result_correct(
         patient=old.patient,
         user=user,
         collected_at=old.collected_at,
-        entries=[LabEntry(old.test_code, value, unit, confirm_suspicious)],
+        # The correction's confirmation box and reason also confirm a value below the
+        # lower plausibility limit.
+        entries=[
+            LabEntry(
+                old.test_code,
+                value,
+                unit,
+                confirm_suspicious,
+                confirm_low=confirm_suspicious,
+                low_reason=reason,
+            )
+        ],
         source=old.source if old.source != LabResult.Source.DEMO else LabResult.Source.ENTRY,
         mrd_method=old.mrd_method,
         mrd_sensitivity_exponent=old.mrd_sensitivity_exponent,

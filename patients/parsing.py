@@ -102,7 +102,9 @@ EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 MAX_ID = 2**63 - 1
 
-BAD_DATE = "{name} must be a date written YYYY-MM-DD between {earliest} and {latest}; got {value!r}."
+BAD_DATE = (
+    "{name} must be a date written YYYY-MM-DD between {earliest} and {latest}; got {value!r}."
+)
 BAD_MONTH = "{name} must be a month written YYYY-MM between {earliest} and {latest}; got {value!r}."
 BAD_ID = "{name} must be a whole number between 1 and {largest}; got {value!r}."
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
@@ -201,7 +203,9 @@ NONEXISTENT_TIME = (
 EARLIER, LATER = "earlier", "later"
 
 
-def make_clinic_aware(naive: datetime, zone: tzinfo, *, which: str = "", name: str = "") -> datetime:
+def make_clinic_aware(
+    naive: datetime, zone: tzinfo, *, which: str = "", name: str = ""
+) -> datetime:
     """A wall-clock time read in the clinic's zone.
 
     The hour repeated when daylight saving time ends is ambiguous: ``which`` ("earlier",

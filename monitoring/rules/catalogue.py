@@ -566,7 +566,9 @@ def check_implausibly_low(
         other
         for other in test.accepted_units
         if other.casefold() != unit.strip().casefold()
-        and limit <= to_canonical(code, value, other) <= (test.plausible_high or Decimal("Infinity"))
+        and limit
+        <= to_canonical(code, value, other)
+        <= (test.plausible_high or Decimal("Infinity"))
         and test.accepted_units[other] != _factor(test, unit)
     ]
     typed = clinical_number(value)
