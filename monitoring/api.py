@@ -344,7 +344,10 @@ class FlagAcknowledge(generics.GenericAPIView):
             200: FlagSerializer,
             400: inline_serializer(
                 "FlagAcknowledgementRejected",
-                fields={"detail": serializers.CharField(), "errors": serializers.DictField()},
+                fields={
+                    "detail": serializers.CharField(),
+                    "errors": serializers.DictField(required=False),
+                },
             ),
             409: inline_serializer("FlagNotOpen", fields={"detail": serializers.CharField()}),
         },
