@@ -125,6 +125,8 @@ def lab_list(request, public_id):
             "query": query.urlencode(),
             "panels": PANELS.values(),
         },
+        # A filter out of range (until=9999-12-31) is named on the form, with a 400.
+        status=400 if form.errors else 200,
     )
 
 
