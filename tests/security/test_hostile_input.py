@@ -55,9 +55,7 @@ def one(value, test="ANC", unit="10^9/L", **extra):
 # --- 1. Limits: results per request, each problem once on its row ---------------------------
 
 
-def test_more_results_than_the_catalogue_holds_is_refused_before_any_row_is_checked(
-    nurse, patient
-):
+def test_more_results_than_the_catalogue_holds_is_refused_before_any_row_is_checked(nurse, patient):
     rows = one("0.4") * 1000
     response = post_labs(nurse, patient, rows)
     assert response.status_code == 400
@@ -154,15 +152,12 @@ def test_course_calendar_refuses_a_month_out_of_range(client_for, physician, mat
     url = reverse("therapy:course", args=[matrix_world["patient_id"]])
     response = client_for(physician).get(url, {"month": month})
     assert response.status_code == 400
-    assert (
-        parsing.BAD_MONTH.format(
-            name="month",
-            earliest=f"{FIRST_MONTH:%Y-%m}",
-            latest=f"{LAST_MONTH:%Y-%m}",
-            value=month,
-        )
-        in page_text(response)
-    )
+    assert parsing.BAD_MONTH.format(
+        name="month",
+        earliest=f"{FIRST_MONTH:%Y-%m}",
+        latest=f"{LAST_MONTH:%Y-%m}",
+        value=month,
+    ) in page_text(response)
 
 
 def test_course_calendar_stops_its_navigation_at_the_last_month(
@@ -200,9 +195,8 @@ def test_worklist_and_inbox_refuse_a_clinic_that_is_not_an_id(
     user = nurse if page == "monitoring:worklist" else physician
     response = client_for(user).get(reverse(page), {"clinic": clinic})
     assert response.status_code == 400
-    assert (
-        parsing.BAD_ID.format(name="clinic", largest=parsing.MAX_ID, value=clinic)
-        in page_text(response)
+    assert parsing.BAD_ID.format(name="clinic", largest=parsing.MAX_ID, value=clinic) in page_text(
+        response
     )
 
 
