@@ -71,6 +71,7 @@ class LabPanelForm(forms.Form):
                 "autocomplete": "off",
                 "inputmode": "numeric",
                 "placeholder": "YYYY-MM-DD HH:MM",
+                "class": "form-control",
                 "size": 16,
             }
         ),

@@ -270,7 +270,9 @@ def _suspicious(
     problems = []
     for item in numeric:
         before = previous.get((patient.pk, item.test.code))
-        if not before or item.entry.confirm_suspicious:
+        # A value below the lower plausibility limit, confirmed with a reason, has already
+        # been checked for the unit mix-up this warning is about.
+        if not before or item.entry.confirm_suspicious or item.low_reason:
             continue
         warning = catalogue.suspicious_change(
             item.test.code, before[0].canonical_value, item.canonical, fold
