@@ -81,7 +81,7 @@ class LabPanelForm(forms.Form):
         label="Which one was it?",
         choices=WHICH_TIME_CHOICES,
         required=False,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
     )
 
     def __init__(
@@ -217,7 +217,10 @@ class LabPanelForm(forms.Form):
 class CorrectionForm(forms.Form):
     value = forms.CharField(label="Corrected value", max_length=30)
     unit = forms.ChoiceField(label="Unit", required=False, choices=[])
-    confirm = forms.BooleanField(label="Value and unit checked (large change)", required=False)
+    confirm = forms.BooleanField(
+        label="Value and unit checked (a large change, or below the lower plausibility limit)",
+        required=False,
+    )
     reason = forms.CharField(
         label="Why is it corrected?", widget=forms.Textarea(attrs={"rows": 2}), max_length=1000
     )

@@ -195,7 +195,7 @@ NO_OFFSET_DATE_ONLY = (
 )
 AMBIGUOUS_TIME = (
     "{when} happened twice in {zone} when the clocks went back. Say which one: "
-    "{first} (daylight time) or {second} (standard time)."
+    "{first} (daylight time, UTC{first_offset}) or {second} (standard time, UTC{second_offset})."
 )
 NONEXISTENT_TIME = (
     "{when} did not exist in {zone}: the clocks went forward an hour. Check the time."
@@ -230,8 +230,10 @@ def make_clinic_aware(
         AMBIGUOUS_TIME.format(
             when=when,
             zone=zone_name,
-            first=f"{first:%H:%M %z}",
-            second=f"{second:%H:%M %z}",
+            first=f"{first:%H:%M %Z}",
+            second=f"{second:%H:%M %Z}",
+            first_offset=first.isoformat()[-6:],
+            second_offset=second.isoformat()[-6:],
         ),
         field=name or None,
     )
