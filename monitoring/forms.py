@@ -164,10 +164,13 @@ class LabPanelForm(forms.Form):
             return data
         try:
             data["collected_at"] = parsing.make_clinic_aware(
-                naive, timezone.get_current_timezone(), which=data.get("which_time") or ""
+                naive,
+                timezone.get_current_timezone(),
+                which=data.get("which_time") or "",
+                name="Collection time",
             )
         except parsing.ParseError as error:
-            self.ask_which_time = parsing.is_ambiguous(naive, timezone.get_current_timezone())
+            self.ask_which_time = isinstance(error, parsing.AmbiguousTimeError)
             self.add_error("collected_at", error.message)
         return data
 

@@ -107,11 +107,14 @@ class ClinicalDateTimeField(serializers.DateTimeField):
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             raise serializers.ValidationError(DATETIME_FORMAT.format(name=name)) from None
-        if parsed.tzinfo is not None:
-            return parsed
         try:
+            parsing.check_time_range(parsed, name=name)
+            if parsed.tzinfo is not None:
+                return parsed
             return parsing.make_clinic_aware(parsed, timezone.get_current_timezone(), name=name)
-        except parsing.ParseError as error:
+        except parsing.AmbiguousTimeError as error:
             raise serializers.ValidationError(
                 f"{error.message} Send the time with its offset to say which."
             ) from None
+        except parsing.ParseError as error:
+            raise serializers.ValidationError(error.message) from None

@@ -53,7 +53,11 @@ _EXPONENT = re.compile(r"[-+]?[0-9.]*[0-9][0-9.]*[eE][-+]?[0-9]*")
 
 
 class ParseError(DomainError):
-    """A value that is not a clinical number (the message says why)."""
+    """A value that cannot be read strictly (the message says why)."""
+
+
+class AmbiguousTimeError(ParseError):
+    """A wall-clock time that happened twice (the night the clocks go back)."""
 
 
 def _has_foreign_digits(text: str) -> bool:
@@ -201,6 +205,22 @@ NONEXISTENT_TIME = (
     "{when} did not exist in {zone}: the clocks went forward an hour. Check the time."
 )
 EARLIER, LATER = "earlier", "later"
+TIME_OUT_OF_RANGE = "{name} must be between {earliest} and {latest}; got {when}."
+
+
+def check_time_range(moment: datetime, *, name: str = "Time") -> datetime:
+    """Refuse a time outside the accepted dates before any zone arithmetic can overflow."""
+    if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
+        raise ParseError(
+            TIME_OUT_OF_RANGE.format(
+                name=name,
+                earliest=EARLIEST_DATE,
+                latest=LATEST_DATE,
+                when=f"{moment:%Y-%m-%d %H:%M}",
+            ),
+            field=name,
+        )
+    return moment
 
 
 def make_clinic_aware(
@@ -212,6 +232,7 @@ def make_clinic_aware(
     the daylight-time one, or "later") must say which was meant, else ``ParseError``. A
     time skipped when the clocks go forward is refused.
     """
+    check_time_range(naive, name=name or "Time")
     first = naive.replace(fold=0, tzinfo=zone)
     second = naive.replace(fold=1, tzinfo=zone)
     when = f"{naive:%Y-%m-%d %H:%M}"
@@ -226,7 +247,7 @@ def make_clinic_aware(
         return first
     if which == LATER:
         return second
-    raise ParseError(
+    raise AmbiguousTimeError(
         AMBIGUOUS_TIME.format(
             when=when,
             zone=zone_name,
@@ -236,12 +257,4 @@ def make_clinic_aware(
             second_offset=second.isoformat()[-6:],
         ),
         field=name or None,
-    )
-
-
-def is_ambiguous(naive: datetime, zone: tzinfo) -> bool:
-    first = naive.replace(fold=0, tzinfo=zone)
-    second = naive.replace(fold=1, tzinfo=zone)
-    return first.utcoffset() != second.utcoffset() and (
-        first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == naive
     )

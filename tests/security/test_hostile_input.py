@@ -255,6 +255,28 @@ def test_api_refuses_a_date_without_a_time(nurse, patient):
     assert not LabResult.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "collected_at", ["0001-01-01T00:00+14:00", "9999-12-31T23:59-14:00", "9999-12-31T23:59"]
+)
+def test_api_refuses_a_time_whose_zone_arithmetic_would_overflow(nurse, patient, collected_at):
+    response = post_labs(nurse, patient, one("2.5"), collected_at=collected_at)
+    assert response.status_code == 400
+    assert (
+        "must be between 1900-01-01 and 2100-12-31" in response.json()["errors"]["collected_at"][0]
+    )
+    assert not LabResult.objects.exists()
+
+
+def test_nurse_form_refuses_a_time_out_of_range(client_for, nurse, patient):
+    url = reverse("monitoring:lab_entry", args=[patient.public_id, "cbc"])
+    response = client_for(nurse).post(
+        url, {"collected_at": "9999-12-31 23:59", "value_ANC": "2.5", "unit_ANC": "10^9/L"}
+    )
+    assert response.status_code == 400
+    assert "must be between 1900-01-01 and 2100-12-31" in page_text(response)
+    assert not LabResult.objects.exists()
+
+
 def test_api_reads_a_time_without_offset_in_the_clinic_zone(nurse, patient):
     response = post_labs(nurse, patient, one("2.5"), collected_at="2025-03-03T08:30")
     assert response.status_code == 201
