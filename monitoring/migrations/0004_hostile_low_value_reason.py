@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('monitoring', '0003_pregnancy_test_positive_flag'),
+        ("monitoring", "0003_pregnancy_test_positive_flag"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicallabresult',
-            name='low_value_reason',
+            model_name="historicallabresult",
+            name="low_value_reason",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='labresult',
-            name='low_value_reason',
+            model_name="labresult",
+            name="low_value_reason",
             field=models.TextField(blank=True),
         ),
     ]
