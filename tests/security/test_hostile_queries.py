@@ -82,5 +82,6 @@ def test_no_url_answers_5xx_to_hostile_query_values(matrix_world, client):
                 if not isinstance(status, int) or status >= 500:
                     failures.append((persona, name, label, status))
     assert failures == []
-    # About 3,300 requests; about 30 s on an idle two-core machine (README, "Security").
-    assert time.monotonic() - started < 600
+    # 2,580 requests (43 URLs x 12 values x 5 personas): 86 s measured on two cores shared
+    # with other jobs (load 5), about 35 s alone. The bound only catches a runaway page.
+    assert time.monotonic() - started < 300
