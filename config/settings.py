@@ -80,6 +80,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # A query parameter out of range (dates, months, ids): 400 with the accepted range.
+    "config.middleware.QueryParamErrorMiddleware",
+    # Every API response carrying a patient's data writes the access log (patients.audit).
+    "config.middleware.ApiAccessLogMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -143,16 +147,29 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Lockout after repeated failures (django-axes): per username, so one attacker's address
-# cannot lock a whole ward's shared workstation out.
+# Lockout after repeated failures (django-axes), two limits (README, "Security"):
+# * by username AND client address together: 5 failures in 15 minutes lock that name from
+#   that address only, so nobody elsewhere can keep a named nurse locked out;
+# * by client address alone: 30 failures in 15 minutes (any usernames) lock the address, so
+#   one client cannot spray passwords across all usernames. High enough that a ward's
+#   workstations behind one NAT address survive their users' typos.
+# The per-address limit counts axes' own failure log (``patients.login``).
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_CLIENT_FAILURE_LIMIT = int(os.environ.get("AXES_CLIENT_FAILURE_LIMIT", "30"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username"]
-# axes.W006 asks for the client address as a lock key too. A ward's workstations share one
-# address behind the hospital NAT, so locking by address would lock every nurse out after
-# one colleague's typos; per-username lockout is the policy here.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_RESET_ON_SUCCESS = True
+# The client address comes from REMOTE_ADDR only: a client can write any X-Forwarded-For.
+# Behind a reverse proxy that sets the header, name it and the number of proxies
+# (DJANGO_TRUSTED_PROXY_HEADER=HTTP_X_FORWARDED_FOR, DJANGO_TRUSTED_PROXY_COUNT=1).
+TRUSTED_PROXY_HEADER = os.environ.get("DJANGO_TRUSTED_PROXY_HEADER", "")
+if TRUSTED_PROXY_HEADER:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = (TRUSTED_PROXY_HEADER, "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "1"))
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
@@ -317,11 +334,22 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # JSON with a depth limit and no NUL or unpaired surrogate in any string.
+    "DEFAULT_PARSER_CLASSES": [
+        "patients.api_fields.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+# API request limits (README, "Security"): answered with a JSON 413/400, never a page.
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(256 * 1024)))
+API_MAX_JSON_DEPTH = 20
 SPECTACULAR_SETTINGS = {
     "TITLE": "Myeloma Maintenance Monitor API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema describes clinical routes: signed-in users only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # One name for a choice set used by several fields (REMS risk category).
     "ENUM_NAME_OVERRIDES": {"RemsRiskCategoryEnum": "therapy.rems_rules.RiskCategory.CHOICES"},
 }

@@ -3,10 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from patients import views as patient_views
+from patients.login import LoginView
 
 urlpatterns = [
     path("", patient_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("about/", patient_views.about, name="about"),
     path("rules/", patient_views.rule_settings, name="rule_settings"),

@@ -11,6 +11,7 @@ from django.http import Http404
 from monitoring.models import Flag, LabResult
 from patients.access import clinics_for_user, patient_for_user, require_perm
 from patients.models import Clinic, Patient
+from patients.parsing import parse_query_id
 
 
 def patient_for(user, public_id, *, perm: str) -> Patient:
@@ -45,9 +46,10 @@ def flag_for(user, flag_id: int, *, perm: str, public_id=None) -> Flag:
 def clinic_for(user, clinic_id=None, *, perm: str) -> Clinic:
     """The requested clinic if the user works there (else 404); the first one by default."""
     clinics = clinics_for_user(user)
-    if clinic_id and not str(clinic_id).isdigit():
-        raise Http404("No such clinic.")
-    clinic = clinics.filter(pk=int(clinic_id)).first() if clinic_id else clinics.first()
+    # One strict parser for ids: "²".isdigit() is true but int("²") fails; a huge number
+    # overflows the database integer. Both answer 400 with the accepted range.
+    pk = parse_query_id(str(clinic_id), name="clinic") if clinic_id else None
+    clinic = clinics.filter(pk=pk).first() if pk else clinics.first()
     if clinic is None:
         raise Http404("No such clinic.")
     require_perm(user, perm)

@@ -21,7 +21,9 @@ from monitoring import access, selectors, services
 from monitoring.errors import LabEntryRejected
 from monitoring.models import Flag, LabResult
 from monitoring.rules.catalogue import UnknownTestError, find_test
+from patients.api_fields import ClinicalDateTimeField, StrictTextField
 from patients.errors import DomainError
+from patients.parsing import QueryParamError, parse_query_date
 
 
 class LabResultSerializer(serializers.ModelSerializer):
@@ -68,12 +70,37 @@ class LabResultSerializer(serializers.ModelSerializer):
 
 
 class LabValueInSerializer(serializers.Serializer):
-    test = serializers.CharField(max_length=20, help_text="Catalogue code (ANC) or LOINC (751-8)")
-    value = serializers.CharField(
-        max_length=30, help_text="Number as reported, or negative/positive"
+    test = StrictTextField(max_length=20, help_text="Catalogue code (ANC) or LOINC (751-8)")
+    value = StrictTextField(
+        max_length=30,
+        help_text=(
+            "Number as reported, as text: ASCII digits 0-9 with a full stop as the decimal "
+            "point (0.4); no exponent, no decimal comma, no other digits. Or a choice "
+            "(negative/positive) for qualitative tests."
+        ),
     )
-    unit = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    confirm_suspicious = serializers.BooleanField(required=False, default=False)
+    unit = StrictTextField(max_length=20, required=False, allow_blank=True, default="")
+    confirm_suspicious = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Confirm a value 100-fold away from the previous one (likely unit mix-up).",
+    )
+    confirm_implausibly_low = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "Confirm a value above zero but below the test's lower plausibility limit "
+            "(ANC 0.4 sent with unit /uL is 0.0004 x10^9/L). Saved only with "
+            "implausibly_low_reason as well."
+        ),
+    )
+    implausibly_low_reason = StrictTextField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why a value below the lower plausibility limit is right; stored with it.",
+    )
     # The reporting lab's reference range, in ``unit``: CTCAE grade 1 is "< its LLN".
     ref_low = serializers.DecimalField(
         max_digits=14, decimal_places=4, required=False, allow_null=True, default=None
@@ -84,8 +111,19 @@ class LabValueInSerializer(serializers.Serializer):
 
 
 class LabCollectionInSerializer(serializers.Serializer):
-    collected_at = serializers.DateTimeField()
-    results = LabValueInSerializer(many=True, allow_empty=False)
+    collected_at = ClinicalDateTimeField(
+        help_text=(
+            "When the sample was drawn: YYYY-MM-DDTHH:MM[:SS] with an offset; without one it "
+            "is read in the clinic's time zone, and the hour repeated when the clocks go "
+            "back needs the offset. A date alone is refused."
+        )
+    )
+    results = LabValueInSerializer(
+        many=True,
+        allow_empty=False,
+        max_length=services.MAX_RESULTS_PER_ENTRY,
+        help_text=f"At most {services.MAX_RESULTS_PER_ENTRY} results, one per catalogue test.",
+    )
     mrd_method = serializers.ChoiceField(
         choices=LabResult.MrdMethod.choices, required=False, default=""
     )
@@ -116,13 +154,6 @@ REJECTED = inline_serializer(
         ),
     },
 )
-
-
-def _code(test: str) -> str:
-    try:
-        return find_test(test).code
-    except UnknownTestError:
-        return test
 
 
 class PatientLabs(generics.GenericAPIView):
@@ -159,7 +190,19 @@ class PatientLabs(generics.GenericAPIView):
                 status=400,
             )
         data = incoming.validated_data
-        entries = [services.LabEntry(**row) for row in data["results"]]
+        entries = [
+            services.LabEntry(
+                test=row["test"],
+                value=row["value"],
+                unit=row["unit"],
+                confirm_suspicious=row["confirm_suspicious"],
+                confirm_low=row["confirm_implausibly_low"],
+                low_reason=row["implausibly_low_reason"],
+                ref_low=row["ref_low"],
+                ref_high=row["ref_high"],
+            )
+            for row in data["results"]
+        ]
         try:
             saved = services.lab_results_record(
                 patient=patient,
@@ -172,19 +215,15 @@ class PatientLabs(generics.GenericAPIView):
                 hcg_sensitivity_miu_ml=data["hcg_sensitivity_miu_ml"],
             )
         except LabEntryRejected as rejected:
-            by_test = rejected.by_test()
-            rows = []
-            for entry in entries:
-                problems = by_test.get(_code(entry.test), [])
-                rows.append(
-                    {
-                        "test": entry.test,
-                        "errors": [p.message for p in problems],
-                        "existing_result_id": next(
-                            (p.existing_result_id for p in problems if p.existing_result_id), None
-                        ),
-                    }
-                )
+            # Each problem once, on the row it belongs to: the response grows with the
+            # request, never with its square.
+            rows = [
+                {"test": entry.test, "errors": [], "existing_result_id": None} for entry in entries
+            ]
+            for problem in rejected.problems:
+                row = rows[problem.index if problem.index is not None else 0]
+                row["errors"].append(problem.message)
+                row["existing_result_id"] = row["existing_result_id"] or problem.existing_result_id
             return Response({"detail": "Nothing was saved.", "results": rows}, status=400)
         except DomainError as error:
             return Response(
@@ -195,15 +234,29 @@ class PatientLabs(generics.GenericAPIView):
 
 
 class _Filters(serializers.Serializer):
-    test = serializers.CharField(required=False)
-    since = serializers.DateField(required=False)
-    until = serializers.DateField(required=False)
+    test = StrictTextField(required=False, max_length=20)
+    since = StrictTextField(required=False)
+    until = StrictTextField(required=False)
 
     def validate_test(self, value):
         try:
             return find_test(value).code
         except UnknownTestError as error:
             raise serializers.ValidationError(str(error)) from None
+
+    def validate_since(self, value):
+        return _query_date(value, "since")
+
+    def validate_until(self, value):
+        return _query_date(value, "until")
+
+
+def _query_date(value: str, name: str):
+    # One strict parser for query parameters: a bounded range, answered with a 400.
+    try:
+        return parse_query_date(value, name=name)
+    except QueryParamError as error:
+        raise serializers.ValidationError(error.message) from None
 
 
 def inline_filters(params) -> dict:
@@ -286,16 +339,25 @@ class PatientFlags(generics.GenericAPIView):
         return self.get_paginated_response(FlagSerializer(page, many=True).data)
 
 
+class FlagAcknowledgementIn(serializers.Serializer):
+    # Text only: an object or a number is refused, never stored as its repr.
+    note = StrictTextField(required=False, allow_blank=True, max_length=1000, default="")
+
+
 class FlagAcknowledge(generics.GenericAPIView):
     serializer_class = FlagSerializer
 
     @extend_schema(
-        request=inline_serializer(
-            "FlagAcknowledgement",
-            fields={"note": serializers.CharField(required=False, allow_blank=True)},
-        ),
+        request=FlagAcknowledgementIn,
         responses={
             200: FlagSerializer,
+            400: inline_serializer(
+                "FlagAcknowledgementRejected",
+                fields={
+                    "detail": serializers.CharField(),
+                    "errors": serializers.DictField(required=False),
+                },
+            ),
             409: inline_serializer("FlagNotOpen", fields={"detail": serializers.CharField()}),
         },
     )
@@ -303,9 +365,15 @@ class FlagAcknowledge(generics.GenericAPIView):
         flag = access.flag_for(
             request.user, flag_id, perm="monitoring.acknowledge_flag", public_id=public_id
         )
-        note = request.data.get("note", "") if hasattr(request.data, "get") else ""
+        incoming = FlagAcknowledgementIn(data=request.data)
+        if not incoming.is_valid():
+            return Response(
+                {"detail": "Nothing was acknowledged.", "errors": incoming.errors}, status=400
+            )
         try:
-            flag = services.flag_acknowledge(flag=flag, user=request.user, note=str(note))
+            flag = services.flag_acknowledge(
+                flag=flag, user=request.user, note=incoming.validated_data["note"]
+            )
         except DomainError as error:
             code = status.HTTP_400_BAD_REQUEST if error.field else status.HTTP_409_CONFLICT
             return Response({"detail": error.message}, status=code)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from patients import parsing
 from patients.errors import DomainError
 
 COLLECTED_IN_FUTURE = "Collection time {value} is in the future. Enter when the sample was drawn."
@@ -16,11 +17,20 @@ COLLECTED_BEFORE_BIRTH = "Collection time {value} is before the patient's date o
 UNKNOWN_TEST = "{test} is not a test in the lab catalogue. Use a catalogue code (such as ANC) or its LOINC code."
 NOT_IN_PANEL = "{test} is not part of the {panel} panel."
 COMPUTED_TEST = "{test} is computed from kappa and lambda; enter those instead."
-DECIMAL_COMMA = (
-    "{test}: {value!r} has a comma. Type the decimal point as a full stop (0,4 -> 0.4); "
-    "a comma is accepted only between thousands (12,500)."
+# Numbers are read by the one strict parser (patients.parsing); its words, re-exported.
+DECIMAL_COMMA = parsing.DECIMAL_COMMA
+NOT_A_NUMBER = parsing.NOT_A_NUMBER
+NOT_ASCII_DIGITS = parsing.NOT_ASCII_DIGITS
+EXPONENT = parsing.EXPONENT
+TOO_MANY_DIGITS = parsing.TOO_MANY_DIGITS
+LOW_VALUE_REASON_REQUIRED = (
+    "{test}: the value is below the lower plausibility limit. Give the reason it is right "
+    "(for example: confirmed with the laboratory) to save it."
 )
-NOT_A_NUMBER = "{test}: {value!r} is not a number. Type digits with a decimal point, e.g. 1.25."
+TOO_MANY_RESULTS = (
+    "One entry holds at most {limit} results (one per catalogue test); this one has {count}. "
+    "Send each collection separately."
+)
 NOT_A_CHOICE = "{test}: choose one of {choices}."
 TWICE_IN_ONE_ENTRY = "{test} appears twice in this entry; enter it once."
 DUPLICATE = (
@@ -40,8 +50,9 @@ NO_ACTIVE_COURSE = "No active maintenance course."
 class EntryProblem:
     test_code: str
     message: str
-    kind: str  # "invalid", "impossible", "duplicate", "suspicious"
+    kind: str  # "invalid", "impossible", "implausibly_low", "duplicate", "suspicious"
     existing_result_id: int | None = None
+    index: int | None = None  # position of the entry it is about, when known
 
 
 class LabEntryRejected(DomainError):

@@ -153,6 +153,9 @@ class LabResult(TimeStampedModel, EnteredInError):
 
     # A value 100-fold away from the previous one was saved only after explicit confirmation.
     suspicious_confirmed = models.BooleanField(default=False)
+    # A value below the test's lower plausibility limit was saved only with a confirmation
+    # and this reason (likely a unit mix-up otherwise).
+    low_value_reason = models.TextField(blank=True)
     # A correction replaces a result (marked entered-in-error) by this one.
     corrects = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"

@@ -127,6 +127,14 @@ def default_units(user, clinic_id: int | None, codes) -> dict[str, str]:
     return units
 
 
+def clinic_units(clinic_id: int | None, codes) -> dict[str, str]:
+    """The clinic's default unit per test (else canonical): the unit lab entry skips on Tab."""
+    units = {code: find_test(code).canonical_unit for code in codes}
+    for row in ClinicLabUnit.objects.filter(clinic_id=clinic_id, test_code__in=codes):
+        units[row.test_code] = row.unit
+    return units
+
+
 # --- Flags ----------------------------------------------------------------------------
 
 

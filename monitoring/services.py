@@ -13,10 +13,9 @@ sits below monitoring and may not touch flags. Rules evaluation and the sweep li
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -31,13 +30,16 @@ from monitoring.selectors import latest_results, local_date
 from patients import services as patient_services
 from patients.errors import DomainError
 from patients.models import Patient
+from patients.parsing import ParseError, parse_clinical_number
 from patients.selectors import rule_thresholds
 
 COMPUTED_CODES = {"FLC_RATIO"}
 CANONICAL_PLACES = Decimal("1E-10")
 REF_PLACES = Decimal("1E-4")  # LabResult.ref_low / ref_high
 
-THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
+# One collection holds at most one value per catalogue test; a request with more is refused
+# before any row is checked (README, "Security": limits).
+MAX_RESULTS_PER_ENTRY = len(catalogue.TESTS)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,10 @@ class LabEntry:
     ref_high: Decimal | None = None
     # Lab interface details set on the saved result (result_status, lab_abnormal_flags, ...).
     details: Mapping[str, object] = field(default_factory=dict)
+    # A value below the test's lower plausibility limit is saved only when confirmed AND
+    # explained (issue 15): both fields, or a refusal naming the likely unit mix-up.
+    confirm_low: bool = False
+    low_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,20 +67,23 @@ class _Checked:
     entry: LabEntry
     canonical: Decimal | None
     qualitative: str
+    low_reason: str = ""  # set when a value below the lower plausibility limit was confirmed
 
 
-def _check_entry(entry: LabEntry, panel: str | None) -> tuple[_Checked | None, EntryProblem | None]:
+def _check_entry(
+    entry: LabEntry, panel: str | None, index: int | None = None
+) -> tuple[_Checked | None, EntryProblem | None]:
     """Shape and limits of one value (no database): the catalogue decides."""
     try:
         test = catalogue.find_test(entry.test)
     except catalogue.UnknownTestError:
         return None, EntryProblem(
-            entry.test, errors.UNKNOWN_TEST.format(test=entry.test), "invalid"
+            entry.test, errors.UNKNOWN_TEST.format(test=entry.test), "invalid", index=index
         )
     code = test.code
 
     def problem(message: str, kind: str = "invalid"):
-        return None, EntryProblem(code, message, kind)
+        return None, EntryProblem(code, message, kind, index=index)
 
     if code in COMPUTED_CODES:
         return problem(errors.COMPUTED_TEST.format(test=test.name))
@@ -90,16 +99,12 @@ def _check_entry(entry: LabEntry, panel: str | None) -> tuple[_Checked | None, E
                 errors.NOT_A_CHOICE.format(test=test.name, choices=", ".join(test.choices))
             )
         return _Checked(test, entry, None, choice), None
-    if "," in value and not THOUSANDS.fullmatch(value):
-        # "0,4" is a decimal comma in much of the world: reading it as 4 would hide a grade 4
-        # neutropenia. Only strict thousands grouping ("12,500") is accepted.
-        return problem(errors.DECIMAL_COMMA.format(test=test.name, value=value))
     try:
-        number = Decimal(value.replace(",", ""))
-    except InvalidOperation:
-        return problem(errors.NOT_A_NUMBER.format(test=test.name, value=value))
-    if not number.is_finite():
-        return problem(errors.NOT_A_NUMBER.format(test=test.name, value=value))
+        # One strict parser (patients.parsing): ASCII digits, one decimal point, a decimal
+        # comma refused, no exponent; the digit count is checked before any arithmetic.
+        number = parse_clinical_number(value, label=test.name)
+    except ParseError as error:
+        return problem(error.message)
     if not entry.unit:
         return problem(errors.UNIT_REQUIRED.format(test=test.name))
     try:
@@ -113,7 +118,14 @@ def _check_entry(entry: LabEntry, panel: str | None) -> tuple[_Checked | None, E
     impossible = catalogue.check_plausible(code, canonical)
     if impossible:
         return problem(impossible, "impossible")
-    return _Checked(test, entry, canonical, ""), None
+    too_low = catalogue.check_implausibly_low(code, canonical, number, entry.unit)
+    if too_low and not entry.confirm_low:
+        return problem(too_low, "implausibly_low")
+    if too_low and not (entry.low_reason or "").strip():
+        return problem(errors.LOW_VALUE_REASON_REQUIRED.format(test=test.name), "implausibly_low")
+    return _Checked(
+        test, entry, canonical, "", (entry.low_reason or "").strip() if too_low else ""
+    ), None
 
 
 @transaction.atomic
@@ -159,22 +171,36 @@ def lab_results_record(
         raise DomainError(errors.MRD_SENSITIVITY, field="mrd_sensitivity_exponent")
 
     problems: list[EntryProblem] = []
+    if len(entries) > MAX_RESULTS_PER_ENTRY:
+        raise DomainError(
+            errors.TOO_MANY_RESULTS.format(limit=MAX_RESULTS_PER_ENTRY, count=len(entries)),
+            field="results",
+        )
     checked: list[_Checked] = []
-    for entry in entries:
-        ok, problem = _check_entry(entry, panel)
+    first_row: dict[str, int] = {}  # test code -> index of its first entry
+    for index, entry in enumerate(entries):
+        ok, problem = _check_entry(entry, panel, index)
         if problem:
             problems.append(problem)
-        elif any(c.test.code == ok.test.code for c in checked):
+        elif ok.test.code in first_row:
             problems.append(
                 EntryProblem(
-                    ok.test.code, errors.TWICE_IN_ONE_ENTRY.format(test=ok.test.name), "invalid"
+                    ok.test.code,
+                    errors.TWICE_IN_ONE_ENTRY.format(test=ok.test.name),
+                    "invalid",
+                    index=index,
                 )
             )
         else:
+            first_row[ok.test.code] = index
             checked.append(ok)
     codes = [c.test.code for c in checked]
-    problems += _duplicates(patient, codes, collected_at)
-    problems += _suspicious(patient, checked, collected_at)
+    # Each problem once, on the row it belongs to (the first entry of its test).
+    problems += [
+        replace(p, index=first_row.get(p.test_code))
+        for p in _duplicates(patient, codes, collected_at)
+        + _suspicious(patient, checked, collected_at)
+    ]
     if problems:
         raise LabEntryRejected(problems)
 
@@ -200,7 +226,16 @@ def lab_results_record(
                     result.mrd_sensitivity_exponent = mrd_sensitivity_exponent
                 if item.test.panel == "pregnancy":
                     result.hcg_sensitivity_miu_ml = hcg_sensitivity_miu_ml
-                _save(result, user=user, reason="Lab result recorded")
+                _save(
+                    result,
+                    user=user,
+                    reason=(
+                        f"Lab result recorded; below the lower plausibility limit, confirmed: "
+                        f"{result.low_value_reason}"
+                        if result.low_value_reason
+                        else "Lab result recorded"
+                    ),
+                )
                 saved.append(result)
     except IntegrityError:
         # Someone recorded the same test at the same time between our check and insert.
@@ -246,7 +281,9 @@ def _suspicious(
     problems = []
     for item in numeric:
         before = previous.get((patient.pk, item.test.code))
-        if not before or item.entry.confirm_suspicious:
+        # A value below the lower plausibility limit, confirmed with a reason, has already
+        # been checked for the unit mix-up this warning is about.
+        if not before or item.entry.confirm_suspicious or item.low_reason:
             continue
         warning = catalogue.suspicious_change(
             item.test.code, before[0].canonical_value, item.canonical, fold
@@ -315,6 +352,7 @@ def _build(
         canonical_unit=test.canonical_unit,
         qualitative=item.qualitative,
         suspicious_confirmed=item.entry.confirm_suspicious and item.canonical is not None,
+        low_value_reason=item.low_reason,
         corrects=corrects,
     )
     if item.canonical is not None:
@@ -440,7 +478,18 @@ def lab_result_correct(
         patient=old.patient,
         user=user,
         collected_at=old.collected_at,
-        entries=[LabEntry(old.test_code, value, unit, confirm_suspicious)],
+        # The correction's confirmation box and reason also confirm a value below the
+        # lower plausibility limit.
+        entries=[
+            LabEntry(
+                old.test_code,
+                value,
+                unit,
+                confirm_suspicious,
+                confirm_low=confirm_suspicious,
+                low_reason=reason,
+            )
+        ],
         source=old.source if old.source != LabResult.Source.DEMO else LabResult.Source.ENTRY,
         mrd_method=old.mrd_method,
         mrd_sensitivity_exponent=old.mrd_sensitivity_exponent,

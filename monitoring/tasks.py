@@ -14,6 +14,9 @@ evaluates the patient.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 
 from celery import current_app as app
@@ -28,6 +31,21 @@ logger = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, InterfaceError)
 SWEEP_BATCH_SIZE = 500
 EVALUATE_EXPIRES_SECONDS = 6 * 60 * 60  # after that the sweep has covered it anyway
+
+# Patient ids whose evaluation could not be queued during a ``queue_outcome()`` block.
+_NOT_QUEUED: ContextVar[list[int] | None] = ContextVar("monitoring_not_queued", default=None)
+
+
+@contextmanager
+def queue_outcome() -> Iterator[list[int]]:
+    """Collect the patients whose evaluation could not be queued (broker down) while the
+    block runs, so a page can say that flags will be checked at the next sweep."""
+    not_queued: list[int] = []
+    token = _NOT_QUEUED.set(not_queued)
+    try:
+        yield not_queued
+    finally:
+        _NOT_QUEUED.reset(token)
 
 
 def _as_of(value: str | None) -> date:
@@ -120,6 +138,9 @@ def enqueue_patient_evaluation(patient_id: int) -> bool:
             patient_id,
             exc_info=True,
         )
+        not_queued = _NOT_QUEUED.get()
+        if not_queued is not None:
+            not_queued.append(patient_id)
         return False
     return True
 

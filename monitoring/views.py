@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from monitoring import access, selectors, services, therapy_gateway
+from monitoring import access, selectors, services, tasks, therapy_gateway
 from monitoring.errors import LabEntryRejected
 from monitoring.forms import (
     AcknowledgeForm,
@@ -26,6 +26,10 @@ from patients.access import clinics_for_user
 from patients.errors import DomainError
 
 PAGE_SIZE = 25
+SWEEP_LATER = (
+    "Flags could not be checked right away (the task queue is unreachable); "
+    "they will be checked at the next sweep, within 30 minutes."
+)
 
 
 def _log_access(request, patient) -> None:
@@ -39,25 +43,35 @@ def lab_entry(request, public_id, panel):
     patient = access.patient_for(request.user, public_id, perm="monitoring.add_labresult")
     codes = PANELS[panel].test_codes
     units = selectors.default_units(request.user, patient.clinic_id, codes)
-    form = LabPanelForm(request.POST or None, panel=panel, units=units)
+    form = LabPanelForm(
+        request.POST or None,
+        panel=panel,
+        units=units,
+        clinic_units=selectors.clinic_units(patient.clinic_id, codes),
+    )
     problems = {}
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.lab_results_record(
-                patient=patient,
-                user=request.user,
-                collected_at=form.cleaned_data["collected_at"],
-                entries=form.entries(),
-                panel=panel,
-                **form.extras(),
-            )
+            with tasks.queue_outcome() as not_queued:
+                saved = services.lab_results_record(
+                    patient=patient,
+                    user=request.user,
+                    collected_at=form.cleaned_data["collected_at"],
+                    entries=form.entries(),
+                    panel=panel,
+                    **form.extras(),
+                )
         except LabEntryRejected as rejected:
             problems = rejected.by_test()
             form.add_error(None, "Nothing was saved: correct the values marked below.")
         except DomainError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            messages.success(request, f"{PANELS[panel].name}: {len(saved)} results saved.")
+            messages.success(
+                request,
+                f"{PANELS[panel].name}: {len(saved)} results saved."
+                + (f" {SWEEP_LATER}" if not_queued else ""),
+            )
             return redirect(
                 "monitoring:collection",
                 public_id=patient.public_id,
@@ -112,6 +126,8 @@ def lab_list(request, public_id):
             "query": query.urlencode(),
             "panels": PANELS.values(),
         },
+        # A filter out of range (until=9999-12-31) is named on the form, with a 400.
+        status=400 if form.errors else 200,
     )
 
 

@@ -1,4 +1,8 @@
+import csv
+
 from django.contrib import admin
+from django.http import HttpResponse
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from patients.models import (
@@ -50,12 +54,36 @@ class WeightAdmin(NoDeleteAdmin):
 
 @admin.register(PatientAccess)
 class PatientAccessAdmin(admin.ModelAdmin):
-    """The access log: read-only for administrators."""
+    """The access log: read-only for administrators; filtered by user and patient, and
+    exported as CSV (the "Export" action, or select all across pages)."""
 
     list_display = ["accessed_at", "user", "patient", "path"]
-    list_filter = ["accessed_at"]
-    search_fields = ["user__username", "patient__mrn", "patient__family_name"]
+    list_filter = [
+        ("user", admin.RelatedOnlyFieldListFilter),
+        ("patient", admin.RelatedOnlyFieldListFilter),
+        "accessed_at",
+    ]
+    search_fields = ["user__username", "patient__mrn", "patient__family_name", "path"]
     list_select_related = ["user", "patient"]
+    actions = ["export_csv"]
+
+    @admin.action(description="Export selected access-log rows as CSV")
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="patient-access-log.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["Accessed at", "User", "Patient MRN", "Patient", "Route"])
+        for row in queryset.select_related("user", "patient").order_by("accessed_at"):
+            writer.writerow(
+                [
+                    f"{timezone.localtime(row.accessed_at):%Y-%m-%d %H:%M:%S %Z}",
+                    row.user.get_username(),
+                    row.patient.mrn,
+                    f"{row.patient.family_name}, {row.patient.given_name}",
+                    row.path,
+                ]
+            )
+        return response
 
     def has_add_permission(self, request):
         return False

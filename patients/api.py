@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from patients import selectors, services
+from patients import audit, selectors, services
 from patients.access import clinics_for_user, patient_for_user, require_perm
 from patients.errors import DomainError
 from patients.models import Diagnosis, Patient
@@ -101,6 +101,7 @@ class PatientListCreate(generics.GenericAPIView):
     def get(self, request):
         require_perm(request.user, "patients.view_patient")
         page = self.paginate_queryset(self.get_queryset())
+        audit.note_read(request, page)  # one access-log row per patient listed
         return self.get_paginated_response(PatientSerializer(page, many=True).data)
 
     @extend_schema(request=PatientCreateSerializer, responses={201: PatientSerializer})
@@ -126,6 +127,7 @@ class PatientListCreate(generics.GenericAPIView):
             )
         except DomainError as error:
             return _domain_error(error)
+        audit.note_read(request, [patient])
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
 
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from patients.access import clinics_for_user, patient_for_user, require_perm
 from patients.errors import DomainError
+from patients.parsing import parse_query_month
 from patients.services import access_record
 from therapy import forms, permissions, selectors, services
 from therapy.models import Hold, RemsAuthorization
@@ -117,18 +118,24 @@ def course_detail(request, public_id):
     return render(request, "therapy/course_detail.html", context)
 
 
+# The calendar pages between these months; beyond them ?month= answers 400 with the range
+# and the navigation links stop (patients.parsing, one strict parser for query parameters).
+FIRST_MONTH, LAST_MONTH = date(2000, 1, 1), date(2099, 12, 1)
+
+
 def _month(value: str | None, today: date) -> date:
-    try:
-        year, month = (int(x) for x in (value or "").split("-", 1))
-        return date(year, month, 1)
-    except ValueError:
+    if not value:
         return today.replace(day=1)
+    return parse_query_month(value, name="month", earliest=FIRST_MONTH, latest=LAST_MONTH)
 
 
-def _neighbours(month: date) -> tuple[str, str]:
+def _neighbours(month: date) -> tuple[str | None, str | None]:
     prev = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
     nxt = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-    return f"{prev:%Y-%m}", f"{nxt:%Y-%m}"
+    return (
+        f"{prev:%Y-%m}" if FIRST_MONTH <= prev <= LAST_MONTH else None,
+        f"{nxt:%Y-%m}" if FIRST_MONTH <= nxt <= LAST_MONTH else None,
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -6,10 +6,13 @@ arithmetic. A conversion factor is kept as a fraction (numerator / denominator) 
 dividing factors such as "creatinine umol/L / 88.4" are applied exactly as written and a
 round trip gives the entered value back at the displayed precision.
 
-Two kinds of limits live on each test:
+Three kinds of limits live on each test:
 
 * plausible_low / plausible_high: physically impossible outside, so an entry is rejected
   (almost always a typing or unit mistake). Chosen wide on purpose; see ``_PLAUSIBILITY``.
+* low_plausibility_limit: the lower plausibility limit. A value above zero but below it is
+  below what any analyser reports, almost always a unit mix-up (ANC 0.4 typed with the unit
+  /uL is 0.0004 x10^9/L); it is saved only with an explicit confirmation and a reason.
 * ref_low / ref_high: a typical adult reference range, used for out-of-range marks and as
   the CTCAE grade 1 lower limit of normal when the lab sends none. These are configurable
   defaults; the reporting lab's own range wins when it is recorded with the result.
@@ -24,6 +27,7 @@ from decimal import Context, Decimal, localcontext
 from types import MappingProxyType
 from typing import Literal
 
+from patients.formatting import clinical_number
 from patients.rulebook import SourceStatus, Threshold, thresholds_by_key
 
 ValueKind = Literal["numeric", "qualitative", "choice"]
@@ -68,6 +72,9 @@ class LabTestDef:
     choices: tuple[str, ...] = ()
     plausible_low: Decimal | None = None
     plausible_high: Decimal | None = None
+    # Lower plausibility limit: a value above zero but below it is refused as a likely unit
+    # mix-up unless the person confirms it and gives a reason (see ``check_implausibly_low``).
+    low_plausibility_limit: Decimal | None = None
     ref_low: Decimal | None = None
     ref_high: Decimal | None = None
     decimal_places: int = 0
@@ -103,6 +110,15 @@ _COUNT_UNITS: Mapping[str, Factor] = MappingProxyType(
 #   Free light chains 0-100000 mg/L (cast nephropathy reaches tens of thousands).
 #   hCG 0-5000000 mIU/mL (molar pregnancy stays below a few million).
 #   MRD level 0-1 (a fraction of cells); marrow plasma cells 0-100 %.
+# Lower plausibility limits (canonical units; a value above zero but below is refused unless
+# confirmed with a reason). Clinical reference sec. 10, "Implausibly low counts": below the
+# analyser's reporting resolution, WBC, ANC, lymphocytes 0.01 x10^9/L, platelets 1 x10^9/L,
+# hemoglobin 3 g/dL. The others are local policy, each below the reporting resolution of
+# common assays: creatinine 0.2 mg/dL, calcium 4 mg/dL, albumin 1 g/dL, LDH 20 U/L,
+# beta-2 microglobulin 0.1 mg/L, serum M-protein 0.05 g/dL, urine M-protein 1 mg/24h, free
+# light chains 0.1 mg/L, kappa/lambda ratio 0.001, hCG 0.5 mIU/mL, MRD level 10^-7,
+# marrow plasma cells 0.1 %. Zero is never refused: a count of zero reads the same in
+# every unit, so it cannot be a unit mix-up.
 # Reference ranges: typical adult ranges, configurable defaults (see module docstring).
 TESTS: tuple[LabTestDef, ...] = (
     # Complete blood count
@@ -115,6 +131,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="cbc",
         plausible_low=_d("0"),
+        low_plausibility_limit=_d("0.01"),
         plausible_high=_d("500"),
         ref_low=_d("4.0"),
         ref_high=_d("11.0"),
@@ -129,6 +146,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="cbc",
         plausible_low=_d("0"),
+        low_plausibility_limit=_d("0.01"),
         plausible_high=_d("100"),
         ref_low=_d("2.0"),
         ref_high=_d("7.5"),
@@ -143,6 +161,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="cbc",
         plausible_low=_d("0"),
+        low_plausibility_limit=_d("0.01"),
         plausible_high=_d("500"),
         ref_low=_d("1.0"),
         ref_high=_d("4.0"),
@@ -161,6 +180,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="cbc",
         plausible_low=_d("1"),
+        low_plausibility_limit=_d("3"),
         plausible_high=_d("25"),
         # Sex-specific in reality (women ~12.0-15.5, men ~13.5-17.5): the lab's range wins.
         ref_low=_d("12.0"),
@@ -176,6 +196,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="cbc",
         plausible_low=_d("0"),
+        low_plausibility_limit=_d("1"),
         plausible_high=_d("3000"),
         ref_low=_d("150"),
         ref_high=_d("400"),
@@ -191,6 +212,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="chemistry",
         plausible_low=_d("0.05"),
+        low_plausibility_limit=_d("0.2"),
         plausible_high=_d("30"),
         ref_low=_d("0.6"),
         ref_high=_d("1.2"),
@@ -205,6 +227,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="chemistry",
         plausible_low=_d("2"),
+        low_plausibility_limit=_d("4"),
         plausible_high=_d("25"),
         ref_low=_d("8.5"),
         ref_high=_d("10.5"),
@@ -219,6 +242,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="chemistry",
         plausible_low=_d("0.5"),
+        low_plausibility_limit=_d("1"),
         plausible_high=_d("8"),
         ref_low=_d("3.5"),
         ref_high=_d("5.0"),
@@ -233,6 +257,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="chemistry",
         plausible_low=_d("1"),
+        low_plausibility_limit=_d("20"),
         plausible_high=_d("100000"),
         ref_low=_d("140"),
         ref_high=_d("280"),
@@ -247,6 +272,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="chemistry",
         plausible_low=_d("0"),
+        low_plausibility_limit=_d("0.1"),
         plausible_high=_d("500"),
         ref_low=_d("0.8"),
         ref_high=_d("2.2"),
@@ -263,6 +289,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="myeloma",
         plausible_low=_d("0"),
+        low_plausibility_limit=_d("0.05"),
         plausible_high=_d("15"),
         decimal_places=2,
     ),
@@ -275,6 +302,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="myeloma",
         plausible_low=_d("0"),
+        low_plausibility_limit=_d("1"),
         plausible_high=_d("50000"),
         decimal_places=0,
     ),
@@ -289,6 +317,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="myeloma",
         plausible_low=_d("0"),
+        low_plausibility_limit=_d("0.1"),
         plausible_high=_d("100000"),
         ref_low=_d("3.3"),
         ref_high=_d("19.4"),
@@ -303,6 +332,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="myeloma",
         plausible_low=_d("0"),
+        low_plausibility_limit=_d("0.1"),
         plausible_high=_d("100000"),
         ref_low=_d("5.7"),
         ref_high=_d("26.3"),
@@ -318,6 +348,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="myeloma",
         plausible_low=_d("0"),
+        low_plausibility_limit=_d("0.001"),
         ref_low=_d("0.26"),
         ref_high=_d("1.65"),
         decimal_places=2,
@@ -364,6 +395,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="pregnancy",
         plausible_low=_d("0"),
+        low_plausibility_limit=_d("0.5"),
         plausible_high=_d("5000000"),
         ref_high=_d("5"),
         decimal_places=0,
@@ -399,6 +431,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="mrd",
         plausible_low=_d("0"),
+        low_plausibility_limit=_d("0.0000001"),
         plausible_high=_d("1"),
         decimal_places=7,
     ),
@@ -411,6 +444,7 @@ TESTS: tuple[LabTestDef, ...] = (
         value_kind="numeric",
         panel="mrd",
         plausible_low=_d("0"),
+        low_plausibility_limit=_d("0.1"),
         plausible_high=_d("100"),
         ref_high=_d("5"),
         decimal_places=0,
@@ -515,6 +549,44 @@ def check_plausible(code: str, canonical_value: Decimal) -> str | None:
             f"{test.plausible_high} {unit}: check the value and its unit."
         )
     return None
+
+
+def check_implausibly_low(
+    code: str, canonical_value: Decimal, value: Decimal, unit: str
+) -> str | None:
+    """None unless the value is above zero but below the test's lower plausibility limit;
+    then a message naming the likely unit mix-up (the accepted unit that would make the
+    typed number plausible), to be confirmed with a reason before it is saved."""
+    test = find_test(code)
+    limit = test.low_plausibility_limit
+    if limit is None or canonical_value <= 0 or canonical_value >= limit:
+        return None
+    shown_unit = test.canonical_unit
+    likely = [
+        other
+        for other in test.accepted_units
+        if other.casefold() != unit.strip().casefold()
+        and limit
+        <= to_canonical(code, value, other)
+        <= (test.plausible_high or Decimal("Infinity"))
+        and test.accepted_units[other] != _factor(test, unit)
+    ]
+    typed = clinical_number(value)
+    mixup = (
+        f" Likely unit mix-up: {typed} is plausible in {likely[0]}, not in {unit}."
+        if likely
+        else " Check the value and its unit."
+    )
+    converted = (
+        ""
+        if unit.strip().casefold() == shown_unit.casefold()
+        else f" ({clinical_number(canonical_value)} {shown_unit})"
+    )
+    return (
+        f"{test.name} {typed} {unit}{converted} is below the lower plausibility limit of "
+        f"{clinical_number(limit)} {shown_unit}.{mixup} "
+        "To save it anyway, confirm the value and give a reason."
+    )
 
 
 def out_of_range(code: str, canonical_value: Decimal) -> Literal["low", "high"] | None:

@@ -228,8 +228,9 @@ def test_patient_and_flag_lists_take_the_same_queries_for_5_and_50_rows(physicia
             opened_as_of=date(2025, 3, 1),
         )
     fifty = (queries(client, "/api/v1/patients/"), queries(client, flags_url))
-    # token, user perms, group perms, (patient lookup or count), page
-    assert five == fifty == (5, 6)
+    # token, user perms, group perms, (patient lookup or count), page, then the access log:
+    # one bulk insert for the list; the patient's id and one insert for the flags route.
+    assert five == fifty == (6, 8)
 
 
 def test_schema_validates_and_lists_the_monitoring_routes(client):
@@ -240,4 +241,4 @@ def test_schema_validates_and_lists_the_monitoring_routes(client):
     validate_schema(schema)
     assert "/api/v1/patients/{public_id}/labs/" in schema["paths"]
     assert "/api/v1/patients/{public_id}/flags/{flag_id}/acknowledge/" in schema["paths"]
-    assert client.get("/api/schema/").status_code in (200, 401, 403)
+    assert client.get("/api/schema/").status_code in (401, 403)

@@ -1,5 +1,6 @@
 """The nurse's lab entry page, through the client."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -37,23 +38,47 @@ def cbc_post(**overrides):
     return data
 
 
-def test_nurse_sees_fields_in_tab_order_value_then_unit(client_for, nurse, patient):
+def _entry_form(page: str) -> str:
+    return page.split('method="post" novalidate', 1)[1].split("</form>", 1)[0]
+
+
+def _tab_stops(form_html: str) -> list[str]:
+    """Names of the form's fields in Tab order (document order, tabindex=-1 skipped)."""
+    stops = []
+    for tag in re.findall(r"<(?:input|select|textarea|button)\b[^>]*>", form_html):
+        if 'type="hidden"' in tag or 'tabindex="-1"' in tag:
+            continue
+        name = re.search(r'name="([^"]+)"', tag)
+        stops.append(name.group(1) if name else "submit")
+    return stops
+
+
+def test_keyboard_first_collected_at_then_the_values_then_save(client_for, nurse, patient):
     page = client_for(nurse).get(entry_url(patient)).content.decode()
-    order = [
-        page.index(f'name="{name}"')
-        for name in (
-            "collected_at",
-            "value_WBC",
-            "unit_WBC",
-            "value_ANC",
-            "unit_ANC",
-            "value_HGB",
-            "unit_HGB",
-            "value_PLT",
-        )
+    stops = _tab_stops(_entry_form(page))
+    # "Collected at" first (autofocused, defaulted to now), then the values one after the
+    # other: the units are the clinic's defaults, so Tab skips them; then Save.
+    assert stops == [
+        "collected_at",
+        "value_WBC",
+        "value_ANC",
+        "value_LYMPH",
+        "value_HGB",
+        "value_PLT",
+        "submit",
     ]
-    assert order == sorted(order)
-    assert "tabindex" not in page.split("<form", 1)[1].split("</form>")[0]
+    assert stops.index("value_WBC") <= 2
+    collected = re.search(r'<input[^>]*name="collected_at"[^>]*>', page).group(0)
+    assert "autofocus" in collected and re.search(
+        r'value="\d{4}-\d{2}-\d{2} \d{2}:\d{2}"', collected
+    )
+
+
+def test_a_unit_other_than_the_clinic_default_stays_in_the_tab_order(client_for, nurse, patient):
+    UserLabUnit.objects.create(user=nurse, test_code="HGB", unit="g/L")
+    stops = _tab_stops(_entry_form(client_for(nurse).get(entry_url(patient)).content.decode()))
+    assert stops[stops.index("value_HGB") + 1] == "unit_HGB"
+    assert "unit_WBC" not in stops
 
 
 def test_saved_panel_shows_canonical_values_grades_and_range_marks(client_for, nurse, patient):
@@ -199,7 +224,7 @@ def test_mrd_panel_keeps_method_and_sensitivity(client_for, nurse, patient):
 
 
 def test_collection_time_in_the_future_is_refused(client_for, nurse, patient):
-    response = client_for(nurse).post(entry_url(patient), cbc_post(collected_at="2999-01-01T08:00"))
+    response = client_for(nurse).post(entry_url(patient), cbc_post(collected_at="2099-01-01T08:00"))
     assert response.status_code == 400
     assert "is in the future" in response.content.decode()
 

@@ -184,4 +184,5 @@ def test_clinic_switch_refuses_a_clinic_the_user_does_not_work_in(client_for, nu
         client_for(nurse).get(reverse("monitoring:worklist"), {"clinic": clinic_b.pk}).status_code
         == 404
     )
-    assert client_for(nurse).get(reverse("monitoring:worklist"), {"clinic": "x"}).status_code == 404
+    # Not an id at all: a 400 naming the accepted range (patients.parsing).
+    assert client_for(nurse).get(reverse("monitoring:worklist"), {"clinic": "x"}).status_code == 400

@@ -72,7 +72,7 @@ MATRIX: dict[str, Url] = {
     "logout": Url({**everyone(REDIRECT)}, methods=("POST",), anonymous=REDIRECT),
     "about": Url(everyone()),
     "rule_settings": Url(everyone()),
-    "api-schema": Url(everyone(), anonymous=OK),
+    "api-schema": Url(everyone(), anonymous=ANON_API),
     "patients:list": Url({**everyone(), "superuser": OK}),
     "patients:create": Url(
         {

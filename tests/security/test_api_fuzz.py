@@ -2,11 +2,14 @@
 error and no response that breaks the schema. Path parameters point at a real patient and
 flag of the caller's clinic, so the fuzzed bodies and queries reach the real handlers."""
 
+import json
+
 import pytest
 import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -25,8 +28,17 @@ def _keep_the_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
-# Loaded at collection through the app itself (the schema view reads no patient data).
-schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+def _load_schema():
+    """The schema served to signed-in users, built at collection by the same generator (the
+    endpoint itself refuses anonymous callers and there is no database yet to sign in)."""
+    app = get_wsgi_application()
+    raw = SchemaGenerator().get_schema(request=None, public=True)
+    loaded = schemathesis.openapi.from_dict(json.loads(json.dumps(raw, default=str)))
+    loaded.app = app
+    return loaded
+
+
+schema = _load_schema()
 
 
 @pytest.mark.django_db
