@@ -43,8 +43,11 @@ def test_fhir_read_scoping(endpoint, persona, matrix_world, client):
         return
     expected = _expected(READS[endpoint], persona)
     assert response.status_code == expected, (endpoint, persona, response.status_code)
-    logged = PatientAccess.objects.filter(user=user, patient=patient).exists()
-    assert logged == (expected == OK)
+    logged = PatientAccess.objects.filter(user=user, patient=patient)
+    # Exactly one access-log row for each response that carried the patient's data.
+    assert logged.count() == (1 if expected == OK else 0)
+    if expected == OK:
+        assert logged.get().path.startswith("/fhir/")
     if expected != OK:
         assert response.json()["resourceType"] == "OperationOutcome"
         assert str(patient.public_id) not in response.content.decode()

@@ -20,7 +20,7 @@ from monitoring.interop.fhir import resources
 from monitoring.interop.fhir.ingest import FhirInvalid, observations_ingest, parse_body
 from monitoring.models import LabResult, ResponseAssessment
 from monitoring.rules import catalogue
-from patients import services as patient_services
+from patients import audit
 from therapy import selectors as therapy_selectors
 
 FHIR_JSON = "application/fhir+json"
@@ -83,9 +83,9 @@ class FhirView(APIView):
             patient = access.patient_for(self.request.user, public_id, perm=perm)
         except ValidationError:
             raise Http404 from None
-        patient_services.access_record(
-            user=self.request.user, patient=patient, path=self.request.get_full_path()
-        )
+        # One access-log row per patient per response, written by the API access-log
+        # middleware after a 2xx (patients.audit).
+        audit.note_read(self.request, [patient])
         return patient
 
 
