@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from patients.formatting import clinical_number
+
 
 class SourceStatus:
     """How firm a default is (see shared clinical reference, 'Status words')."""
@@ -44,7 +46,8 @@ class Threshold:
 
     def cite(self) -> str:
         return (
-            f"{self.key} = {self.value} {self.unit} ({self.status}: {self.source}, v{self.version})"
+            f"{self.key} = {clinical_number(self.value)} {self.unit} "
+            f"({self.status}: {self.source}, v{self.version})"
         )
 
 
