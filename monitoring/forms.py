@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from monitoring.rules.catalogue import PANELS, find_test
 from monitoring.services import COMPUTED_CODES, LabEntry
+from patients.widgets import IsoDateInput
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 MRD_METHODS = [
@@ -164,8 +165,8 @@ class AcknowledgeForm(forms.Form):
 
 class ResultFilterForm(forms.Form):
     test = forms.ChoiceField(required=False, choices=[])
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(required=False, widget=IsoDateInput())
+    until = forms.DateField(required=False, widget=IsoDateInput())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

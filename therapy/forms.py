@@ -13,12 +13,13 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
+from patients.widgets import IsoDateInput
 from therapy import dosing
 from therapy.dosing import DoseLevel
 from therapy.models import DoseChange, Hold, MaintenanceCourse, Regimen, RemsEnrollment
 from therapy.rems_rules import ACTIONS, RiskCategory
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE = IsoDateInput()  # ISO text, not the locale's mm/dd/yyyy picker
 LEVEL_CHOICES = [
     (f"{dosing.format_mg(level.dose_mg)}:{level.dosing_days}", level.label)
     for level in dosing.SELECTABLE_LEVELS
