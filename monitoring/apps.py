@@ -24,7 +24,9 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         from monitoring import panels
+        from monitoring.history import history_entries
         from monitoring.lab_reader import MonitoringLabReader
+        from patients.panels import register_history_entries
         from patients.roles import NURSE, PHYSICIAN, REMS_ADMINISTRATOR, register_role_permissions
         from therapy.ports import register_lab_reader
 
@@ -33,3 +35,5 @@ class MonitoringConfig(AppConfig):
         register_role_permissions(REMS_ADMINISTRATOR, REMS_ADMINISTRATOR_PERMISSIONS)
         register_lab_reader(MonitoringLabReader())
         panels.register()
+        # Lab entries, corrections, entered-in-error and flags, in words, on the History page.
+        register_history_entries(history_entries)

@@ -50,3 +50,17 @@ def register_history_source(source: Callable[[Any], list[tuple[str, Any]]]) -> N
 
 def history_sources(patient) -> list[tuple[str, Any]]:
     return [pair for source in _HISTORY_SOURCES for pair in source(patient)]
+
+
+# The patient's History page in words: each source returns ``patients.history.HistoryEntry``
+# items (lab entries, flags, courses, holds, REMS events) for one patient.
+_HISTORY_ENTRY_SOURCES: list[Callable[[Any], list[Any]]] = []
+
+
+def register_history_entries(source: Callable[[Any], list[Any]]) -> None:
+    if source not in _HISTORY_ENTRY_SOURCES:
+        _HISTORY_ENTRY_SOURCES.append(source)
+
+
+def history_entries(patient) -> list[Any]:
+    return [entry for source in _HISTORY_ENTRY_SOURCES for entry in source(patient)]
