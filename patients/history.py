@@ -81,11 +81,20 @@ def show_value(model_field: models.Field | None, value: Any) -> str:
     return str(value)
 
 
+# A unit at the end of a field name ("height_cm") reads as "Height (cm)".
+_UNIT_SUFFIXES = {"cm": "cm", "kg": "kg", "mg": "mg", "mg_m2": "mg/m²", "ml_min": "mL/min"}
+
+
 def field_label(model, name: str) -> str:
     try:
         verbose = str(model._meta.get_field(name).verbose_name)
     except Exception:  # noqa: BLE001 - a field removed since: still say something readable
         verbose = name.replace("_", " ")
+    if verbose == name.replace("_", " "):
+        for suffix, unit in _UNIT_SUFFIXES.items():
+            if name.endswith(f"_{suffix}"):
+                verbose = f"{name[: -len(suffix) - 1].replace('_', ' ')} ({unit})"
+                break
     return verbose[:1].upper() + verbose[1:]
 
 
