@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 
@@ -66,9 +67,17 @@ class PatientQuerySet(EnteredInErrorQuerySet):
         text = text.strip()
         if not text:
             return self
-        query = Q(mrn__iexact=text) | Q(mrn__istartswith=text)
-        for word in text.split():
-            query |= Q(family_name__istartswith=word) | Q(given_name__istartswith=word)
+        # Every word must match ("Nakamura, Lena" and "Lena Nakamura" find her alone): a
+        # name by its start, an MRN by any part ("000008" finds N000008).
+        query = Q()
+        for word in re.split(r"[\s,;]+", text):
+            if not word:
+                continue
+            matches = Q(family_name__istartswith=word) | Q(given_name__istartswith=word)
+            matches |= Q(mrn__icontains=word) if any(c.isdigit() for c in word) else Q(
+                mrn__istartswith=word
+            )
+            query &= matches
         return self.filter(query)
 
 
