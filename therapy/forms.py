@@ -253,13 +253,22 @@ REMS_STATUS_CHOICES = [
     ("", "Any status"),
     ("compliant", "Compliant"),
     ("action_needed", "Action needed (any)"),
-    *[(action, action.replace("_", " ").capitalize()) for action in ACTIONS],
+    *[(action, action.replace("_", " ").capitalize()) for action in ACTIONS],  # = rems_action_label
 ]
 
 
 class RemsFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Name or MRN", required=False, max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or MRN"}),
+    )
     clinic = forms.ModelChoiceField(queryset=None, required=False, empty_label="All my clinics")
     status = forms.ChoiceField(choices=REMS_STATUS_CHOICES, required=False)
+    sort = forms.ChoiceField(
+        label="Order",
+        choices=[("urgency", "Most urgent first"), ("name", "By name")],
+        required=False,
+    )
     include_inactive = forms.BooleanField(
         label="Include patients off therapy, transferred or deceased", required=False
     )
@@ -269,8 +278,10 @@ class RemsFilterForm(forms.Form):
         self.fields["clinic"].queryset = clinics
         self.helper = _helper(
             Row(
-                Column("clinic", css_class="col-md-4"),
-                Column("status", css_class="col-md-4"),
-                Column("include_inactive", css_class="col-md-4 pt-md-4"),
+                Column("q", css_class="col-md-3"),
+                Column("clinic", css_class="col-md-2"),
+                Column("status", css_class="col-md-3"),
+                Column("sort", css_class="col-md-2"),
+                Column("include_inactive", css_class="col-md-2 pt-md-2"),
             )
         )

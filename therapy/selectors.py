@@ -507,6 +507,48 @@ class LazyRemsRows:
         return iter(self[0 : len(self)])
 
 
+# Most urgent first: a patient who may not be dispensed to today before one whose paperwork
+# is merely coming due. Unknown actions sort after the known ones.
+REMS_ACTION_URGENCY = (
+    "pregnancy_test_overdue",
+    "authorization_expired",
+    "no_authorization",
+    "enrollment_missing",
+    "prescriber_certification_expired",
+    "pregnancy_test_due",
+    "authorization_expiring",
+    "prescriber_certification_expiring",
+    "survey_due",
+)
+REMS_SORTS = ("urgency", "name")
+
+
+def rems_action_label(action: str) -> str:
+    """'survey_due' -> 'Survey due' (the words on the list, the filter and the CSV)."""
+    return action.replace("_", " ").capitalize()
+
+
+def rems_risk_category_label(code: str | None) -> str:
+    return rems_rules.RiskCategory.LABELS.get(code or "", "Not enrolled")
+
+
+def _urgency(row: RemsRow) -> tuple:
+    actions = row.state.status.values.get("actions") or []
+    ranks = [
+        REMS_ACTION_URGENCY.index(a) if a in REMS_ACTION_URGENCY else len(REMS_ACTION_URGENCY)
+        for a in actions
+    ]
+    expires = str(row.state.status.values.get("authorization_expires_on") or date.max)
+    return (
+        row.state.status.outcome == "compliant",
+        min(ranks, default=len(REMS_ACTION_URGENCY) + 1),
+        expires,
+        row.patient.family_name.lower(),
+        row.patient.given_name.lower(),
+        row.patient.pk,
+    )
+
+
 def rems_list(
     *,
     user,
@@ -514,9 +556,12 @@ def rems_list(
     clinic_id: int | None = None,
     status: str = "",
     include_inactive: bool = False,
+    search: str = "",
+    sort: str = "urgency",
 ) -> list[RemsRow] | LazyRemsRows:
-    """Every patient of the user's clinics with a REMS status. Filtering by status needs the
-    computed status, so the filtered list is built in memory (a fixed number of queries)."""
+    """Every patient of the user's clinics with a REMS status, most urgent first (or by
+    name). Filtering or sorting by status needs the computed status, so that list is built
+    in memory (a fixed number of queries); by name, only the rows on screen are computed."""
     patients = Patient.objects.for_user(user).valid().select_related("clinic")
     if clinic_id:
         patients = patients.filter(clinic_id=clinic_id)
@@ -524,8 +569,10 @@ def rems_list(
         patients = patients.filter(
             status__in=[Patient.Status.ACTIVE, Patient.Status.PRE_MAINTENANCE]
         )
+    if search:
+        patients = patients.search(search)
     patients = patients.order_by("family_name", "given_name", "pk")
-    if not status:
+    if not status and sort == "name":
         # Unfiltered, only the rows on screen need a status: the paginator asks for a count
         # and one slice, so 25 statuses are computed, not one per patient of the clinic.
         return LazyRemsRows(patients, as_of=as_of)
@@ -536,6 +583,8 @@ def rems_list(
         rows = [row for row in rows if row.state.status.outcome == status]
     elif status in rems_rules.ACTIONS:
         rows = [row for row in rows if status in row.state.status.values["actions"]]
+    if sort != "name":
+        rows.sort(key=_urgency)
     return rows
 
 

@@ -455,6 +455,8 @@ def _rems_rows(request):
         clinic_id=clinic.pk if clinic else None,
         status=filters.get("status", ""),
         include_inactive=filters.get("include_inactive", False),
+        search=filters.get("q", ""),
+        sort=filters.get("sort") or "urgency",
     )
     return form, rows
 
@@ -495,9 +497,9 @@ def rems_export(request):
                 _csv_safe(row.patient.mrn),
                 _csv_safe(f"{row.patient.family_name}, {row.patient.given_name}"),
                 _csv_safe(row.patient.clinic.name),
-                row.state.risk_category or "not enrolled",
-                status.outcome,
-                "; ".join(status.values["actions"]),
+                selectors.rems_risk_category_label(row.state.risk_category),
+                "Compliant" if status.outcome == "compliant" else "Action needed",
+                "; ".join(selectors.rems_action_label(a) for a in status.values["actions"]),
                 status.values["authorization_expires_on"] or "",
             ]
         )

@@ -100,3 +100,17 @@ def evidence_text(evidence: dict) -> str:
     if evidence.get("collected_at"):
         text += f", collected {clinical_datetime(evidence['collected_at'])}"
     return text or MISSING
+
+
+@register.filter
+def rems_action(action: str) -> str:
+    from therapy.selectors import rems_action_label
+
+    return rems_action_label(str(action))
+
+
+@register.filter
+def risk_category(code) -> str:
+    from therapy.selectors import rems_risk_category_label
+
+    return rems_risk_category_label(code)
