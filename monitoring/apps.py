@@ -26,8 +26,10 @@ class MonitoringConfig(AppConfig):
         from monitoring import panels
         from monitoring.history import history_entries
         from monitoring.lab_reader import MonitoringLabReader
+        from monitoring.rules.registry import all_rule_defaults
         from patients.panels import register_history_entries
         from patients.roles import NURSE, PHYSICIAN, REMS_ADMINISTRATOR, register_role_permissions
+        from patients.rulebook import register_rule_defaults
         from therapy.ports import register_lab_reader
 
         register_role_permissions(NURSE, NURSE_PERMISSIONS)
@@ -37,3 +39,5 @@ class MonitoringConfig(AppConfig):
         panels.register()
         # Lab entries, corrections, entered-in-error and flags, in words, on the History page.
         register_history_entries(history_entries)
+        # Rule settings admin accepts only keys a rule reads.
+        register_rule_defaults(all_rule_defaults)

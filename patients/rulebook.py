@@ -72,3 +72,19 @@ class Finding:
 
 def thresholds_by_key(defaults: tuple[Threshold, ...] | list[Threshold]) -> dict[str, Threshold]:
     return {t.key: t for t in defaults}
+
+
+# The rule setting keys the software reads, registered by the apps that own the rules (the
+# patients app cannot import them): admin refuses any other key, so a misspelt key is not
+# stored silently and ignored by every rule.
+_KNOWN_KEY_SOURCES: list = []
+
+
+def register_rule_defaults(source) -> None:
+    """``source()`` returns the ``Threshold`` defaults of every rule module."""
+    if source not in _KNOWN_KEY_SOURCES:
+        _KNOWN_KEY_SOURCES.append(source)
+
+
+def known_rule_defaults() -> dict[str, Threshold]:
+    return {t.key: t for source in _KNOWN_KEY_SOURCES for t in source()}
