@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from monitoring.models import Flag, LabResult
 from patients.formatting import clinical_datetime
 from patients.history import HistoryEntry, person
 from patients.models import Patient
-
-from monitoring.models import Flag, LabResult
 
 
 def _result_text(result: LabResult) -> str:
@@ -38,8 +37,7 @@ def lab_entries(patient: Patient) -> list[HistoryEntry]:
             HistoryEntry(
                 when=first.entered_at,
                 who=person(first.entered_by),
-                what=f"Labs entered ({first.get_source_display().lower()}), "
-                f"collected {clinical_datetime(first.collected_at)}",
+                what=f"Labs entered{_source(first)}, collected {clinical_datetime(first.collected_at)}",
                 area="Labs",
                 details=(", ".join(_result_text(r) for r in batch),),
             )
@@ -73,6 +71,13 @@ def lab_entries(patient: Patient) -> list[HistoryEntry]:
                 )
             )
     return entries
+
+
+def _source(result: LabResult) -> str:
+    """How results came in, unless typed in on the lab page (the usual way)."""
+    if result.source == LabResult.Source.ENTRY:
+        return ""
+    return f" ({result.get_source_display().lower()})"
 
 
 def flag_entries(patient: Patient) -> list[HistoryEntry]:

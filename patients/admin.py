@@ -77,7 +77,17 @@ class RuleSettingForm(forms.ModelForm):
 
     class Meta:
         model = RuleSetting
-        fields = "__all__"
+        fields = [
+            "key",
+            "version",
+            "clinic",
+            "value",
+            "unit",
+            "status",
+            "source",
+            "effective_from",
+            "change_reason",
+        ]
 
     def clean_key(self):
         key = (self.cleaned_data.get("key") or "").strip()

@@ -105,12 +105,12 @@ def _model_field(model, name: str) -> models.Field | None:
         return None
 
 
-def changes_in_words(model, previous, row) -> list[str]:
+def changes_in_words(model, previous, row, hide: frozenset[str] = frozenset()) -> list[str]:
     """'Height (cm): 175 → 171' for every shown field that changed between two versions."""
     delta = row.diff_against(previous)
     lines = []
     for change in delta.changes:
-        if change.field in HIDDEN_FIELDS:
+        if change.field in HIDDEN_FIELDS or change.field in hide:
             continue
         model_field = _model_field(model, change.field)
         if isinstance(model_field, models.JSONField):
@@ -134,10 +134,11 @@ def entries_from_history(
     area: str,
     headline: Headline | None = None,
     extra: Callable[[Any], dict[str, str]] | None = None,
+    hide: frozenset[str] = frozenset(),
 ) -> list[HistoryEntry]:
     """Every version of every row in ``history`` (a simple-history queryset) as an entry in
     words; an edit that changed nothing a person reads is left out. ``extra(row)`` may give
-    a version its ``reason`` or ``rule_id``."""
+    a version its ``reason`` or ``rule_id``; ``hide`` names fields its headline already says."""
     model = history.model.instance_type
     rows = list(history.select_related("history_user").order_by("id", "history_date", "history_id"))
     previous_by_object: dict[Any, Any] = {}
@@ -145,7 +146,7 @@ def entries_from_history(
     for row in rows:
         previous = previous_by_object.get(row.id)
         previous_by_object[row.id] = row
-        details = changes_in_words(model, previous, row) if previous is not None else []
+        details = changes_in_words(model, previous, row, hide) if previous is not None else []
         marked_in_error = (
             previous is not None
             and getattr(previous, "entered_in_error_at", None) is None
@@ -177,7 +178,9 @@ def entries_from_history(
     return entries
 
 
-def newest_first(entries: Iterable[HistoryEntry], *, limit: int | None = None) -> list[HistoryEntry]:
+def newest_first(
+    entries: Iterable[HistoryEntry], *, limit: int | None = None
+) -> list[HistoryEntry]:
     ordered = sorted(entries, key=lambda e: e.when, reverse=True)
     return ordered[:limit] if limit else ordered
 

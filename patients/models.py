@@ -74,8 +74,10 @@ class PatientQuerySet(EnteredInErrorQuerySet):
             if not word:
                 continue
             matches = Q(family_name__istartswith=word) | Q(given_name__istartswith=word)
-            matches |= Q(mrn__icontains=word) if any(c.isdigit() for c in word) else Q(
-                mrn__istartswith=word
+            matches |= (
+                Q(mrn__icontains=word)
+                if any(c.isdigit() for c in word)
+                else Q(mrn__istartswith=word)
             )
             query &= matches
         return self.filter(query)

@@ -9,6 +9,8 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from patients.formatting import clinical_number
+from patients.history import HistoryEntry, entries_from_history, newest_first
 from patients.models import (
     Diagnosis,
     Patient,
@@ -17,8 +19,6 @@ from patients.models import (
     Transplant,
     WeightMeasurement,
 )
-from patients.formatting import clinical_number
-from patients.history import HistoryEntry, entries_from_history, newest_first
 from patients.panels import history_entries
 from patients.risk import Cytogenetics, cytogenetic_risk
 from patients.rulebook import Finding, Threshold
@@ -112,25 +112,29 @@ def patient_history(patient: Patient, *, limit: int = 300) -> list[HistoryEntry]
             Diagnosis.history.filter(patient_id=patient.pk),
             label="Diagnosis",
             area="Record",
-            headline=lambda row, previous, details: None
-            if previous
-            else f"Diagnosis recorded: {row.instance}",
+            headline=lambda row, previous, details: (
+                None if previous else f"Diagnosis recorded: {row.instance}"
+            ),
         ),
         *entries_from_history(
             Transplant.history.filter(patient_id=patient.pk),
             label="Transplant",
             area="Record",
-            headline=lambda row, previous, details: None
-            if previous
-            else f"{row.get_kind_display()} transplant on {row.transplanted_on:%Y-%m-%d} recorded",
+            headline=lambda row, previous, details: (
+                None
+                if previous
+                else f"{row.get_kind_display()} transplant on {row.transplanted_on:%Y-%m-%d} recorded"
+            ),
         ),
         *entries_from_history(
             WeightMeasurement.history.filter(patient_id=patient.pk),
             label="Weight",
             area="Record",
-            headline=lambda row, previous, details: None
-            if previous
-            else f"Weight {clinical_number(row.weight_kg)} kg on {row.measured_on:%Y-%m-%d} recorded",
+            headline=lambda row, previous, details: (
+                None
+                if previous
+                else f"Weight {clinical_number(row.weight_kg)} kg on {row.measured_on:%Y-%m-%d} recorded"
+            ),
         ),
         *history_entries(patient),
     ]

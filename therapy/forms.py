@@ -259,7 +259,9 @@ REMS_STATUS_CHOICES = [
 
 class RemsFilterForm(forms.Form):
     q = forms.CharField(
-        label="Name or MRN", required=False, max_length=100,
+        label="Name or MRN",
+        required=False,
+        max_length=100,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or MRN"}),
     )
     clinic = forms.ModelChoiceField(queryset=None, required=False, empty_label="All my clinics")

@@ -64,13 +64,23 @@ def _suggestion(row, previous, details) -> str | None:
     kind = row.get_kind_display()
     if previous is None:
         return f"Dose suggestion raised: {kind}"
-    if row.status != previous.status:
-        decided = {
-            DoseSuggestion.Status.ACCEPTED: "accepted",
-            DoseSuggestion.Status.DISMISSED: "dismissed",
-        }.get(row.status, row.get_status_display().lower())
-        return f"Dose suggestion {decided}: {kind}"
-    return None
+    if row.status == previous.status:
+        return None
+    if row.status == DoseSuggestion.Status.ACCEPTED:
+        done = ""
+        if row.created_hold_id and row.created_hold:
+            done = f": hold started {_day(row.created_hold.start_date)}"
+        elif row.created_dose_change_id and row.created_dose_change:
+            change = row.created_dose_change
+            done = f": dose {change.to_level.label} from {_day(change.effective_from)}"
+        return f"Dose suggestion accepted ({kind}){done}"
+    return f"Dose suggestion {row.get_status_display().lower()} ({kind})"
+
+
+# Said by the suggestion's headline and reason instead.
+_SUGGESTION_SAID = frozenset(
+    {"status", "created_hold", "created_dose_change", "dismiss_reason", "withdraw_reason"}
+)
 
 
 def _enrollment(row, previous, details) -> str | None:
@@ -143,6 +153,7 @@ def history_entries(patient: Patient) -> list[HistoryEntry]:
             area="Therapy",
             headline=_suggestion,
             extra=_suggestion_extra,
+            hide=_SUGGESTION_SAID,
         ),
     ]
     return entries

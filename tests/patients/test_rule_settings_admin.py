@@ -43,9 +43,7 @@ def version_1():
 
 
 def test_a_new_version_of_a_known_key_is_saved(client_for, superuser, version_1):
-    response = client_for(superuser).post(
-        reverse("admin:patients_rulesetting_add"), _new_version()
-    )
+    response = client_for(superuser).post(reverse("admin:patients_rulesetting_add"), _new_version())
     assert response.status_code == 302
     assert RuleSetting.objects.get(key=KEY, version=2).changed_by == superuser
 
