@@ -22,6 +22,7 @@ from decimal import Context, Decimal, localcontext
 from typing import Literal
 
 from monitoring.rules.catalogue import flc_ratio
+from patients.formatting import clinical_number as _n  # numbers in messages: no 0E-10
 from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
 
 Involved = Literal["kappa", "lambda"]
@@ -427,15 +428,15 @@ def progression(
     elif decided_by is not None:
         outcome = "progression"
         message = (
-            f"Suggests progression: {decided_by.marker} {decided_by.latest} {decided_by.unit} "
-            f"reaches {decided_by.threshold} {decided_by.unit} (nadir {decided_by.nadir} on "
+            f"Suggests progression: {decided_by.marker} {_n(decided_by.latest)} {decided_by.unit} "
+            f"reaches {_n(decided_by.threshold)} {decided_by.unit} (nadir {_n(decided_by.nadir)} on "
             f"{decided_by.nadir_on.isoformat()}). Confirm on a repeat assessment."
         )
     else:
         outcome = "no_progression"
         message = "; ".join(
-            f"{check.marker} {check.latest} {check.unit} below the progression level "
-            f"{check.threshold} {check.unit}"
+            f"{check.marker} {_n(check.latest)} {check.unit} below the progression level "
+            f"{_n(check.threshold)} {check.unit}"
             for check in checks
         )
     return Finding(
