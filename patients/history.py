@@ -8,6 +8,7 @@ a field name, an id, a boolean or a UTC timestamp.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -164,6 +165,8 @@ def entries_from_history(
                 what = f"{label} recorded" if previous is None else f"{label} changed"
             reason = row.history_change_reason or ""
         more = extra(row) if extra else {}
+        if _says_nothing_new(reason, what):
+            reason = ""
         entries.append(
             HistoryEntry(
                 when=row.history_date,
@@ -176,6 +179,12 @@ def entries_from_history(
             )
         )
     return entries
+
+
+def _says_nothing_new(reason: str, what: str) -> bool:
+    """A recorded reason such as "Hold started: Neutropenia" only repeats the headline."""
+    words = set(re.findall(r"\w+", reason.lower()))
+    return bool(words) and words <= set(re.findall(r"\w+", what.lower()))
 
 
 def newest_first(
