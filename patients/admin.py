@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from patients.formatting import clinical_number
 from patients.models import (
     Clinic,
     Diagnosis,
@@ -137,7 +138,7 @@ class RuleSettingAdmin(admin.ModelAdmin):
     """A threshold change is a new version: existing versions are read-only."""
 
     form = RuleSettingForm
-    list_display = ["key", "version", "clinic", "value", "unit", "status", "effective_from"]
+    list_display = ["key", "version", "clinic", "shown_value", "unit", "status", "effective_from"]
     list_filter = ["status", "clinic"]
     search_fields = ["key", "source"]
 
@@ -145,6 +146,10 @@ class RuleSettingAdmin(admin.ModelAdmin):
         if obj is None:
             return ["changed_by"]
         return [f.name for f in obj._meta.fields]
+
+    @admin.display(description="Value", ordering="value")
+    def shown_value(self, obj):
+        return clinical_number(obj.value)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # A stored version is read-only: no Save button that would save nothing.

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from patients.formatting import clinical_number
 from patients.rulebook import SourceStatus
 
 
@@ -348,4 +349,4 @@ class RuleSetting(TimeStampedModel):
 
     def __str__(self) -> str:
         scope = self.clinic.code if self.clinic_id else "all clinics"
-        return f"{self.key} = {self.value} {self.unit} (v{self.version}, {scope})"
+        return f"{self.key} = {clinical_number(self.value)} {self.unit} (v{self.version}, {scope})"
