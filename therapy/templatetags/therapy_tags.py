@@ -1,6 +1,6 @@
 from django import template
 
-from patients.formatting import MISSING, clinical_date, clinical_number, yes_no
+from patients.formatting import MISSING, clinical_date, clinical_datetime, clinical_number, yes_no
 from therapy import eligibility
 
 register = template.Library()
@@ -25,7 +25,7 @@ def status_class(status: str) -> str:
 @register.filter
 def cite(threshold) -> str:
     """A threshold (stored dict or rulebook.Threshold) in words with its number formatted:
-    'ANC below: 0.5 10^9/L (label: Lenalidomide US PI, v1)'."""
+    'hold: ANC below 0.5 10^9/L (label: Lenalidomide US PI, v1)'."""
     get = threshold.get if isinstance(threshold, dict) else lambda k: getattr(threshold, k, None)
     value = clinical_number(get("value"))
     return (
@@ -88,8 +88,6 @@ def evidence_text(evidence: dict) -> str:
     """One stored evidence item in words: 'ANC 0.3 10^9/L, collected 2026-11-01 09:30'."""
     if not isinstance(evidence, dict):
         return str(evidence)
-    from patients.formatting import clinical_datetime
-
     parts = [str(evidence.get("code") or "")]
     value = evidence.get("value")
     if value not in (None, ""):
