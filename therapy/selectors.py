@@ -755,53 +755,6 @@ def regimen_catalogue() -> QuerySet[Regimen]:
     return Regimen.objects.prefetch_related("components__agent").order_by("display_order", "name")
 
 
-# --- Audit -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AuditRow:
-    when: datetime
-    who: str
-    record: str
-    action: str
-    reason: str
-
-
-def therapy_audit(patient: Patient, *, limit: int = 200) -> list[AuditRow]:
-    """Every change to this patient's therapy and REMS records (django-simple-history),
-    newest first. ``history_sources`` lists the same querysets for a combined history page."""
-    rows: list[AuditRow] = []
-    for label, history in history_sources(patient):
-        for row in history.select_related("history_user").order_by("-history_date")[:limit]:
-            rows.append(
-                AuditRow(
-                    when=row.history_date,
-                    who=row.history_user.get_username() if row.history_user else "system",
-                    record=f"{label}: {row.instance}",
-                    action={"+": "created", "~": "changed", "-": "deleted"}[row.history_type],
-                    reason=row.history_change_reason or "",
-                )
-            )
-    rows.sort(key=lambda r: r.when, reverse=True)
-    return rows[:limit]
-
-
-def history_sources(patient: Patient) -> list[tuple[str, QuerySet]]:
-    """(label, historical queryset) pairs for this patient's therapy and REMS records."""
-    course_ids = list(
-        MaintenanceCourse.objects.filter(patient=patient).values_list("pk", flat=True)
-    )
-    return [
-        ("Maintenance course", MaintenanceCourse.history.filter(patient_id=patient.pk)),
-        ("Dose change", DoseChange.history.filter(course_id__in=course_ids)),
-        ("Hold", Hold.history.filter(course_id__in=course_ids)),
-        ("Dose suggestion", DoseSuggestion.history.filter(patient_id=patient.pk)),
-        ("REMS enrollment", RemsEnrollment.history.filter(patient_id=patient.pk)),
-        ("REMS authorization", RemsAuthorization.history.filter(patient_id=patient.pk)),
-        ("REMS survey", RemsSurvey.history.filter(patient_id=patient.pk)),
-    ]
-
-
 def format_level(level: DoseLevel | None) -> str:
     return level.label if level else "—"
 

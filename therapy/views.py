@@ -14,8 +14,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from patients.access import clinics_for_user, patient_for_user, require_perm
 from patients.errors import DomainError
+from patients.history import newest_first
 from patients.services import access_record
 from therapy import forms, permissions, selectors, services
+from therapy.history import history_entries as therapy_history_entries
 from therapy.models import DoseSuggestion, Hold, RemsAuthorization
 
 PAGE_SIZE = 25
@@ -267,7 +269,8 @@ def therapy_history(request, public_id):
         {
             "patient": patient,
             "events": selectors.therapy_events(patient),
-            "audit": selectors.therapy_audit(patient),
+            # Course, hold, dose, suggestion and REMS changes in words (the History page's).
+            "audit": newest_first(therapy_history_entries(patient)),
         },
     )
 

@@ -195,7 +195,8 @@ def test_physician_starts_changes_holds_resumes_and_discontinues(
     course.refresh_from_db()
     assert course.discontinuation_reason == "progression"
     history = client.get(reverse("therapy:history", args=[patient.public_id])).content.decode()
-    assert "Discontinued: Progression" in history and "physician.a" in history
+    discontinued = (START + timedelta(days=60)).isoformat()
+    assert f"discontinued {discontinued}: Progression" in history and "by Paul Physician" in history
 
 
 def test_a_dose_off_the_ladder_on_the_page_shows_the_message(
