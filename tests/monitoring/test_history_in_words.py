@@ -117,3 +117,15 @@ def test_the_suggestion_rule_id_stays_in_a_details_element(client_for, physician
     html = _history(client_for, physician, patient)
     rule_id = DoseSuggestion.objects.get(patient=patient).rule_id
     assert f"<summary>Rule</summary><code>{rule_id}</code>" in html
+
+
+def test_the_entered_in_error_page_names_the_result_in_clinic_time(
+    client_for, nurse, patient, story
+):
+    result = (
+        LabResult.objects.valid().filter(patient=patient, test_code="ANC").latest("collected_at")
+    )
+    url = reverse("monitoring:result_mark_error", args=[patient.public_id, result.pk])
+    page = client_for(nurse).get(url).content.decode()
+    assert "Neutrophils (ANC) 0.4 10^9/L (2025-02-03 09:00)" in page  # collected 09:00 local
+    assert "14:00" not in page  # the same moment in UTC
