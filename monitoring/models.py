@@ -15,7 +15,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from monitoring.rules.catalogue import PANELS, TESTS
-from patients.formatting import clinical_datetime, clinical_quantity
+from patients.formatting import clinical_datetime, clinical_power_of_ten, clinical_quantity
 from patients.models import (
     Clinic,
     EnteredInError,
@@ -181,6 +181,8 @@ class LabResult(TimeStampedModel, EnteredInError):
 
         # The catalogue's display precision, no trailing zeros, never an exponent.
         places = find_test(self.test_code).decimal_places
+        if self.canonical_unit == "fraction":  # an MRD level: 2 × 10^-6, not 0.000002
+            return f"{clinical_power_of_ten(self.canonical_value, places)} {self.canonical_unit}"
         return clinical_quantity(self.canonical_value, self.canonical_unit, places)
 
 

@@ -86,3 +86,20 @@ def _as_datetime(value) -> datetime | None:
 def yes_no(value) -> str:
     """A stored boolean in words."""
     return "yes" if value else "no"
+
+
+def clinical_power_of_ten(value, places: int | None = None) -> str:
+    """A small fraction as a clinician reads an MRD level: ``Decimal('0.0000020')`` ->
+    ``'2 × 10^-6'`` (written out, never ``2E-6``); 0.001 and above as a plain number."""
+    shown = clinical_number(value, places)
+    if shown == MISSING:
+        return shown
+    try:
+        number = Decimal(shown)
+    except InvalidOperation:
+        return shown
+    if number == 0 or abs(number) >= Decimal("0.001"):
+        return shown
+    exponent = number.adjusted()  # 0.000002 -> -6
+    mantissa = clinical_number(number.scaleb(-exponent), 2)
+    return f"{mantissa} × 10^{exponent}"

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from monitoring import services
 from monitoring.models import Flag, LabResult
-from tests.monitoring.conftest import cbc, evaluate, open_flag, start_course
+from tests.monitoring.conftest import cbc, evaluate, open_flag, record, start_course
 from therapy import services as therapy_services
 from therapy.models import DoseSuggestion, RemsEnrollment
 
@@ -129,3 +129,8 @@ def test_the_entered_in_error_page_names_the_result_in_clinic_time(
     page = client_for(nurse).get(url).content.decode()
     assert "Neutrophils (ANC) 0.4 10^9/L (2025-02-03 09:00)" in page  # collected 09:00 local
     assert "14:00" not in page  # the same moment in UTC
+
+
+def test_an_mrd_level_reads_as_a_power_of_ten(nurse, patient):
+    (result,) = record(patient, nurse, date(2025, 2, 1), MRD_LEVEL="0.000002")
+    assert result.shown_value == "2 × 10^-6 fraction"
