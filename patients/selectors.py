@@ -173,7 +173,9 @@ def rule_thresholds(
     for key, row in chosen.items():
         result[key] = Threshold(
             key=key,
-            value=row.value,
+            # Equal in value, without the column's four stored decimals: every message
+            # and checklist that quotes a threshold reads "30 days", not "30.0000 days".
+            value=Decimal(clinical_number(row.value)),
             unit=row.unit,
             status=row.status,
             source=row.source,

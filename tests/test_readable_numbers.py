@@ -14,8 +14,8 @@ from monitoring.models import Flag, LabResult
 from patients.models import Patient
 from therapy.models import DoseSuggestion
 
-# Five or more decimals, or an exponent (1E+1, 0E-10, 2.5e-7).
-UNREADABLE = re.compile(r"\d\.\d{5,}|\b\d+(?:\.\d+)?[eE][+-]?\d+\b")
+# Five or more decimals, a stored column's padding ("30.0000"), or an exponent (1E+1, 0E-10).
+UNREADABLE = re.compile(r"\d\.\d{5,}|\d\.\d*000\b|\b\d+(?:\.\d+)?[eE][+-]?\d+\b")
 
 PATIENT_PAGES = [
     "patients:detail",
@@ -94,6 +94,8 @@ def test_demo_pages_flags_and_csv_show_no_unreadable_number(client, demo):
         "nadir 0E-10",
         "dose 1E+1 mg",
         "2.5e-7",
+        "30.0000 days",
+        "0.5000 10^9/L",
     ],
 )
 def test_the_check_catches_unreadable_numbers(text):
