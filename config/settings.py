@@ -301,6 +301,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60,
         "options": {"expires": 30 * 60},
     },
+    # Planned courses that started today: the patient becomes active on maintenance.
+    "therapy-activate-started-courses": {
+        "task": "therapy.tasks.activate_started_courses",
+        "schedule": 60 * 60,
+        "options": {"expires": 30 * 60},
+    },
     # Monitoring: overdue and due-soon CBCs, response labs, pregnancy tests, REMS actions.
     "monitoring-sweep": {
         "task": "monitoring.tasks.sweep",

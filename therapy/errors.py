@@ -10,6 +10,10 @@ from patients.errors import DomainError
 __all__ = ["DomainError"]
 
 # Courses
+PLAN_ALREADY_STARTED = (
+    "This course started on {start}: it can no longer be called off as a plan. Discontinue it "
+    "instead, with the reason."
+)
 COURSE_ALREADY_ACTIVE = (
     "This patient already has an active maintenance course (started {start}). "
     "Discontinue it before starting another."

@@ -153,6 +153,16 @@ class DiscontinueForm(forms.Form):
         self.helper = _helper()
 
 
+class CallOffPlanForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the plan called off?", widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
 class CourseCorrectionForm(forms.Form):
     discontinued_on = forms.DateField(widget=DATE)
     discontinuation_reason = forms.ChoiceField(

@@ -150,7 +150,9 @@ def course_start(
             _save(course, user=user, reason="Maintenance started")
     except IntegrityError as exc:  # a concurrent start won the one-active-course constraint
         raise DomainError(errors.COURSE_ALREADY_ACTIVE.format(start=start_date)) from exc
-    if patient.status == Patient.Status.PRE_MAINTENANCE:
+    # A planned course leaves the patient awaiting maintenance until its start date
+    # (``courses_activate_started`` moves them on that day).
+    if patient.status == Patient.Status.PRE_MAINTENANCE and start_date <= today:
         patient_services.patient_update(
             patient=patient,
             user=user,
@@ -164,6 +166,55 @@ def course_start(
         course_public_id=course.public_id,
         start_date=start_date,
         regimen_name=regimen.name,
+        today=today,
+    )
+    return course
+
+
+def courses_activate_started(*, as_of: date, user=None) -> int:
+    """Patients still awaiting maintenance whose planned course has started by ``as_of``
+    become active on maintenance (daily beat task and ``activate_started_courses``).
+    Idempotent: a patient already active is not touched. Returns how many changed."""
+    started = (
+        MaintenanceCourse.objects.active()
+        .filter(start_date__lte=as_of, patient__status=Patient.Status.PRE_MAINTENANCE)
+        .values_list("patient_id", flat=True)
+    )
+    changed = 0
+    for patient in Patient.objects.filter(pk__in=list(started)):
+        with transaction.atomic():
+            patient_services.patient_update(
+                patient=patient,
+                user=user,
+                data={"status": Patient.Status.ACTIVE},
+                reason="Planned maintenance course started",
+                today=as_of,
+            )
+        changed += 1
+    return changed
+
+
+@transaction.atomic
+def course_plan_call_off(
+    *, course: MaintenanceCourse, user, reason: str, today: date | None = None
+):
+    """Call off a planned course before its start date. No capsule was taken, so it is not
+    a discontinuation (which the Cohort page counts as stopping before progression): the
+    plan is marked entered-in-error with the reason, and its follow-up calls are cancelled."""
+    today = _today(today)
+    course = _locked(course)
+    if course.status != MaintenanceCourse.Status.ACTIVE or course.start_date <= today:
+        raise DomainError(errors.PLAN_ALREADY_STARTED.format(start=course.start_date))
+    patient_services.mark_entered_in_error(
+        record=course,
+        user=user,
+        reason=f"Plan called off: {(reason or '').strip()}" if (reason or "").strip() else "",
+    )
+    nursing_services.follow_up_calls_cancel_for_course(
+        course_public_id=course.public_id,
+        after=today - timedelta(days=1),
+        user=user,
+        reason="The planned course was called off",
     )
     return course
 

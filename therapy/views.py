@@ -226,7 +226,8 @@ def hold_end(request, public_id, course_id, hold_id):
 def course_discontinue(request, public_id, course_id):
     patient = _patient(request, public_id, permissions.MANAGE_COURSE)
     course = _course(patient, course_id)
-    # A planned course is called off on its start date (a course cannot end before it starts).
+    if course.is_active and course.start_date > timezone.localdate():
+        return _call_off_plan(request, patient, course)
     form = forms.DiscontinueForm(
         request.POST or None,
         initial={"discontinued_on": max(timezone.localdate(), course.start_date)},
@@ -244,6 +245,30 @@ def course_discontinue(request, public_id, course_id):
         patient,
         form,
         "Discontinue maintenance",
+        course=course,
+        status=400 if form.errors else 200,
+        extra={"danger": True},
+    )
+
+
+def _call_off_plan(request, patient, course):
+    """A planned course is called off, not discontinued: no capsule was ever taken."""
+    form = forms.CallOffPlanForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.course_plan_call_off(
+                course=course, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            _show_error(form, error)
+        else:
+            messages.success(request, "The planned course was called off.")
+            return redirect("patients:detail", public_id=patient.public_id)
+    return _form_page(
+        request,
+        patient,
+        form,
+        f"Call off the plan starting {course.start_date:%Y-%m-%d}",
         course=course,
         status=400 if form.errors else 200,
         extra={"danger": True},

@@ -150,13 +150,24 @@ def _cancel(call: FollowUpCall, *, user, reason: str) -> None:
 
 @transaction.atomic
 def follow_up_calls_for_course_start(
-    *, patient: Patient, user, course_public_id: UUID, start_date: date, regimen_name: str
+    *,
+    patient: Patient,
+    user,
+    course_public_id: UUID,
+    start_date: date,
+    regimen_name: str,
+    today: date | None = None,
 ) -> list[FollowUpCall]:
     """The calls owed after a course starts (rules.calls_after_start), created once per
-    course and kind: starting the same course again adds none."""
+    course and kind: starting the same course again adds none. A course recorded after the
+    fact (started in the past) owes no call whose window has already closed: those would
+    only sit on the worklist as late forever."""
+    today = today or timezone.localdate()
     thresholds = rule_thresholds(rules.DEFAULTS, clinic_id=patient.clinic_id)
     created = []
     for planned in rules.calls_after_start(start_date, thresholds):
+        if planned.due_by < today:
+            continue
         if FollowUpCall.objects.filter(
             course_public_id=course_public_id, kind=planned.kind
         ).exists():

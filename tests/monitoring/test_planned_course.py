@@ -103,20 +103,56 @@ def test_the_dosing_calendar_of_a_planned_course_starts_on_its_first_day(
     assert "Cycle 1: 2026-03-16 to 2026-04-12" in page
 
 
-def test_a_planned_course_is_called_off_on_its_start_date_and_its_calls_are_cancelled(
+def test_a_planned_course_is_called_off_with_a_reason_not_discontinued(
     client_for, physician, patient
 ):
+    """No capsule was taken: calling off a plan is not "stopped before progression"."""
+    patient.status = "pre_maintenance"
+    patient.save()
     client = client_for(physician)
     _plan(client, patient, "2026-03-16")
     course = MaintenanceCourse.objects.get(patient=patient)
     page = client.get(reverse("therapy:course", args=[patient.public_id])).content.decode()
     assert "Call off the plan" in page and ">Hold</a>" not in page
     url = reverse("therapy:discontinue", args=[patient.public_id, course.public_id])
-    assert 'value="2026-03-16"' in client.get(url).content.decode()
-    response = client.post(
-        url, {"discontinued_on": "2026-03-16", "reason": "patient_choice", "note": "Moved away"}
-    )
+    assert "Why is the plan called off?" in client.get(url).content.decode()
+    refused = client.post(url, {"reason": ""})
+    assert refused.status_code == 400
+    response = client.post(url, {"reason": "Moved to another centre"})
     assert response.status_code == 302
     course.refresh_from_db()
-    assert course.status == "discontinued" and course.discontinued_on == date(2026, 3, 16)
+    assert course.status == "active" and course.discontinued_on is None
+    assert course.entered_in_error_reason == "Plan called off: Moved to another centre"
+    assert not MaintenanceCourse.objects.active().filter(patient=patient).exists()
     assert set(FollowUpCall.objects.values_list("status", flat=True)) == {"cancelled"}
+    patient.refresh_from_db()
+    assert patient.status == "pre_maintenance"
+
+
+def test_planning_a_course_leaves_the_patient_awaiting_maintenance_until_its_start(
+    client_for, physician, patient
+):
+    from django.core.management import call_command
+
+    from therapy.services import courses_activate_started
+
+    patient.status = "pre_maintenance"
+    patient.save()
+    _plan(client_for(physician), patient, "2026-03-16")
+    patient.refresh_from_db()
+    assert patient.status == "pre_maintenance"
+    assert courses_activate_started(as_of=date(2026, 3, 15)) == 0
+    call_command("activate_started_courses", "--as-of", "2026-03-16")
+    patient.refresh_from_db()
+    assert patient.status == "active"
+    assert courses_activate_started(as_of=date(2026, 3, 17)) == 0  # idempotent
+
+
+def test_a_course_recorded_after_the_fact_owes_no_call_whose_window_has_closed(
+    client_for, physician, patient
+):
+    # Started 2026-01-30, recorded 2026-03-02: the 48-72 h and 1-week calls are long past;
+    # only the one-month call (2026-03-01 to 03-03) is still open.
+    _plan(client_for(physician), patient, "2026-01-30")
+    calls = FollowUpCall.objects.filter(patient=patient)
+    assert [c.kind for c in calls] == ["after_start_month"]
