@@ -2,8 +2,7 @@
 
 therapy sits below monitoring (monitoring -> therapy -> patients), so monitoring may import
 it; this module is the only place that does, so tests can replace one function and a
-therapy installation without courses (or an older one) degrades to "no course": schedule
-and hold rules then stay silent rather than guess.
+missing therapy function is an error, never a silent "no course".
 """
 
 from __future__ import annotations
@@ -16,56 +15,44 @@ logger = logging.getLogger(__name__)
 
 
 def _selectors():
-    try:
-        from therapy import selectors
-    except ImportError:
-        return None
+    # No fallback: a broken therapy import must fail loudly. Degrading to "no course" would
+    # resolve every CBC, hold, renal and REMS flag with nothing logged.
+    from therapy import selectors
+
     return selectors
 
 
 def _services():
-    try:
-        from therapy import services
-    except ImportError:
-        return None
+    from therapy import services
+
     return services
 
 
 def course_snapshots(patient_ids: list[int], *, as_of: date) -> dict[int, Any]:
     """CourseSnapshot per patient with an active course (fixed number of queries)."""
     selectors = _selectors()
-    if selectors is None or not hasattr(selectors, "course_snapshots"):
-        return {}
     return selectors.course_snapshots(patient_ids, as_of=as_of)
 
 
 def rems_states(patient_ids: list[int], *, as_of: date) -> dict[int, Any]:
     """RemsState per enrolled patient: risk category and the REMS status finding."""
     selectors = _selectors()
-    if selectors is None or not hasattr(selectors, "rems_states"):
-        return {}
     return selectors.rems_states(patient_ids, as_of=as_of)
 
 
 def pending_suggestions(patient_ids: list[int]):
     selectors = _selectors()
-    if selectors is None or not hasattr(selectors, "pending_suggestions"):
-        return []
     return selectors.pending_suggestions(patient_ids)
 
 
 def active_course_for(patient):
     selectors = _selectors()
-    if selectors is None or not hasattr(selectors, "active_course_for"):
-        return None
     return selectors.active_course_for(patient)
 
 
 def dose_suggestion_raise(*, patient, kind: str, finding, evidence: list[dict], as_of: date):
     """Raise (idempotently) a therapy dose suggestion; None when therapy cannot take it."""
     services = _services()
-    if services is None or not hasattr(services, "dose_suggestion_raise"):
-        return None
     course = active_course_for(patient)
     if course is None:
         return None
@@ -76,16 +63,12 @@ def dose_suggestion_raise(*, patient, kind: str, finding, evidence: list[dict], 
 
 def dose_suggestion_withdraw(*, patient, kind: str, reason: str) -> int:
     services = _services()
-    if services is None or not hasattr(services, "dose_suggestion_withdraw"):
-        return 0
     return services.dose_suggestion_withdraw(patient=patient, kind=kind, reason=reason)
 
 
 def suggestion_states(patient_ids: list[int]) -> tuple[list, dict]:
     """Pending suggestions, and the latest accepted one per (patient, kind): one query."""
     selectors = _selectors()
-    if selectors is None or not hasattr(selectors, "suggestion_states"):
-        return [], {}
     return selectors.suggestion_states(patient_ids)
 
 
@@ -100,8 +83,6 @@ def dose_suggestion_dismiss(*, suggestion, user, reason: str):
 def suggestion_for(patient, public_id):
     """The patient's dose suggestion with this public id, or None."""
     selectors = _selectors()
-    if selectors is None or not hasattr(selectors, "suggestion_for"):
-        return None
     return selectors.suggestion_for(patient, public_id)
 
 
