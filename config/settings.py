@@ -218,6 +218,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
+# ISO dates and 24-hour times everywhere a date is printed without a format (admin too).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static files: our own, and front-end packages installed from the npm registry --------
 STATIC_URL = "/static/"

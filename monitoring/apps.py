@@ -30,8 +30,11 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         from monitoring import panels
         from monitoring.cohort import panels as cohort_panels
+        from monitoring.history import history_entries
         from monitoring.interop import panels as interop_panels
         from monitoring.lab_reader import MonitoringLabReader
+        from monitoring.rules.registry import all_rule_defaults
+        from patients.panels import register_history_entries
         from patients.roles import (
             ANALYST,
             NURSE,
@@ -39,6 +42,7 @@ class MonitoringConfig(AppConfig):
             REMS_ADMINISTRATOR,
             register_role_permissions,
         )
+        from patients.rulebook import register_rule_defaults
         from therapy.ports import register_lab_reader
 
         register_role_permissions(NURSE, NURSE_PERMISSIONS)
@@ -50,3 +54,7 @@ class MonitoringConfig(AppConfig):
         panels.register()
         cohort_panels.register()
         interop_panels.register()
+        # Lab entries, corrections, entered-in-error and flags, in words, on the History page.
+        register_history_entries(history_entries)
+        # Rule settings admin accepts only keys a rule reads.
+        register_rule_defaults(all_rule_defaults)

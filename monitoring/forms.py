@@ -11,6 +11,7 @@ from django.utils import timezone
 from monitoring.rules.catalogue import PANELS, find_test
 from monitoring.services import COMPUTED_CODES, LabEntry
 from patients import parsing
+from patients.widgets import IsoDateInput
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 # Typed as text ("2026-11-30 09:15"): one tab stop, ISO order, no browser date widget
@@ -261,8 +262,8 @@ class AcknowledgeForm(forms.Form):
 
 class ResultFilterForm(forms.Form):
     test = forms.ChoiceField(required=False, choices=[])
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(required=False, widget=IsoDateInput())
+    until = forms.DateField(required=False, widget=IsoDateInput())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from monitoring.models import LabResult
 from monitoring.selectors import end_of_day, latest_results
+from patients.formatting import clinical_number
 from therapy.ports import LabValue, PregnancyTestResult
 
 HCG_CODES = ("HCG_SERUM_QUAL", "HCG_SERUM_QUANT", "HCG_URINE_QUAL")
@@ -50,7 +51,9 @@ class MonitoringLabReader:
                 continue
             values[code] = LabValue(
                 code=code,
-                value=row.canonical_value,
+                # The same number without the column's ten stored decimals, so therapy's
+                # checklist text reads "0.64", not "0.6400000000" (equal in value).
+                value=Decimal(clinical_number(row.canonical_value)),
                 unit=row.canonical_unit,
                 collected_at=row.collected_at,
                 result_id=row.pk,

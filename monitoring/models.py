@@ -15,6 +15,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from monitoring.rules.catalogue import PANELS, TESTS
+from patients.formatting import clinical_datetime, clinical_power_of_ten, clinical_quantity
 from patients.models import (
     Clinic,
     EnteredInError,
@@ -194,7 +195,8 @@ class LabResult(TimeStampedModel, EnteredInError):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_test_code_display()} {self.shown_value} ({self.collected_at:%Y-%m-%d %H:%M})"
+        # In the clinic's time zone: this text titles the entered-in-error page.
+        return f"{self.get_test_code_display()} {self.shown_value} ({clinical_datetime(self.collected_at)})"
 
     @property
     def shown_value(self) -> str:
@@ -202,17 +204,11 @@ class LabResult(TimeStampedModel, EnteredInError):
             return self.get_qualitative_display()
         from monitoring.rules.catalogue import find_test
 
+        # The catalogue's display precision, no trailing zeros, never an exponent.
         places = find_test(self.test_code).decimal_places
-        value = (
-            self.canonical_value.quantize(_quantum(places)) if places < 10 else self.canonical_value
-        )
-        return f"{value} {self.canonical_unit}".strip()
-
-
-def _quantum(places: int):
-    from decimal import Decimal
-
-    return Decimal(1).scaleb(-places)
+        if self.canonical_unit == "fraction":  # an MRD level: 2 × 10^-6, not 0.000002
+            return f"{clinical_power_of_ten(self.canonical_value, places)} {self.canonical_unit}"
+        return clinical_quantity(self.canonical_value, self.canonical_unit, places)
 
 
 class FlagQuerySet(models.QuerySet):

@@ -29,6 +29,7 @@ from monitoring.rules import catalogue, ctcae
 from monitoring.selectors import latest_results, local_date
 from patients import services as patient_services
 from patients.errors import DomainError
+from patients.formatting import clinical_datetime
 from patients.models import Patient
 from patients.parsing import ParseError, parse_clinical_number
 from patients.selectors import rule_thresholds
@@ -470,7 +471,7 @@ def lab_result_correct(
         from patients import errors as patient_errors
 
         raise DomainError(
-            patient_errors.ALREADY_IN_ERROR.format(when=f"{old.entered_in_error_at:%Y-%m-%d %H:%M}")
+            patient_errors.ALREADY_IN_ERROR.format(when=clinical_datetime(old.entered_in_error_at))
         )
     now = timezone.now()
     _mark_in_error(old, user=user, reason=f"Corrected: {reason}", now=now)

@@ -1,10 +1,13 @@
 import csv
+import difflib
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpResponse
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
+from patients.formatting import clinical_number
 from patients.models import (
     Clinic,
     Diagnosis,
@@ -14,6 +17,7 @@ from patients.models import (
     Transplant,
     WeightMeasurement,
 )
+from patients.rulebook import known_rule_defaults
 
 
 class NoDeleteAdmin(SimpleHistoryAdmin):
@@ -95,11 +99,73 @@ class PatientAccessAdmin(admin.ModelAdmin):
         return False
 
 
+class RuleSettingForm(forms.ModelForm):
+    """A new version of a threshold: the key must be one a rule reads, and the version must
+    be above every stored version of that key and scope (plain words, not a constraint name)."""
+
+    class Meta:
+        model = RuleSetting
+        fields = [
+            "key",
+            "version",
+            "clinic",
+            "value",
+            "unit",
+            "status",
+            "source",
+            "effective_from",
+            "change_reason",
+        ]
+
+    def clean_key(self):
+        key = (self.cleaned_data.get("key") or "").strip()
+        known = known_rule_defaults()
+        if known and key not in known:
+            close = difflib.get_close_matches(key, list(known), n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            raise forms.ValidationError(
+                f"{key!r} is not a rule setting any rule reads, so it would change nothing."
+                f"{hint} The keys are listed on the Rules page."
+            )
+        return key
+
+    def clean(self):
+        cleaned = super().clean()
+        key, version = cleaned.get("key"), cleaned.get("version")
+        if not key or version is None:
+            return cleaned
+        default = known_rule_defaults().get(key)
+        unit = cleaned.get("unit")
+        if default is not None and unit is not None and unit.strip() != default.unit:
+            self.add_error(
+                "unit", f"{key} is read in {default.unit}; enter the value in {default.unit}."
+            )
+        clinic = cleaned.get("clinic")
+        same_scope = RuleSetting.objects.filter(key=key, clinic=clinic)
+        newest = same_scope.order_by("-version").values_list("version", flat=True).first()
+        if newest is not None and version <= newest:
+            scope = clinic.name if clinic else "all clinics"
+            raise forms.ValidationError(
+                {
+                    "version": f"{key} for {scope} already has version {newest}. A change is "
+                    f"a new version: use version {newest + 1}, so past decisions keep the "
+                    "version they were made under."
+                }
+            )
+        return cleaned
+
+    def validate_constraints(self):
+        # The version check above already says it in words; the database constraint stays
+        # the last line of defence against a race.
+        return
+
+
 @admin.register(RuleSetting)
 class RuleSettingAdmin(admin.ModelAdmin):
     """A threshold change is a new version: existing versions are read-only."""
 
-    list_display = ["key", "version", "clinic", "value", "unit", "status", "effective_from"]
+    form = RuleSettingForm
+    list_display = ["key", "version", "clinic", "shown_value", "unit", "status", "effective_from"]
     list_filter = ["status", "clinic"]
     search_fields = ["key", "source"]
 
@@ -107,6 +173,20 @@ class RuleSettingAdmin(admin.ModelAdmin):
         if obj is None:
             return ["changed_by"]
         return [f.name for f in obj._meta.fields]
+
+    @admin.display(description="Value", ordering="value")
+    def shown_value(self, obj):
+        return clinical_number(obj.value)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # A stored version is read-only: no Save button that would save nothing.
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         obj.changed_by = request.user

@@ -9,11 +9,11 @@ class PatientsConfig(AppConfig):
 
     def ready(self) -> None:
         from patients.nursing import panels as nursing_panels
-        from patients.nursing.selectors import history_sources as nursing_history
-        from patients.panels import register_history_source
+        from patients.nursing.history import history_entries as nursing_history
+        from patients.panels import register_history_entries
         from patients.roles import ensure_roles_after_migrate
 
         # Roles are data every installation needs, so they follow the schema.
         post_migrate.connect(ensure_roles_after_migrate, sender=self)
         nursing_panels.register()
-        register_history_source(nursing_history)
+        register_history_entries(nursing_history)

@@ -8,7 +8,10 @@ test; thresholds and doses pass ``None`` and are shown exactly as stored, trimme
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.utils import timezone
 
 #: Shown when there is no value, so a blank cell never looks like a zero.
 MISSING = "—"
@@ -44,3 +47,59 @@ def clinical_quantity(value, unit: str | None, places: int | None = None) -> str
     if shown == MISSING or not unit:
         return shown
     return f"{shown} {unit}"
+
+
+def clinical_datetime(value) -> str:
+    """A time in the clinic's time zone as ``YYYY-MM-DD HH:MM``; accepts an aware datetime or
+    an ISO 8601 string (stored evidence keeps ``2026-11-01T09:30:00-05:00``)."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return MISSING if value in (None, "") else str(value)
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def clinical_date(value) -> str:
+    """A date as ``YYYY-MM-DD`` (a datetime is first put in the clinic's time zone)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    moment = _as_datetime(value)
+    if moment is None:
+        return MISSING if value in (None, "") else str(value)
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return moment.date().isoformat()
+
+
+def _as_datetime(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def yes_no(value) -> str:
+    """A stored boolean in words."""
+    return "yes" if value else "no"
+
+
+def clinical_power_of_ten(value, places: int | None = None) -> str:
+    """A small fraction as a clinician reads an MRD level: ``Decimal('0.0000020')`` ->
+    ``'2 × 10^-6'`` (written out, never ``2E-6``); 0.001 and above as a plain number."""
+    shown = clinical_number(value, places)
+    if shown == MISSING:
+        return shown
+    try:
+        number = Decimal(shown)
+    except InvalidOperation:
+        return shown
+    if number == 0 or abs(number) >= Decimal("0.001"):
+        return shown
+    exponent = number.adjusted()  # 0.000002 -> -6
+    mantissa = clinical_number(number.scaleb(-exponent), 2)
+    return f"{mantissa} × 10^{exponent}"

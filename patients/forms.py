@@ -8,8 +8,9 @@ from django import forms
 
 from patients.models import Diagnosis, Patient
 from patients.services import DIAGNOSIS_FIELDS, PATIENT_FIELDS
+from patients.widgets import IsoDateInput
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE = IsoDateInput()  # ISO text, not the locale's mm/dd/yyyy picker
 
 
 class TestedSelect(forms.Select):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from patients.formatting import clinical_number
 from patients.rulebook import SourceStatus
 
 
@@ -68,9 +70,19 @@ class PatientQuerySet(EnteredInErrorQuerySet):
         text = text.strip()
         if not text:
             return self
-        query = Q(mrn__iexact=text) | Q(mrn__istartswith=text)
-        for word in text.split():
-            query |= Q(family_name__istartswith=word) | Q(given_name__istartswith=word)
+        # Every word must match ("Nakamura, Lena" and "Lena Nakamura" find her alone): a
+        # name by its start, an MRN by any part ("000008" finds N000008).
+        query = Q()
+        for word in re.split(r"[\s,;]+", text):
+            if not word:
+                continue
+            matches = Q(family_name__istartswith=word) | Q(given_name__istartswith=word)
+            matches |= (
+                Q(mrn__icontains=word)
+                if any(c.isdigit() for c in word)
+                else Q(mrn__istartswith=word)
+            )
+            query &= matches
         return self.filter(query)
 
 
@@ -339,7 +351,7 @@ class RuleSetting(TimeStampedModel):
 
     def __str__(self) -> str:
         scope = self.clinic.code if self.clinic_id else "all clinics"
-        return f"{self.key} = {self.value} {self.unit} (v{self.version}, {scope})"
+        return f"{self.key} = {clinical_number(self.value)} {self.unit} (v{self.version}, {scope})"
 
 
 # --- Nursing: telephone and clinic notes, follow-up calls -----------------------------------

@@ -38,15 +38,15 @@ def render_context(request, patient, place: str) -> list[tuple[Panel, dict[str, 
     return [(panel, panel.context(request, patient)) for panel in panels_for(place)]
 
 
-# Other apps' history (courses, holds, REMS records) on the patient's History page:
-# each source returns (label, simple-history queryset of that patient's rows).
-_HISTORY_SOURCES: list[Callable[[Any], list[tuple[str, Any]]]] = []
+# The patient's History page in words: each source returns ``patients.history.HistoryEntry``
+# items (lab entries, flags, courses, holds, REMS events) for one patient.
+_HISTORY_ENTRY_SOURCES: list[Callable[[Any], list[Any]]] = []
 
 
-def register_history_source(source: Callable[[Any], list[tuple[str, Any]]]) -> None:
-    if source not in _HISTORY_SOURCES:
-        _HISTORY_SOURCES.append(source)
+def register_history_entries(source: Callable[[Any], list[Any]]) -> None:
+    if source not in _HISTORY_ENTRY_SOURCES:
+        _HISTORY_ENTRY_SOURCES.append(source)
 
 
-def history_sources(patient) -> list[tuple[str, Any]]:
-    return [pair for source in _HISTORY_SOURCES for pair in source(patient)]
+def history_entries(patient) -> list[Any]:
+    return [entry for source in _HISTORY_ENTRY_SOURCES for entry in source(patient)]

@@ -146,7 +146,7 @@ def parse_query_month(
     """The first day of the month written YYYY-MM."""
     match = _MONTH.fullmatch(value.strip()) if isinstance(value, str) else None
     parsed = None
-    if match and 1 <= int(match.group(2)) <= 12:
+    if match and 1 <= int(match.group(2)) <= 12 and 1 <= int(match.group(1)) <= 9999:
         parsed = date(int(match.group(1)), int(match.group(2)), 1)
     if parsed is None or not earliest.replace(day=1) <= parsed <= latest:
         raise QueryParamError(

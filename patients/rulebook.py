@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from patients.formatting import clinical_number
+
 
 class SourceStatus:
     """How firm a default is (see shared clinical reference, 'Status words')."""
@@ -43,7 +45,6 @@ class Threshold:
     version: int = 1
 
     def cite(self) -> str:
-        from patients.formatting import clinical_number
 
         return (
             f"{self.key} = {clinical_number(self.value)} {self.unit} "
@@ -72,3 +73,19 @@ class Finding:
 
 def thresholds_by_key(defaults: tuple[Threshold, ...] | list[Threshold]) -> dict[str, Threshold]:
     return {t.key: t for t in defaults}
+
+
+# The rule setting keys the software reads, registered by the apps that own the rules (the
+# patients app cannot import them): admin refuses any other key, so a misspelt key is not
+# stored silently and ignored by every rule.
+_KNOWN_KEY_SOURCES: list = []
+
+
+def register_rule_defaults(source) -> None:
+    """``source()`` returns the ``Threshold`` defaults of every rule module."""
+    if source not in _KNOWN_KEY_SOURCES:
+        _KNOWN_KEY_SOURCES.append(source)
+
+
+def known_rule_defaults() -> dict[str, Threshold]:
+    return {t.key: t for source in _KNOWN_KEY_SOURCES for t in source()}

@@ -9,6 +9,8 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from patients.formatting import clinical_number
+from patients.history import HistoryEntry, entries_from_history, newest_first
 from patients.models import (
     Diagnosis,
     Patient,
@@ -17,7 +19,7 @@ from patients.models import (
     Transplant,
     WeightMeasurement,
 )
-from patients.panels import history_sources
+from patients.panels import history_entries
 from patients.risk import Cytogenetics, cytogenetic_risk
 from patients.rulebook import Finding, Threshold
 
@@ -95,57 +97,54 @@ def transplant_dates(patient: Patient) -> list[date]:
     )
 
 
-@dataclass(frozen=True)
-class HistoryChange:
-    when: object
-    who: str
-    record: str
-    action: str
-    changes: list[tuple[str, str, str]]
-    reason: str
-
-
-def patient_history(patient: Patient, *, limit: int = 200) -> list[HistoryChange]:
-    """Every recorded change to this patient's clinical records, newest first, with old and
-    new values (django-simple-history rows, diffed against the previous version)."""
-    sources = [
-        ("Demographics", Patient.history.filter(id=patient.pk)),
-        ("Diagnosis", Diagnosis.history.filter(patient_id=patient.pk)),
-        ("Transplant", Transplant.history.filter(patient_id=patient.pk)),
-        ("Weight", WeightMeasurement.history.filter(patient_id=patient.pk)),
-        *history_sources(patient),
+def patient_history(patient: Patient, *, limit: int = 300) -> list[HistoryEntry]:
+    """Everything that happened to this patient, in words, newest first: the patient's own
+    records here, and what the apps above add (labs, flags, courses, holds, doses, REMS)
+    through ``patients.panels.register_history_entries``."""
+    entries = [
+        *entries_from_history(
+            Patient.history.filter(id=patient.pk),
+            label="Demographics",
+            area="Record",
+            headline=_registration_headline,
+        ),
+        *entries_from_history(
+            Diagnosis.history.filter(patient_id=patient.pk),
+            label="Diagnosis",
+            area="Record",
+            headline=lambda row, previous, details: (
+                None if previous else f"Diagnosis recorded: {row.instance}"
+            ),
+        ),
+        *entries_from_history(
+            Transplant.history.filter(patient_id=patient.pk),
+            label="Transplant",
+            area="Record",
+            headline=lambda row, previous, details: (
+                None
+                if previous
+                else f"{row.get_kind_display()} transplant on {row.transplanted_on:%Y-%m-%d} recorded"
+            ),
+        ),
+        *entries_from_history(
+            WeightMeasurement.history.filter(patient_id=patient.pk),
+            label="Weight",
+            area="Record",
+            headline=lambda row, previous, details: (
+                None
+                if previous
+                else f"Weight {clinical_number(row.weight_kg)} kg on {row.measured_on:%Y-%m-%d} recorded"
+            ),
+        ),
+        *history_entries(patient),
     ]
-    changes: list[HistoryChange] = []
-    for label, history in sources:
-        rows = list(
-            history.select_related("history_user").order_by("id", "history_date", "history_id")
-        )
-        previous_by_object: dict[int, object] = {}
-        for row in rows:
-            previous = previous_by_object.get(row.id)
-            diffs: list[tuple[str, str, str]] = []
-            if previous is not None:
-                delta = row.diff_against(previous, excluded_fields=["updated_at", "created_at"])
-                diffs = [(c.field, _show(c.old), _show(c.new)) for c in delta.changes]
-            previous_by_object[row.id] = row
-            if previous is not None and not diffs:
-                continue
-            changes.append(
-                HistoryChange(
-                    when=row.history_date,
-                    who=row.history_user.get_username() if row.history_user else "system",
-                    record=label,
-                    action={"+": "created", "~": "changed", "-": "deleted"}[row.history_type],
-                    changes=diffs,
-                    reason=row.history_change_reason or "",
-                )
-            )
-    changes.sort(key=lambda c: c.when, reverse=True)
-    return changes[:limit]
+    return newest_first(entries, limit=limit)
 
 
-def _show(value) -> str:
-    return "—" if value in (None, "") else str(value)
+def _registration_headline(row, previous, details) -> str | None:
+    if previous is None:
+        return f"Patient registered: {row.family_name}, {row.given_name} (MRN {row.mrn})"
+    return "Demographics changed" if details else None
 
 
 def access_log(patient: Patient, *, limit: int = 100) -> QuerySet[PatientAccess]:
@@ -174,7 +173,9 @@ def rule_thresholds(
     for key, row in chosen.items():
         result[key] = Threshold(
             key=key,
-            value=row.value,
+            # Equal in value, without the column's four stored decimals: every message
+            # and checklist that quotes a threshold reads "30 days", not "30.0000 days".
+            value=Decimal(clinical_number(row.value)),
             unit=row.unit,
             status=row.status,
             source=row.source,

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from patients import errors
 from patients.errors import DomainError
+from patients.formatting import clinical_datetime
 from patients.models import Clinic, Diagnosis, Patient, PatientAccess, Transplant, WeightMeasurement
 
 PATIENT_FIELDS = (
@@ -255,7 +256,7 @@ def mark_entered_in_error(*, record, user, reason: str):
     record = type(record).objects.select_for_update().get(pk=record.pk)
     if record.entered_in_error_at is not None:
         raise DomainError(
-            errors.ALREADY_IN_ERROR.format(when=f"{record.entered_in_error_at:%Y-%m-%d %H:%M}")
+            errors.ALREADY_IN_ERROR.format(when=clinical_datetime(record.entered_in_error_at))
         )
     record.entered_in_error_at = timezone.now()
     record.entered_in_error_by = user

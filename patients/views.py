@@ -144,7 +144,7 @@ def patient_history(request, public_id):
         "patients/patient_history.html",
         {
             "patient": selectors.patient_summary(patient),
-            "changes": selectors.patient_history(patient),
+            "entries": selectors.patient_history(patient),
         },
     )
 

@@ -7,12 +7,12 @@ class TherapyConfig(AppConfig):
     verbose_name = "Maintenance therapy and REMS"
 
     def ready(self) -> None:
-        from patients.panels import register_history_source
+        from patients.panels import register_history_entries
+        from therapy.history import history_entries
         from therapy.panels import register_panels
         from therapy.permissions import register_permissions
-        from therapy.selectors import history_sources
 
         register_permissions()
         register_panels()
-        # Course, hold, suggestion and REMS changes on the patient's History page.
-        register_history_source(history_sources)
+        # Course, hold, dose, suggestion and REMS events, in words, on the History page.
+        register_history_entries(history_entries)

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from patients.formatting import clinical_number
 from patients.rulebook import Finding, Threshold
 from therapy.dosing import DoseLevel, format_mg
 from therapy.eligibility import ChecklistItem
@@ -82,6 +83,6 @@ def checklist_json(items: tuple[ChecklistItem, ...]) -> list[dict[str, Any]]:
 def cite(threshold: dict[str, Any]) -> str:
     """A stored threshold as one line: key = value unit (status: source, vN)."""
     return (
-        f"{threshold.get('key')} = {threshold.get('value')} {threshold.get('unit')} "
+        f"{threshold.get('key')} = {clinical_number(threshold.get('value'))} {threshold.get('unit')} "
         f"({threshold.get('status')}: {threshold.get('source')}, v{threshold.get('version')})"
     )

@@ -13,12 +13,13 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
+from patients.widgets import IsoDateInput
 from therapy import dosing
 from therapy.dosing import DoseLevel
 from therapy.models import DoseChange, Hold, MaintenanceCourse, Regimen, RemsEnrollment
 from therapy.rems_rules import ACTIONS, RiskCategory
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE = IsoDateInput()  # ISO text, not the locale's mm/dd/yyyy picker
 LEVEL_CHOICES = [
     (f"{dosing.format_mg(level.dose_mg)}:{level.dosing_days}", level.label)
     for level in dosing.SELECTABLE_LEVELS
@@ -255,13 +256,24 @@ REMS_STATUS_CHOICES = [
     ("", "Any status"),
     ("compliant", "Compliant"),
     ("action_needed", "Action needed (any)"),
-    *[(action, action.replace("_", " ").capitalize()) for action in ACTIONS],
+    *[(action, action.replace("_", " ").capitalize()) for action in ACTIONS],  # = rems_action_label
 ]
 
 
 class RemsFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Name or MRN",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or MRN"}),
+    )
     clinic = forms.ModelChoiceField(queryset=None, required=False, empty_label="All my clinics")
     status = forms.ChoiceField(choices=REMS_STATUS_CHOICES, required=False)
+    sort = forms.ChoiceField(
+        label="Order",
+        choices=[("urgency", "Most urgent first"), ("name", "By name")],
+        required=False,
+    )
     include_inactive = forms.BooleanField(
         label="Include patients off therapy, transferred or deceased", required=False
     )
@@ -271,8 +283,10 @@ class RemsFilterForm(forms.Form):
         self.fields["clinic"].queryset = clinics
         self.helper = _helper(
             Row(
-                Column("clinic", css_class="col-md-4"),
-                Column("status", css_class="col-md-4"),
-                Column("include_inactive", css_class="col-md-4 pt-md-4"),
+                Column("q", css_class="col-md-3"),
+                Column("clinic", css_class="col-md-2"),
+                Column("status", css_class="col-md-3"),
+                Column("sort", css_class="col-md-2"),
+                Column("include_inactive", css_class="col-md-2 pt-md-2"),
             )
         )

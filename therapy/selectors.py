@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
+from patients.formatting import clinical_number
 from patients.models import Patient
 from patients.rulebook import Finding, Threshold
 from patients.selectors import rule_thresholds, weight_nearest
@@ -548,6 +549,48 @@ class LazyRemsRows:
         return iter(self[0 : len(self)])
 
 
+# Most urgent first: a patient who may not be dispensed to today before one whose paperwork
+# is merely coming due. Unknown actions sort after the known ones.
+REMS_ACTION_URGENCY = (
+    "pregnancy_test_overdue",
+    "authorization_expired",
+    "no_authorization",
+    "enrollment_missing",
+    "prescriber_certification_expired",
+    "pregnancy_test_due",
+    "authorization_expiring",
+    "prescriber_certification_expiring",
+    "survey_due",
+)
+REMS_SORTS = ("urgency", "name")
+
+
+def rems_action_label(action: str) -> str:
+    """'survey_due' -> 'Survey due' (the words on the list, the filter and the CSV)."""
+    return action.replace("_", " ").capitalize()
+
+
+def rems_risk_category_label(code: str | None) -> str:
+    return rems_rules.RiskCategory.LABELS.get(code or "", "Not enrolled")
+
+
+def _urgency(row: RemsRow) -> tuple:
+    actions = row.state.status.values.get("actions") or []
+    ranks = [
+        REMS_ACTION_URGENCY.index(a) if a in REMS_ACTION_URGENCY else len(REMS_ACTION_URGENCY)
+        for a in actions
+    ]
+    expires = str(row.state.status.values.get("authorization_expires_on") or date.max)
+    return (
+        row.state.status.outcome == "compliant",
+        min(ranks, default=len(REMS_ACTION_URGENCY) + 1),
+        expires,
+        row.patient.family_name.lower(),
+        row.patient.given_name.lower(),
+        row.patient.pk,
+    )
+
+
 def rems_list(
     *,
     user,
@@ -555,9 +598,12 @@ def rems_list(
     clinic_id: int | None = None,
     status: str = "",
     include_inactive: bool = False,
+    search: str = "",
+    sort: str = "urgency",
 ) -> list[RemsRow] | LazyRemsRows:
-    """Every patient of the user's clinics with a REMS status. Filtering by status needs the
-    computed status, so the filtered list is built in memory (a fixed number of queries)."""
+    """Every patient of the user's clinics with a REMS status, most urgent first (or by
+    name). Filtering or sorting by status needs the computed status, so that list is built
+    in memory (a fixed number of queries); by name, only the rows on screen are computed."""
     patients = Patient.objects.for_user(user).valid().select_related("clinic")
     if clinic_id:
         patients = patients.filter(clinic_id=clinic_id)
@@ -565,8 +611,10 @@ def rems_list(
         patients = patients.filter(
             status__in=[Patient.Status.ACTIVE, Patient.Status.PRE_MAINTENANCE]
         )
+    if search:
+        patients = patients.search(search)
     patients = patients.order_by("family_name", "given_name", "pk")
-    if not status:
+    if not status and sort == "name":
         # Unfiltered, only the rows on screen need a status: the paginator asks for a count
         # and one slice, so 25 statuses are computed, not one per patient of the clinic.
         return LazyRemsRows(patients, as_of=as_of)
@@ -577,6 +625,8 @@ def rems_list(
         rows = [row for row in rows if row.state.status.outcome == status]
     elif status in rems_rules.ACTIONS:
         rows = [row for row in rows if status in row.state.status.values["actions"]]
+    if sort != "name":
+        rows.sort(key=_urgency)
     return rows
 
 
@@ -654,7 +704,11 @@ def _crcl(patient: Patient, creatinine) -> tuple[Decimal | None, date | None, st
     on = timezone.localdate(creatinine.collected_at)
     weight = weight_nearest(patient, on)
     if weight is None:
-        return None, on, f"creatinine {creatinine.value} mg/dL on {on}; no weight on record"
+        return (
+            None,
+            on,
+            f"creatinine {clinical_number(creatinine.value)} mg/dL on {on}; no weight on record",
+        )
     finding = dosing.crcl_cockcroft_gault(
         age_years=patient.age_on(on),
         weight_kg=weight.weight_kg,
@@ -662,8 +716,8 @@ def _crcl(patient: Patient, creatinine) -> tuple[Decimal | None, date | None, st
         sex_at_birth=patient.sex_at_birth,
     )
     basis = (
-        f"creatinine {creatinine.value} mg/dL on {on}, "
-        f"weight {weight.weight_kg} kg on {weight.measured_on}"
+        f"creatinine {clinical_number(creatinine.value)} mg/dL on {on}, "
+        f"weight {clinical_number(weight.weight_kg)} kg on {weight.measured_on}"
     )
     return finding.values["crcl_ml_min"], on, basis
 
@@ -740,53 +794,6 @@ def month_grid(
 
 def regimen_catalogue() -> QuerySet[Regimen]:
     return Regimen.objects.prefetch_related("components__agent").order_by("display_order", "name")
-
-
-# --- Audit -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AuditRow:
-    when: datetime
-    who: str
-    record: str
-    action: str
-    reason: str
-
-
-def therapy_audit(patient: Patient, *, limit: int = 200) -> list[AuditRow]:
-    """Every change to this patient's therapy and REMS records (django-simple-history),
-    newest first. ``history_sources`` lists the same querysets for a combined history page."""
-    rows: list[AuditRow] = []
-    for label, history in history_sources(patient):
-        for row in history.select_related("history_user").order_by("-history_date")[:limit]:
-            rows.append(
-                AuditRow(
-                    when=row.history_date,
-                    who=row.history_user.get_username() if row.history_user else "system",
-                    record=f"{label}: {row.instance}",
-                    action={"+": "created", "~": "changed", "-": "deleted"}[row.history_type],
-                    reason=row.history_change_reason or "",
-                )
-            )
-    rows.sort(key=lambda r: r.when, reverse=True)
-    return rows[:limit]
-
-
-def history_sources(patient: Patient) -> list[tuple[str, QuerySet]]:
-    """(label, historical queryset) pairs for this patient's therapy and REMS records."""
-    course_ids = list(
-        MaintenanceCourse.objects.filter(patient=patient).values_list("pk", flat=True)
-    )
-    return [
-        ("Maintenance course", MaintenanceCourse.history.filter(patient_id=patient.pk)),
-        ("Dose change", DoseChange.history.filter(course_id__in=course_ids)),
-        ("Hold", Hold.history.filter(course_id__in=course_ids)),
-        ("Dose suggestion", DoseSuggestion.history.filter(patient_id=patient.pk)),
-        ("REMS enrollment", RemsEnrollment.history.filter(patient_id=patient.pk)),
-        ("REMS authorization", RemsAuthorization.history.filter(patient_id=patient.pk)),
-        ("REMS survey", RemsSurvey.history.filter(patient_id=patient.pk)),
-    ]
 
 
 def format_level(level: DoseLevel | None) -> str:

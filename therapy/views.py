@@ -14,9 +14,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from patients.access import clinics_for_user, patient_for_user, require_perm
 from patients.errors import DomainError
+from patients.history import newest_first
 from patients.parsing import parse_query_month
 from patients.services import access_record
 from therapy import forms, permissions, selectors, services
+from therapy.history import history_entries as therapy_history_entries
 from therapy.models import Hold, RemsAuthorization
 
 PAGE_SIZE = 25
@@ -284,7 +286,8 @@ def therapy_history(request, public_id):
         {
             "patient": patient,
             "events": selectors.therapy_events(patient),
-            "audit": selectors.therapy_audit(patient),
+            # Course, hold, dose, suggestion and REMS changes in words (the History page's).
+            "audit": newest_first(therapy_history_entries(patient)),
         },
     )
 
@@ -433,6 +436,8 @@ def _rems_rows(request):
         clinic_id=clinic.pk if clinic else None,
         status=filters.get("status", ""),
         include_inactive=filters.get("include_inactive", False),
+        search=filters.get("q", ""),
+        sort=filters.get("sort") or "urgency",
     )
     return form, rows
 
@@ -473,9 +478,9 @@ def rems_export(request):
                 _csv_safe(row.patient.mrn),
                 _csv_safe(f"{row.patient.family_name}, {row.patient.given_name}"),
                 _csv_safe(row.patient.clinic.name),
-                row.state.risk_category or "not enrolled",
-                status.outcome,
-                "; ".join(status.values["actions"]),
+                selectors.rems_risk_category_label(row.state.risk_category),
+                "Compliant" if status.outcome == "compliant" else "Action needed",
+                "; ".join(selectors.rems_action_label(a) for a in status.values["actions"]),
                 status.values["authorization_expires_on"] or "",
             ]
         )

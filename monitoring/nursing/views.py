@@ -82,7 +82,8 @@ def dosing_calendar(request, public_id):
     patient = access.patient_for(request.user, public_id, perm="therapy.view_maintenancecourse")
     patient_services.access_record(user=request.user, patient=patient, path=request.path)
     raw = request.GET.get("cycles", str(DEFAULT_CYCLES))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_CYCLES:
+    # ASCII digits only: "²".isdigit() is true but int("²") fails.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_CYCLES:
         return render(
             request,
             "nursing/dosing_calendar.html",

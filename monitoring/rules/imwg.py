@@ -435,8 +435,8 @@ def progression(
         outcome = "progression"
         message = (
             f"Suggests progression: {decided_by.marker} {_n(decided_by.latest)} {decided_by.unit} "
-            f"reaches {_n(decided_by.threshold)} {decided_by.unit} (nadir {_n(decided_by.nadir)} "
-            f"on {decided_by.nadir_on.isoformat()}). Confirm on a repeat assessment."
+            f"reaches {_n(decided_by.threshold)} {decided_by.unit} (nadir {_n(decided_by.nadir)} on "
+            f"{decided_by.nadir_on.isoformat()}). Confirm on a repeat assessment."
         )
     else:
         outcome = "no_progression"

@@ -74,11 +74,3 @@ def note_events(patient: Patient) -> list[NoteEvent]:
         )
         for note in notes_for(patient).order_by("contact_at", "pk")
     ]
-
-
-def history_sources(patient: Patient) -> list[tuple[str, QuerySet]]:
-    """(label, historical queryset) pairs for the patient's History page."""
-    return [
-        ("Note", PatientNote.history.filter(patient_id=patient.pk)),
-        ("Follow-up call", FollowUpCall.history.filter(patient_id=patient.pk)),
-    ]

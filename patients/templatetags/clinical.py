@@ -1,8 +1,11 @@
 """``{% load clinical %}`` then ``{{ value|clinical }}`` or ``{{ value|clinical:2 }}``: the one
-formatter (``patients.formatting``) for clinical numbers in templates."""
+formatter (``patients.formatting``) for clinical numbers in templates; ``clinical_datetime``
+and ``clinical_date`` for times (clinic time zone, ``YYYY-MM-DD HH:MM``) and dates."""
 
 from django import template
 
+from patients.formatting import clinical_date as format_date
+from patients.formatting import clinical_datetime as format_datetime
 from patients.formatting import clinical_number
 
 register = template.Library()
@@ -16,3 +19,13 @@ def clinical(value, places=None):
         return clinical_number(value, int(places))
     except (TypeError, ValueError):
         return clinical_number(value)
+
+
+@register.filter(name="clinical_datetime")
+def clinical_datetime(value):
+    return format_datetime(value)
+
+
+@register.filter(name="clinical_date")
+def clinical_date(value):
+    return format_date(value)

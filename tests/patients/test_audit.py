@@ -33,9 +33,11 @@ def test_editing_demographics_keeps_who_when_old_and_new_values(client_for, phys
     assert latest.history_user == physician
     assert latest.history_change_reason == "Typo at registration"
     page = client.get(reverse("patients:history", args=[patient.public_id])).content.decode()
-    assert "height_cm" in page
-    assert "175.0 → 171.0" in page
-    assert "physician.a" in page
+    # In words: the field's label, numbers without trailing zeros, the person's name.
+    assert "height_cm" not in page
+    assert "Height (cm): 175 → 171" in page
+    assert "Demographics changed" in page
+    assert "by Paul Physician" in page
     assert "Typo at registration" in page
 
 
@@ -73,7 +75,8 @@ def test_marking_a_transplant_entered_in_error_keeps_the_row_and_the_reason(
     page = client.get(reverse("patients:detail", args=[patient.public_id])).content.decode()
     assert "No transplant recorded." in page
     history = client.get(reverse("patients:history", args=[patient.public_id])).content.decode()
-    assert "Entered in error: Wrong patient" in history
+    assert "Transplant marked entered in error" in history
+    assert "Wrong patient" in history
 
 
 @pytest.mark.django_db

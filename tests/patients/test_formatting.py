@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.template import Context, Template
 
-from patients.formatting import MISSING, clinical_number, clinical_quantity
+from patients.formatting import MISSING, clinical_number, clinical_power_of_ten, clinical_quantity
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,18 @@ def test_template_filter_uses_the_same_formatter():
         Context({"a": Decimal("0.5000"), "b": Decimal("7.25")})
     )
     assert out == "0.5 7.3"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (Decimal("0.0000020000"), "2 × 10^-6"),
+        (Decimal("0.0000125"), "1.25 × 10^-5"),
+        (Decimal("0.00001"), "1 × 10^-5"),
+        (Decimal("0.0025"), "0.0025"),
+        (Decimal("0"), "0"),
+        (None, MISSING),
+    ],
+)
+def test_a_small_fraction_reads_as_a_power_of_ten_never_an_exponent(value, shown):
+    assert clinical_power_of_ten(value, 7) == shown

@@ -66,3 +66,32 @@ def test_patient_list_query_count_does_not_grow_with_patients(
         PatientFactory(clinic=physician.clinics.first(), mrn=f"X{i:03d}")
     with django_assert_num_queries(13):
         client.get(reverse("patients:list"), {"page": 2})
+
+
+@pytest.fixture
+def namesakes(clinic_a):
+    PatientFactory(clinic=clinic_a, mrn="N000008", family_name="Nakamura", given_name="Lena")
+    PatientFactory(clinic=clinic_a, mrn="N000026", family_name="Nakamura", given_name="Tove")
+    PatientFactory(clinic=clinic_a, mrn="N000030", family_name="Berg", given_name="Lena")
+
+
+def _rows(client, q):
+    page = client.get(reverse("patients:list"), {"q": q}).content.decode()
+    return {mrn for mrn in ("N000008", "N000026", "N000030") if mrn in page}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["Nakamura, Lena", "Lena Nakamura", "nakamura lena", "Nak Le"])
+def test_every_word_of_a_name_search_must_match(client_for, physician, namesakes, query):
+    assert _rows(client_for(physician), query) == {"N000008"}
+
+
+@pytest.mark.django_db
+def test_one_word_finds_everyone_with_that_name(client_for, physician, namesakes):
+    assert _rows(client_for(physician), "Lena") == {"N000008", "N000030"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["000008", "N000008", "n000008", "0008"])
+def test_a_partial_mrn_finds_the_patient(client_for, physician, namesakes, query):
+    assert _rows(client_for(physician), query) == {"N000008"}

@@ -33,6 +33,16 @@ PARAMETERS = (
     "in_error",
     "include_inactive",
     "next",
+    "cycles",
+    "show",
+    "export",
+    "_count",
+    "patient",
+    "code",
+    "category",
+    "group_by",
+    "origin",
+    "landmark_days",
 )
 
 HOSTILE_VALUES = {
@@ -40,6 +50,8 @@ HOSTILE_VALUES = {
     "first day of year 1": "0001-01-01",
     "far future month": "9999-12",
     "month 1-1": "1-1",
+    "year zero month": "0000-01",
+    "negative count": "-1",
     "20-digit year": "99999999999999999999-1",
     "20-digit id": "99999999999999999999",
     "superscript two": "²",

@@ -274,7 +274,11 @@ def test_rems_list_filters_by_status_and_exports_csv(
         "Authorization expires",
     ]
     by_mrn = {row[0]: row for row in rows[1:]}
-    assert by_mrn["A-1001"][3:] == ["male_adult", "compliant", "", "2025-04-01"]
+    # Labels, not codes.
+    assert by_mrn["A-1001"][3:] == ["Adult male", "Compliant", "", "2025-04-01"]
+    zed = next(row for row in rows[1:] if row[1].startswith("Zed"))
+    assert zed[3:5] == ["Not enrolled", "Action needed"]
+    assert "Enrollment missing" in zed[5]
     assert len(rows) == 4  # header + three clinic A patients, none of clinic B
 
 
@@ -308,6 +312,57 @@ def test_rems_list_query_count_is_the_same_for_5_and_50_patients(client_for, rem
     five = queries()
     _clinic_patients(clinic_a, 45)
     assert queries() == five
-    # count; the page of patients; the same page with REMS annotations; rule settings
-    # (statuses are computed for the page only when no status filter is applied)
-    assert five[1] == 4
+    # Most urgent first (the default) needs every status: the patients; the same patients
+    # with REMS annotations; rule settings. Still a fixed number, whatever the clinic size.
+    assert five[1] == 3
+
+
+def test_rems_list_sorted_by_name_computes_statuses_for_the_page_only(
+    client_for, rems_admin, clinic_a
+):
+    client = client_for(rems_admin)
+    _clinic_patients(clinic_a, 30)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(reverse("therapy:rems_list"), {"sort": "name"})
+    assert page.status_code == 200
+    ours = [q for q in captured.captured_queries if 'FROM "patients_patient"' in q["sql"]]
+    # count; the page of patients; the same page with REMS annotations
+    assert len(ours) == 3
+
+
+@time_machine.travel(
+    datetime(2025, 3, 3, 12, 0, tzinfo=timezone.get_current_timezone()), tick=False
+)
+def test_rems_list_searches_by_name_and_mrn(client_for, rems_admin, patient, clinic_a):
+    PatientFactory(clinic=clinic_a, mrn="A-2002", family_name="Lovelace", given_name="Byron")
+    PatientFactory(clinic=clinic_a, mrn="A-3003", family_name="Hopper", given_name="Ada")
+    client = client_for(rems_admin)
+
+    def names(q):
+        page = client.get(reverse("therapy:rems_list"), {"q": q}).content.decode()
+        return {mrn for mrn in ("A-1001", "A-2002", "A-3003") if mrn in page}
+
+    assert names("Lovelace, Ada") == {"A-1001"}
+    assert names("Ada Lovelace") == {"A-1001"}
+    assert names("Ada") == {"A-1001", "A-3003"}
+    assert names("2002") == {"A-2002"}
+
+
+@time_machine.travel(
+    datetime(2025, 3, 3, 12, 0, tzinfo=timezone.get_current_timezone()), tick=False
+)
+def test_rems_list_puts_the_most_urgent_first_by_default(
+    client_for, rems_admin, enrolled, patient, clinic_a
+):
+    """Compliant 'Aaron' sorts last although his name comes first; a patient with no
+    enrollment (may not be dispensed to) comes before one whose survey is merely due."""
+    authorize(patient, rems_admin)
+    services.rems_survey_create(patient=patient, user=rems_admin, completed_on=TODAY, today=TODAY)
+    patient.family_name = "Aaron"
+    patient.save()
+    PatientFactory(clinic=clinic_a, mrn="Z-1", family_name="Zed", given_name="Unenrolled")
+    client = client_for(rems_admin)
+    page = client.get(reverse("therapy:rems_list")).content.decode()
+    assert page.index("Zed") < page.index("Aaron")
+    by_name = client.get(reverse("therapy:rems_list"), {"sort": "name"}).content.decode()
+    assert by_name.index("Aaron") < by_name.index("Zed")

@@ -134,7 +134,8 @@ def test_physician_accepts_in_one_click_on_the_course_page(client_for, physician
     client = client_for(physician)
     page = client.get(reverse("therapy:course", args=[patient.public_id])).content.decode()
     assert "dosing.hematologic_dose_guidance" in page
-    assert "dosing.hold.anc_below = 0.5 10^9/L (label" in page  # the threshold and its source
+    assert "hold: ANC below 0.5 10^9/L (label" in page  # the threshold and its source
+    assert "<code>dosing.hold.anc_below</code>" in page  # its key, in the rule details
     response = client.post(
         reverse("monitoring:suggestion_accept", args=[patient.public_id, suggestion.public_id])
     )

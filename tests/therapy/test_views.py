@@ -145,7 +145,9 @@ def test_start_page_shows_the_checklist_with_sources(client_for, physician, pati
     html = page.content.decode()
     assert "Creatinine clearance (Cockcroft-Gault)" in html
     assert "No absolute neutrophil count on record" in html  # unknown, not pass
-    assert "dosing.start.label_min_anc = 1 10^9/L (label" in html
+    # The threshold in words with its number trimmed; the key stays in the rule details.
+    assert "start: label min ANC 1 10^9/L (label" in html
+    assert "dosing.start.label_min_anc" in html
 
 
 def test_physician_starts_changes_holds_resumes_and_discontinues(
@@ -193,7 +195,8 @@ def test_physician_starts_changes_holds_resumes_and_discontinues(
     course.refresh_from_db()
     assert course.discontinuation_reason == "progression"
     history = client.get(reverse("therapy:history", args=[patient.public_id])).content.decode()
-    assert "Discontinued: Progression" in history and "physician.a" in history
+    discontinued = (START + timedelta(days=60)).isoformat()
+    assert f"discontinued {discontinued}: Progression" in history and "by Paul Physician" in history
 
 
 def test_a_dose_off_the_ladder_on_the_page_shows_the_message(

@@ -1,7 +1,7 @@
 from django import template
 
+from patients.formatting import MISSING, clinical_date, clinical_datetime, clinical_number, yes_no
 from therapy import eligibility
-from therapy.findings import cite as cite_threshold
 
 register = template.Library()
 
@@ -24,26 +24,91 @@ def status_class(status: str) -> str:
 
 @register.filter
 def cite(threshold) -> str:
-    """A threshold (stored dict or rulebook.Threshold) as 'key = value unit (source, vN)'."""
-    if hasattr(threshold, "cite"):
-        return threshold.cite()
-    return cite_threshold(threshold)
+    """A threshold (stored dict or rulebook.Threshold) in words with its number formatted:
+    'hold: ANC below 0.5 10^9/L (label: Lenalidomide US PI, v1)'."""
+    get = threshold.get if isinstance(threshold, dict) else lambda k: getattr(threshold, k, None)
+    value = clinical_number(get("value"))
+    return (
+        f"{threshold_name(get('key'))} {value} {get('unit') or ''}".rstrip()
+        + f" ({get('status')}: {get('source')}, v{get('version')})"
+    )
+
+
+@register.filter
+def threshold_name(key) -> str:
+    """'dosing.hold.anc_below' -> 'hold: ANC below' (the module prefix left out; the full
+    key stays in the rule details)."""
+    parts = str(key or "").split(".")
+    if len(parts) >= 3:
+        return f"{humanize_code(parts[-2])}: {humanize_code(parts[-1])}"
+    return humanize_code(parts[-1])
+
+
+# Abbreviations a clinician reads in capitals.
+_UPPER = {"anc", "cbc", "wbc", "plt", "hgb", "crcl", "rems", "mrd", "flc", "ldh", "id"}
 
 
 @register.filter
 def humanize_code(value: str) -> str:
-    return str(value).replace("_", " ")
+    """'action_needed' -> 'action needed', 'anc_below' -> 'ANC below'."""
+    words = str(value).replace("_", " ").split()
+    return " ".join(w.upper() if w in _UPPER else w for w in words)
 
 
 @register.filter
 def shown_values(finding: dict) -> list[tuple[str, str]]:
-    """A stored finding's input values, for display (dose levels shown by their label)."""
+    """A stored finding's input values in words: dose levels by their label, numbers by the
+    clinical formatter, booleans as yes/no; a value that is not set is left out."""
     values = finding.get("values") if isinstance(finding, dict) else None
     shown = []
     for key, value in (values if isinstance(values, dict) else {}).items():
         if isinstance(value, dict) and "label" in value:
             value = value["label"]
         if value in (None, "", []):
-            value = "—"
-        shown.append((key.replace("_", " "), str(value)))
+            continue
+        if isinstance(value, bool):
+            value = yes_no(value)
+        elif isinstance(value, list):
+            value = ", ".join(humanize_code(v) for v in value)
+        elif _is_iso_date(value):
+            value = clinical_date(value)
+        else:
+            value = clinical_number(value)
+        name = humanize_code(key)
+        shown.append((name[:1].upper() + name[1:], str(value)))
     return shown
+
+
+def _is_iso_date(value) -> bool:
+    return isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-"
+
+
+@register.filter
+def evidence_text(evidence: dict) -> str:
+    """One stored evidence item in words: 'ANC 0.3 10^9/L, collected 2026-11-01 09:30'."""
+    if not isinstance(evidence, dict):
+        return str(evidence)
+    parts = [str(evidence.get("code") or "")]
+    value = evidence.get("value")
+    if value not in (None, ""):
+        parts.append(clinical_number(value))
+    if evidence.get("unit"):
+        parts.append(str(evidence["unit"]))
+    text = " ".join(p for p in parts if p)
+    if evidence.get("collected_at"):
+        text += f", collected {clinical_datetime(evidence['collected_at'])}"
+    return text or MISSING
+
+
+@register.filter
+def rems_action(action: str) -> str:
+    from therapy.selectors import rems_action_label
+
+    return rems_action_label(str(action))
+
+
+@register.filter
+def risk_category(code) -> str:
+    from therapy.selectors import rems_risk_category_label
+
+    return rems_risk_category_label(code)

@@ -153,7 +153,7 @@ def test_grade_keeps_the_version_value_lln_and_source():
         "grade": 3,
     }
     assert result.finding.source == "CTCAE v5.0, Neutrophil count decreased"
-    assert "ctcae.v5.anc.grade3_below = 1 10^9/L" in result.finding.basis
+    assert "ctcae.v5.anc.grade3_below = 1 10^9/L" in result.finding.basis  # no trailing zero
 
 
 def test_grading_follows_an_edited_threshold():
