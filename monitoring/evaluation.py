@@ -402,13 +402,19 @@ def _phase_at(snap, on: date, as_of: date, t) -> str:
     return schedule.phase_for_cycle(cycle, thresholds=t)
 
 
-def _interval_now(snap, t) -> int | None:
-    """The CBC interval in force today (None without an active course)."""
+def _interval_now(batch: _Batch, pid: int, snap, t) -> int | None:
+    """The CBC interval in force for this patient (None without an active course): the one
+    the CBC schedule uses, so a count is never called stale against another interval than
+    the one the overdue message names."""
     if snap is None:
         return None
-    phase = schedule.phase_for_cycle(
-        max(snap.cycle, 1), held_for_cytopenia=snap.held_for_cytopenia, thresholds=t
-    )
+    draw = _last_cbc(batch, pid)
+    if draw:
+        phase = _phase_at(snap, local_date(draw[0].collected_at), batch.as_of, t)
+    else:
+        phase = schedule.phase_for_cycle(
+            max(snap.cycle, 1), held_for_cytopenia=snap.held_for_cytopenia, thresholds=t
+        )
     return schedule.cbc_interval_days(phase, t)
 
 
@@ -438,7 +444,9 @@ def _schedule(batch: _Batch, pid: int, snap, t) -> tuple[dict[str, Desired], dic
         why = {
             schedule.EARLY: f"every {interval} days in cycles 1-2",
             schedule.STANDARD: f"every {interval} days from cycle 3",
-            schedule.HELD_CYTOPENIA: "weekly while lenalidomide is held for low counts",
+            schedule.HELD_CYTOPENIA: "weekly while lenalidomide is held for low counts"
+            if snap.held_for_cytopenia
+            else "a week after a CBC drawn while lenalidomide was held for low counts",
         }[phase]
         since = (
             f"last complete CBC {last_on}"
@@ -1035,7 +1043,7 @@ def patients_evaluate(
         if _in_scope(patient):
             t = batch.thresholds[patient.clinic_id]
             snap = batch.snapshots.get(pid)
-            desired.update(_cytopenias(batch, pid, t, _interval_now(snap, t)))
+            desired.update(_cytopenias(batch, pid, t, _interval_now(batch, pid, snap, t)))
             desired.update(_progression(batch, pid, patient, t))
             if snap is not None:
                 scheduled, status_row = _schedule(batch, pid, snap, t)

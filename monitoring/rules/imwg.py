@@ -668,11 +668,11 @@ def _partial_response(
         )
         shown = f"serum M-protein fall {_shown_pct(serum_fall)}%"
         if serum_fall >= limit("vgpr.serum_fall") and urine_ok_vgpr:
-            return "VGPR", f"{shown} >= {limit('vgpr.serum_fall')}%"
+            return "VGPR", f"{shown} ≥ {limit('vgpr.serum_fall')}%"
         if serum_fall >= limit("pr.serum_fall") and urine_ok_pr:
-            return "PR", f"{shown} >= {limit('pr.serum_fall')}%"
+            return "PR", f"{shown} ≥ {limit('pr.serum_fall')}%"
         if serum_fall >= limit("mr.serum_fall") and urine_ok_mr:
-            return "MR", f"{shown} >= {limit('mr.serum_fall')}%"
+            return "MR", f"{shown} ≥ {limit('mr.serum_fall')}%"
         return "SD", f"{shown}: below the MR level or urine criterion not met"
 
     if measurable.urine and urine_now is not None and urine_fall is not None:
@@ -680,9 +680,9 @@ def _partial_response(
         if urine_now < limit("vgpr.urine_below"):
             return "VGPR", f"{shown} < {limit('vgpr.urine_below')} mg/24h"
         if urine_now < limit("pr.urine_below") or urine_fall >= limit("pr.urine_fall"):
-            return "PR", f"{shown}: >= {limit('pr.urine_fall')}% or < {limit('pr.urine_below')}"
+            return "PR", f"{shown}: ≥ {limit('pr.urine_fall')}% or < {limit('pr.urine_below')}"
         if urine_fall >= limit("mr.urine_fall"):
-            return "MR", f"{shown} >= {limit('mr.urine_fall')}%"
+            return "MR", f"{shown} ≥ {limit('mr.urine_fall')}%"
         return "SD", f"{shown}: below the MR level"
 
     involved = measurable.involved
@@ -691,9 +691,9 @@ def _partial_response(
         return "SD", "no marker comparable between baseline and latest"
     shown = f"FLC difference fall {_shown_pct(flc_fall)}%"
     if flc_fall >= limit("vgpr.flc_difference_fall"):
-        return "VGPR", f"{shown} >= {limit('vgpr.flc_difference_fall')}%"
+        return "VGPR", f"{shown} ≥ {limit('vgpr.flc_difference_fall')}%"
     if flc_fall >= limit("pr.flc_difference_fall"):
-        return "PR", f"{shown} >= {limit('pr.flc_difference_fall')}%"
+        return "PR", f"{shown} ≥ {limit('pr.flc_difference_fall')}%"
     return "SD", f"{shown}: below the PR level (IMWG defines no MR by light chains)"
 
 
