@@ -89,6 +89,16 @@ def weight_nearest(patient: Patient, on: date) -> WeightUsed | None:
     return WeightUsed(weight_kg=best.weight_kg, measured_on=best.measured_on)
 
 
+def latest_transplant(patient: Patient, *, on_or_before: date) -> Transplant | None:
+    """The most recent valid transplant up to a date (the checklist counts days from it)."""
+    return (
+        Transplant.objects.valid()
+        .filter(patient=patient, transplanted_on__lte=on_or_before)
+        .order_by("-transplanted_on", "-pk")
+        .first()
+    )
+
+
 def transplant_dates(patient: Patient) -> list[date]:
     return list(
         Transplant.objects.valid().filter(patient=patient).values_list("transplanted_on", flat=True)

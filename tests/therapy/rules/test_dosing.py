@@ -206,7 +206,7 @@ def test_renal_band_boundaries_without_dialysis(crcl: str, band: str, level: Dos
     assert finding.values["not_studied"] is False
 
 
-@pytest.mark.parametrize("crcl", ["5", "45", "90"])
+@pytest.mark.parametrize("crcl", ["7", "45", "90"])
 def test_dialysis_always_suggests_2_5_mg_after_dialysis(crcl: str) -> None:
     finding = renal_band(crcl, on_dialysis=True)
     assert finding.outcome == "dialysis"
