@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
+from patients.formatting import clinical_number
 from patients.models import Patient
 from patients.rulebook import Finding, Threshold
 from patients.selectors import latest_transplant, rule_thresholds, weight_nearest
@@ -642,7 +643,11 @@ def _crcl(patient: Patient, creatinine) -> tuple[Decimal | None, date | None, st
     on = timezone.localdate(creatinine.collected_at)
     weight = weight_nearest(patient, on)
     if weight is None:
-        return None, on, f"creatinine {creatinine.value} mg/dL on {on}; no weight on record"
+        return (
+            None,
+            on,
+            f"creatinine {clinical_number(creatinine.value)} mg/dL on {on}; no weight on record",
+        )
     finding = dosing.crcl_cockcroft_gault(
         age_years=patient.age_on(on),
         weight_kg=weight.weight_kg,
@@ -650,8 +655,8 @@ def _crcl(patient: Patient, creatinine) -> tuple[Decimal | None, date | None, st
         sex_at_birth=patient.sex_at_birth,
     )
     basis = (
-        f"creatinine {creatinine.value} mg/dL on {on}, "
-        f"weight {weight.weight_kg} kg on {weight.measured_on}"
+        f"creatinine {clinical_number(creatinine.value)} mg/dL on {on}, "
+        f"weight {clinical_number(weight.weight_kg)} kg on {weight.measured_on}"
     )
     return finding.values["crcl_ml_min"], on, basis
 
