@@ -42,3 +42,17 @@ def test_untested_is_unknown_not_standard():
 
 def test_riss_stage_three_is_high_risk_even_without_fish():
     assert cytogenetic_risk(Cytogenetics(riss_stage="III")).outcome == "high"
+
+
+@pytest.mark.parametrize(
+    ("stage", "outcome"), [("I", "standard"), ("II", "standard"), ("III", "high"), ("", "standard")]
+)
+def test_only_riss_stage_three_is_high_risk_when_fish_is_normal(stage, outcome):
+    # R-ISS (Palumbo 2015): stage III is the high-risk stage; I and II are not.
+    assert cytogenetic_risk(Cytogenetics(**ALL_NORMAL, riss_stage=stage)).outcome == outcome
+
+
+def test_an_unrecorded_riss_stage_is_shown_as_none_not_as_an_empty_stage():
+    finding = cytogenetic_risk(Cytogenetics(**ALL_NORMAL, riss_stage=""))
+    assert finding.values["riss_stage"] is None
+    assert cytogenetic_risk(Cytogenetics(riss_stage="II")).values["riss_stage"] == "II"

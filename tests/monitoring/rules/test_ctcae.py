@@ -34,6 +34,16 @@ BOUNDARIES = [
     ("6.0", "PLT", "75", 2),
     ("6.0", "PLT", "50", 3),
     ("6.0", "PLT", "10", 4),
+    # v6.0 changed only neutrophils and platelets (clinical reference sec. 6): the white
+    # cell, lymphocyte and hemoglobin limits are the v5.0 numbers, written out again here.
+    ("6.0", "WBC", "3.0", 2),
+    ("6.0", "WBC", "2.0", 3),
+    ("6.0", "WBC", "1.0", 4),
+    ("6.0", "LYMPH", "0.8", 2),
+    ("6.0", "LYMPH", "0.5", 3),
+    ("6.0", "LYMPH", "0.2", 4),
+    ("6.0", "HGB", "10.0", 2),
+    ("6.0", "HGB", "8.0", 3),
 ]
 
 # How each boundary is typed in each accepted unit: (unit, units per canonical unit, the
