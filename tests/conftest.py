@@ -1,12 +1,14 @@
 """Personas and shared fixtures: a nurse, a physician and a REMS administrator in clinic A,
 and an outsider (a physician) in clinic B."""
 
+import hypothesis
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection
 
 from patients.roles import NURSE, PHYSICIAN, REMS_ADMINISTRATOR, ensure_roles
+from tests.ci import ci_enabled
 from tests.factories import (
     ClinicFactory,
     DiagnosisFactory,
@@ -14,6 +16,9 @@ from tests.factories import (
     TransplantFactory,
     UserFactory,
 )
+
+# Hypothesis loads its "ci" profile whenever CI is set, even to "false": decide here.
+hypothesis.settings.load_profile("ci" if ci_enabled() else "default")
 
 
 def pytest_report_header(config):
