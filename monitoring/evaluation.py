@@ -216,7 +216,7 @@ def _shown(result: LabResult) -> str:
 
 def _cytopenias(batch: _Batch, pid: int, t) -> dict[str, Desired]:
     desired = {}
-    version = ctcae.DEFAULT_VERSION
+    version = ctcae.version_in_force(t)  # per clinic (rule setting ctcae.version)
     for code, kind in flag_rules.CYTOPENIA_KIND_BY_CODE.items():
         rows = batch.latest.get((pid, code))
         if not rows:

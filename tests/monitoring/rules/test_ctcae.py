@@ -186,7 +186,54 @@ def test_a_test_without_a_ctcae_scale_is_refused():
 
 def test_every_threshold_is_namespaced_by_version_and_uses_the_canonical_unit():
     for threshold in ctcae.DEFAULTS:
+        if threshold.key == "ctcae.version":
+            continue
         version, code = threshold.key.split(".")[1:3]
         assert version in ("v5", "v6")
         assert threshold.unit == find_test(code).canonical_unit
         assert threshold.source.startswith("CTCAE v")
+
+
+# --- The CTCAE version as a rule setting (issue 13) ---------------------------------------
+
+
+def _with_version(value: str) -> dict[str, Threshold]:
+    table = thresholds_by_key(ctcae.DEFAULTS)
+    old = table["ctcae.version"]
+    table[old.key] = Threshold(old.key, D(value), old.unit, old.status, "clinic", version=2)
+    return table
+
+
+def test_version_5_0_is_the_default_setting():
+    # Clinical reference sec. 6: "store the CTCAE version with every grade; v5.0 default".
+    assert thresholds_by_key(ctcae.DEFAULTS)["ctcae.version"].value == D("5.0")
+    assert grade("ANC", D("0.3"), lln=None).version == "5.0"
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "v5", "v6"),
+    [
+        # v6.0 neutrophils: G3 < 0.5 to 0.1, G4 < 0.1; v5.0: G4 < 0.5 (sec. 6).
+        ("ANC", "0.11", 4, 3),
+        ("ANC", "0.1", 4, 3),
+        ("ANC", "0.09", 4, 4),
+        ("ANC", "0.5", 3, 2),
+        ("ANC", "0.49", 4, 3),
+        # v6.0 platelets: G4 < 10; v5.0: G4 < 25.
+        ("PLT", "11", 4, 3),
+        ("PLT", "10", 4, 3),
+        ("PLT", "9", 4, 4),
+        ("PLT", "25", 3, 3),
+        ("PLT", "24", 4, 3),
+    ],
+)
+def test_grading_follows_the_version_setting_at_each_v6_boundary(code, value, v5, v6):
+    lln = find_test(code).ref_low
+    assert grade(code, D(value), lln=lln, thresholds=_with_version("5.0")).grade == v5
+    graded = grade(code, D(value), lln=lln, thresholds=_with_version("6.0000"))
+    assert (graded.grade, graded.version) == (v6, "6.0")
+
+
+def test_a_version_setting_without_a_scale_is_refused():
+    with pytest.raises(ValueError, match="Unknown CTCAE version"):
+        grade("ANC", D("1.0"), lln=None, thresholds=_with_version("4.0"))
