@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from patients.formatting import clinical_number
 from patients.models import (
     Diagnosis,
     Patient,
@@ -182,9 +183,14 @@ def rule_thresholds(
             chosen[row.key] = row
     result = {t.key: t for t in keys_defaults}
     for key, row in chosen.items():
+        # The column keeps four places (30.0000): the number as the code writes it when it
+        # is the same, else as stored without trailing zeros.
+        default = result.get(key)
+        same = default is not None and default.value == row.value
+        value = default.value if same else Decimal(clinical_number(row.value))
         result[key] = Threshold(
             key=key,
-            value=row.value,
+            value=value,
             unit=row.unit,
             status=row.status,
             source=row.source,
