@@ -29,8 +29,27 @@ def pytest_report_header(config):
     ]
 
 
+DB_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+
+
 @pytest.fixture(autouse=True)
-def _roles(db):
+def _roles(request):
+    """The role groups exist in every test that uses the database. Pure rule tests do not
+    touch it, so they run without one (fast enough to mutation-test, ``make mutate``)."""
+    uses_db = request.node.get_closest_marker("django_db") or DB_FIXTURES & set(
+        request.fixturenames
+    )
+    if not uses_db:
+        return
+    if "transactional_db" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+    else:
+        request.getfixturevalue("db")
     ensure_roles()
 
 

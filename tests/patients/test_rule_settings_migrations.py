@@ -90,7 +90,63 @@ REFERENCE = {
     "imwg.mr.urine_fall": ("50", "%"),
     "imwg.cr.marrow_plasma_cells_below": ("5", "%"),
     "imwg.mrd.sustained_months": ("12", "months"),
+    "imwg.pd.flc_difference_min_rise": ("100", "mg/L"),  # > 10 mg/dL
+    "imwg.vgpr.flc_difference_fall": ("90", "%"),
+    "imwg.pr.flc_difference_fall": ("50", "%"),
+    "imwg.mrd.min_sensitivity_exponent": ("5", "10^-n"),  # at least 10^-5
+    "seed.discussion.mrd_negative_months": ("24", "months"),
+    "seed.discussion.cr_months": ("24", "months"),  # sustained CR > 2 years
+    # sec. 6 CTCAE v6.0: only neutrophils and platelets changed; the rest are v5.0's numbers
+    "ctcae.v6.anc.grade1_below": ("1.5", "10^9/L"),
+    "ctcae.v6.anc.grade2_below": ("1.0", "10^9/L"),
+    "ctcae.v6.plt.grade2_below": ("75", "10^9/L"),
+    "ctcae.v6.plt.grade3_below": ("50", "10^9/L"),
+    "ctcae.v6.wbc.grade2_below": ("3.0", "10^9/L"),
+    "ctcae.v6.wbc.grade3_below": ("2.0", "10^9/L"),
+    "ctcae.v6.wbc.grade4_below": ("1.0", "10^9/L"),
+    "ctcae.v6.lymph.grade2_below": ("0.8", "10^9/L"),
+    "ctcae.v6.lymph.grade3_below": ("0.5", "10^9/L"),
+    "ctcae.v6.lymph.grade4_below": ("0.2", "10^9/L"),
+    "ctcae.v6.hgb.grade2_below": ("10.0", "g/dL"),
+    "ctcae.v6.hgb.grade3_below": ("8.0", "g/dL"),
+    # sec. 4 monitoring schedule
+    "schedule.cbc.early_phase_last_cycle": ("2", "cycle"),
+    "schedule.cbc.interval_early": ("14", "days"),
+    "schedule.cbc.interval_standard": ("28", "days"),
+    "schedule.cbc.interval_held_cytopenia": ("7", "days"),
+    "schedule.cbc.grace": ("3", "days"),
+    "schedule.response_labs.interval": ("90", "days"),  # every 3 months
+    "schedule.response_labs.grace": ("3", "days"),
+    # sec. 5 REMS, "common" values
+    "rems.adult_age_years": ("18", "years"),
+    "rems.survey.other_interval_days": ("30", "days"),  # monthly
+    # Product defaults the reference leaves to local policy, pinned so that a change is a
+    # decision shipped by migration, never an accident.
+    "rems.pregnancy_test.due_soon_days": ("3", "days"),
+    "rems.authorization.expiring_within_days": ("3", "days"),
+    "rems.prescriber_certification.expiring_within_days": ("30", "days"),
+    "eligibility.labs.max_age_days": ("30", "days"),
+    "eligibility.response_labs.max_age_days": ("90", "days"),
+    "catalogue.unit_mixup.fold_change": ("100", "fold"),
+    "schedule.due_soon_window": ("7", "days"),
+    "flags.cytopenia.min_grade": ("2", "CTCAE grade"),
+    "flags.notify.min_grade": ("3", "CTCAE grade"),
 }
+
+
+def test_every_rule_threshold_is_pinned_to_an_independent_value():
+    # A threshold mutant (a shifted number in a DEFAULTS table) must fail a test: pin each.
+    unpinned = sorted(t.key for t in all_rule_defaults() if t.key not in REFERENCE)
+    assert unpinned == [], (
+        f"Add these thresholds to REFERENCE with the reference's value: {unpinned}"
+    )
+
+
+@pytest.mark.parametrize(("key", "expected"), sorted(REFERENCE.items()))
+def test_each_code_default_equals_the_reference(key, expected):
+    value, unit = expected
+    default = next(t for t in all_rule_defaults() if t.key == key)
+    assert (default.value, default.unit) == (Decimal(value), unit)
 
 
 def test_after_migrate_every_code_default_has_a_stored_version():
