@@ -119,7 +119,7 @@ def test_dates_before_the_course_start_are_rejected() -> None:
 
 
 def test_cycle_numbers_start_at_1() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^cycles are numbered from 1$"):
         calendar().cycle_start(0)
 
 
@@ -140,9 +140,9 @@ def test_invalid_holds_are_rejected_with_a_clear_message(holds: list[Hold], mess
 @pytest.mark.parametrize(
     ("schedule", "message"),
     [
-        ([], "course start"),
-        ([ScheduleChange(day_n(2), 21)], "course start"),
-        ([ScheduleChange(START - timedelta(days=1), 21)], "course start"),
+        ([], "^the first schedule change must take effect on the course start$"),
+        ([ScheduleChange(day_n(2), 21)], "^the first schedule change must take effect on the"),
+        ([ScheduleChange(START - timedelta(days=1), 21)], "^the first schedule change must"),
         ([ScheduleChange(START, 21), ScheduleChange(START, 28)], "two schedule changes"),
         ([ScheduleChange(START, 0)], "dosing_days"),
         ([ScheduleChange(START, 29)], "dosing_days"),
@@ -155,7 +155,7 @@ def test_invalid_schedules_are_rejected(schedule: list[ScheduleChange], message:
 
 @pytest.mark.parametrize("cycle_days", [0, -1])
 def test_a_cycle_must_last_at_least_one_day(cycle_days: int) -> None:
-    with pytest.raises(ValueError, match="cycle_days must be at least 1"):
+    with pytest.raises(ValueError, match=r"^cycle_days must be at least 1$"):
         CourseCalendar(start=START, schedule=[ScheduleChange(START, 1)], cycle_days=cycle_days)
 
 
