@@ -195,15 +195,16 @@ def _recent_enough(
     age_days = (inputs.planned_prescription_at.date() - item.observed_on).days
     if age_days <= limit.value:
         return item
-    return replace(
-        item,
-        status=UNKNOWN,
-        value_text=(
-            f"{item.value_text} — but measured {item.observed_on} ({age_days} days before the "
-            f"prescription); the checklist needs a result from the last "
-            f"{clinical_number(limit.value)} days"
-        ),
+    text = (
+        f"{item.value_text} — but measured {item.observed_on} ({age_days} days before the "
+        f"prescription); the checklist needs a result from the last "
+        f"{clinical_number(limit.value)} days"
     )
+    # The finding says the same as the item (a stored snapshot keeps the finding).
+    finding = replace(
+        item.finding, outcome=UNKNOWN, message=text, thresholds=(*item.finding.thresholds, limit)
+    )
+    return replace(item, status=UNKNOWN, value_text=text, finding=finding)
 
 
 def overall(items: Iterable[ChecklistItem]) -> str:
