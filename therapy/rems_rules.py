@@ -337,7 +337,17 @@ def pre_start_pregnancy_tests(
         message = "Positive pregnancy test before the first prescription: do not prescribe"
     elif missing:
         outcome = "not_met"
-        message = "Pregnancy tests still needed: " + ", ".join(missing).replace("_", " ")
+        words = {
+            "test_10_14_days_before": f"a negative test {min_days}-{max_days} days before",
+            "test_within_24_hours_before": (
+                f"a negative test within {int(t[keys[2]].value)} hours before"
+            ),
+        }
+        message = (
+            "Pregnancy tests still needed: "
+            + " and ".join(words[m] for m in missing)
+            + " the prescription"
+        )
     else:
         outcome = "met"
         message = "Two negative pregnancy tests in the required windows"

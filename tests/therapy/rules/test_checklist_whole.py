@@ -769,7 +769,8 @@ EXPECTED = {
             "pregnancy_tests",
             "Pregnancy tests before the first prescription",
             "unknown",
-            "Pregnancy tests still needed: test 10 14 days before, test within 24 hours before",
+            "Pregnancy tests still needed: a negative test 10-14 days before and a negative "
+            "test within 24 hours before the prescription",
             None,
             "Lenalidomide US PI, 5.1 Embryo-fetal toxicity and 8.3 Females "
             "of reproductive potential",
