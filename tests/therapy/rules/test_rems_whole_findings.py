@@ -204,3 +204,167 @@ def test_days_supply_in_full(days, outcome, message):
 def test_a_supply_below_one_day_is_refused(days):
     with pytest.raises(ValueError, match=r"^days_supply must be at least 1$"):
         validate_days_supply(days)
+
+
+# --- Pregnancy tests on therapy, authorizations and the overall status --------------------
+
+from datetime import date, timedelta  # noqa: E402
+
+from therapy.rems_rules import (  # noqa: E402
+    RemsSnapshot,
+    authorization_expiry,
+    next_pregnancy_test_due,
+    pregnancy_test_status,
+    rems_status,
+)
+
+START = date(2026, 1, 5)
+
+
+def _clinic(key, value, unit="days"):
+    return {key: Threshold(key, D(value), unit, SourceStatus.COMMON, "clinic policy")}
+
+
+def test_next_test_follows_the_clinics_interval():
+    # Regular menses: every 4 weeks by the label; a clinic testing every 21 days is obeyed.
+    clinic = _clinic("rems.pregnancy_test.regular_interval_days", "21")
+    last = START + timedelta(days=40)
+    due = next_pregnancy_test_due(
+        therapy_start=START, last_negative_test=last, menses_regular=True, thresholds=clinic
+    )
+    assert due == last + timedelta(days=21)
+
+
+@pytest.mark.parametrize(
+    ("as_of_offset", "outcome", "message"),
+    [
+        (0, "ok", "Next pregnancy test due on 2026-03-12"),  # 28 days after 2026-02-12
+        (24, "ok", "Next pregnancy test due on 2026-03-12"),  # 4 days before: not yet soon
+        (25, "due_soon", "Pregnancy test due on 2026-03-12"),  # 3 days before
+        (28, "due_soon", "Pregnancy test due on 2026-03-12"),  # the due day itself
+        (29, "overdue", "Pregnancy test overdue since 2026-03-12"),
+    ],
+)
+def test_pregnancy_test_status_in_full(as_of_offset, outcome, message):
+    last = date(2026, 2, 12)  # after the weekly first 4 weeks: every 28 days (regular)
+    as_of = last + timedelta(days=as_of_offset)
+    finding = pregnancy_test_status(
+        therapy_start=START, last_negative_test=last, menses_regular=True, as_of=as_of
+    )
+    assert (finding.rule_id, finding.outcome, finding.message, finding.source) == (
+        "rems.pregnancy_test_status",
+        outcome,
+        message,
+        PI,
+    )
+    assert finding.values == {
+        "therapy_start": START,
+        "last_negative_test": last,
+        "menses_regular": True,
+        "due_on": date(2026, 3, 12),
+        "days_until_due": 28 - as_of_offset,
+        "as_of": as_of,
+    }
+    assert [t.key for t in finding.thresholds] == [
+        "rems.pregnancy_test.weekly_phase_days",
+        "rems.pregnancy_test.weekly_interval_days",
+        "rems.pregnancy_test.regular_interval_days",
+        "rems.pregnancy_test.irregular_interval_days",
+        "rems.pregnancy_test.due_soon_days",
+    ]
+
+
+def test_pregnancy_test_status_follows_the_clinics_settings():
+    last = date(2026, 2, 12)
+    clinic = {
+        **_clinic("rems.pregnancy_test.regular_interval_days", "21"),
+        **_clinic("rems.pregnancy_test.due_soon_days", "5"),
+    }
+    finding = pregnancy_test_status(
+        therapy_start=START,
+        last_negative_test=last,
+        menses_regular=True,
+        as_of=last + timedelta(days=16),
+        thresholds=clinic,
+    )
+    assert (finding.outcome, finding.values["due_on"]) == ("due_soon", date(2026, 3, 5))
+    assert finding.thresholds[-1].value == D("5")
+
+
+def test_authorization_expiry_follows_the_clinics_validity():
+    clinic = _clinic("rems.authorization.fcbp_valid_days", "5")
+    expires = authorization_expiry(obtained_on=START, risk_category="fcbp_adult", thresholds=clinic)
+    assert expires == START + timedelta(days=4)
+
+
+def _snapshot(**changes):
+    snapshot = {
+        "risk_category": "fcbp_adult",
+        "enrolled_on": date(2025, 12, 1),
+        "agreement_signed": True,
+        "authorization_obtained_on": date(2026, 3, 1),
+        "last_survey_on": date(2026, 3, 1),
+        "prescriber_certification_expires_on": date(2027, 1, 1),
+        "therapy_start": START,
+        "last_negative_pregnancy_test": date(2026, 2, 26),
+        "menses_regular": True,
+    }
+    return RemsSnapshot(**{**snapshot, **changes})
+
+
+def test_rems_status_compliant_in_full():
+    finding = rems_status(_snapshot(), as_of=date(2026, 3, 2))
+    assert (finding.rule_id, finding.outcome, finding.message, finding.source) == (
+        "rems.status",
+        "compliant",
+        "REMS up to date",
+        REMS,
+    )
+    assert finding.values == {
+        "actions": [],
+        "risk_category": "fcbp_adult",
+        "authorization_expires_on": date(2026, 3, 7),  # 7 days, the day obtained is day 1
+        "as_of": date(2026, 3, 2),
+    }
+    assert [t.key for t in finding.thresholds] == [
+        "rems.authorization.fcbp_valid_days",
+        "rems.authorization.expiring_within_days",
+        "rems.prescriber_certification.expiring_within_days",
+        "rems.pregnancy_test.due_soon_days",
+    ]
+
+
+def test_rems_status_actions_in_words():
+    finding = rems_status(
+        _snapshot(authorization_obtained_on=None, last_negative_pregnancy_test=date(2026, 1, 30)),
+        as_of=date(2026, 3, 2),
+    )
+    assert finding.outcome == "action_needed"
+    assert finding.message == "no authorization; pregnancy test overdue"
+    assert finding.values["actions"] == ["no_authorization", "pregnancy_test_overdue"]
+
+
+def test_rems_status_uses_the_clinics_settings_for_expiry_and_tests():
+    clinic = {
+        **_clinic("rems.authorization.fcbp_valid_days", "3"),
+        **_clinic("rems.pregnancy_test.regular_interval_days", "4"),
+    }
+    finding = rems_status(_snapshot(), as_of=date(2026, 3, 2), thresholds=clinic)
+    assert finding.values["authorization_expires_on"] == date(2026, 3, 3)
+    assert "pregnancy_test_due" in finding.values["actions"]
+    assert "authorization_expiring" in finding.values["actions"]
+
+
+def test_male_status_cites_the_survey_interval():
+    finding = rems_status(_snapshot(risk_category="male_adult"), as_of=date(2026, 3, 2))
+    assert [t.key for t in finding.thresholds] == [
+        "rems.authorization.other_valid_days",
+        "rems.authorization.expiring_within_days",
+        "rems.prescriber_certification.expiring_within_days",
+        "rems.survey.other_interval_days",
+    ]
+
+
+def test_an_unknown_sex_is_refused_in_words():
+    with pytest.raises(ValueError, match=r"^sex_at_birth must be 'female' or 'male'$"):
+        suggest_risk_category(sex_at_birth="x", age_years=40, can_become_pregnant=None)
