@@ -368,3 +368,40 @@ def test_male_status_cites_the_survey_interval():
 def test_an_unknown_sex_is_refused_in_words():
     with pytest.raises(ValueError, match=r"^sex_at_birth must be 'female' or 'male'$"):
         suggest_risk_category(sex_at_birth="x", age_years=40, can_become_pregnant=None)
+
+
+from datetime import datetime, tzinfo  # noqa: E402
+
+from therapy.rems_rules import PregnancyTest  # noqa: E402
+
+
+class _NoOffset(tzinfo):
+    """A time zone that does not know its offset: not usable for a 24-hour window."""
+
+    def utcoffset(self, dt):
+        return None
+
+
+def test_pregnancy_test_refuses_an_unknown_result_in_words():
+    with pytest.raises(ValueError, match=r"^result must be 'negative' or 'positive'$"):
+        PregnancyTest(date(2026, 1, 1), "unclear", D("25"))
+
+
+@pytest.mark.parametrize(
+    "moment", [datetime(2026, 1, 1, 9), datetime(2026, 1, 1, 9, tzinfo=_NoOffset())]
+)
+def test_pregnancy_test_time_must_know_its_offset(moment):
+    with pytest.raises(ValueError, match=r"^collected_at must be timezone-aware$"):
+        PregnancyTest(date(2026, 1, 1), "negative", D("25"), moment)
+
+
+def test_pregnancy_test_sensitivity_is_a_decimal_or_refused_in_words():
+    test = PregnancyTest(date(2026, 1, 1), "negative", "25")
+    assert test.sensitivity_miu_ml == D("25") and isinstance(test.sensitivity_miu_ml, Decimal)
+    with pytest.raises(ValueError, match=r"^sensitivity_miu_ml must be a number, got 'high'$"):
+        PregnancyTest(date(2026, 1, 1), "negative", "high")
+
+
+def test_days_supply_follows_the_clinics_maximum():
+    clinic = _clinic("rems.prescription.max_days_supply", "30")
+    assert validate_days_supply(29, clinic).outcome == "ok"
