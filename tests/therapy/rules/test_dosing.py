@@ -566,3 +566,100 @@ def test_hematologic_guidance_finding_in_full(
     )
     assert finding.values == values
     assert finding.source == PI_HEME
+
+
+def test_numbers_must_be_finite_in_words():
+    from therapy.dosing import to_decimal
+
+    with pytest.raises(ValueError, match=r"^crcl_ml_min must be a finite number, got 'inf'$"):
+        to_decimal("inf", "crcl_ml_min")
+
+
+@pytest.mark.parametrize(
+    ("dose", "days", "message"),
+    [
+        ("abc", 28, r"^dose_mg must be a number, got 'abc'$"),
+        ("0", 28, r"^dose_mg must be positive$"),
+        ("5", 0, r"^dosing_days must be between 1 and cycle_days$"),
+        ("5", 29, r"^dosing_days must be between 1 and cycle_days$"),
+    ],
+)
+def test_dose_level_refuses_bad_values_in_words(dose, days, message):
+    with pytest.raises(ValueError, match=message):
+        DoseLevel(dose, days)
+
+
+def test_smallest_dose_levels_are_allowed():
+    assert DoseLevel(D("0.5"), 1).label == "0.5 mg days 1-1 of 28"
+
+
+def test_creatinine_conversion_boundaries_and_words():
+    # Reference sec. 3 and 8: umol/L / 88.4 = mg/dL.
+    assert creatinine_umol_to_mg_dl("0.5") == D("0.5") / D("88.4")
+    with pytest.raises(ValueError, match=r"^creatinine_umol_l must be positive$"):
+        creatinine_umol_to_mg_dl("0")
+    with pytest.raises(ValueError, match=r"^creatinine_umol_l must be a number, got 'x'$"):
+        creatinine_umol_to_mg_dl("x")
+
+
+def test_cockcroft_gault_values_in_full():
+    finding = crcl_cockcroft_gault(
+        age_years=68, weight_kg="62.25", creatinine_mg_dl="1.0", sex_at_birth="female"
+    )
+    # 62.25 x 0.85 = 52.9125 -> 52.9
+    assert finding.values == {
+        "crcl_ml_min": D("52.9"),
+        "age_years": D("68"),
+        "weight_kg": D("62.25"),
+        "creatinine_mg_dl": D("1.0"),
+        "sex_at_birth": "female",
+    }
+
+
+@pytest.mark.parametrize(
+    ("crcl", "dialysis", "outcome", "message"),
+    [
+        (
+            "10.9",
+            False,
+            "severe",
+            "CrCl 10.9 mL/min: below 11 mL/min the dose was not studied (label); no renal dose "
+            "can be suggested",
+        ),
+        (
+            "6.9",
+            True,
+            "dialysis",
+            "CrCl 6.9 mL/min on dialysis: below 7 mL/min the dose was not studied (label); no "
+            "renal dose can be suggested",
+        ),
+        (
+            "7",
+            True,
+            "dialysis",
+            "CrCl 7 mL/min: dialysis renal band, suggested start 2.5 mg once daily (2.5 mg days "
+            "1-28 of 28), given after dialysis on dialysis days",
+        ),
+        (
+            "29.9",
+            False,
+            "severe",
+            "CrCl 29.9 mL/min: severe renal band, suggested start 2.5 mg once daily (2.5 mg days "
+            "1-28 of 28)",
+        ),
+    ],
+)
+def test_renal_band_messages_in_full(crcl, dialysis, outcome, message):
+    finding = renal_band(crcl, on_dialysis=dialysis)
+    assert (finding.outcome, finding.message) == (outcome, message)
+    assert finding.values == {
+        "crcl_ml_min": D(crcl),
+        "on_dialysis": dialysis,
+        "suggested_level": LEVEL_2_5_28,
+        "not_studied": message.count("not studied") == 1,
+    }
+
+
+def test_renal_band_names_a_bad_crcl():
+    with pytest.raises(ValueError, match=r"^crcl_ml_min must be a number, got 'n/a'$"):
+        renal_band("n/a", on_dialysis=False)
