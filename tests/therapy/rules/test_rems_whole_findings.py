@@ -405,3 +405,55 @@ def test_pregnancy_test_sensitivity_is_a_decimal_or_refused_in_words():
 def test_days_supply_follows_the_clinics_maximum():
     clinic = _clinic("rems.prescription.max_days_supply", "30")
     assert validate_days_supply(29, clinic).outcome == "ok"
+
+
+from datetime import UTC  # noqa: E402
+
+from therapy.rems_rules import pre_start_pregnancy_tests  # noqa: E402
+
+RX = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
+
+
+def _test(hours_before, result="negative", sensitivity="25"):
+    at = RX - timedelta(hours=hours_before)
+    return PregnancyTest(at.date(), result, D(sensitivity), at)
+
+
+@pytest.mark.parametrize(
+    ("tests", "outcome", "message"),
+    [
+        (
+            (_test(12 * 24), _test(3)),
+            "met",
+            "Two negative pregnancy tests in the required windows",
+        ),
+        (
+            (_test(12 * 24), _test(3, "positive")),
+            "positive",
+            "Positive pregnancy test before the first prescription: do not prescribe",
+        ),
+        (
+            (_test(12 * 24),),
+            "not_met",
+            "Pregnancy tests still needed: a negative test within 24 hours before the prescription",
+        ),
+    ],
+)
+def test_pre_start_tests_in_words(tests, outcome, message):
+    # Sec. 5: 10-14 days before and within 24 hours before; sensitivity >= 50 mIU/mL.
+    finding = pre_start_pregnancy_tests(tests=tests, prescription_at=RX)
+    assert (finding.outcome, finding.message) == (outcome, message)
+
+
+def test_pre_start_tests_follow_the_clinics_sensitivity():
+    strict = _clinic("rems.pregnancy_test.max_detection_limit", "20", "mIU/mL")
+    finding = pre_start_pregnancy_tests(
+        tests=(_test(12 * 24), _test(3)), prescription_at=RX, thresholds=strict
+    )
+    assert finding.outcome == "not_met"
+    assert finding.values["unverified"] == 2
+
+
+def test_pre_start_needs_an_aware_prescription_time():
+    with pytest.raises(ValueError, match=r"^prescription_at must be timezone-aware$"):
+        pre_start_pregnancy_tests(tests=(), prescription_at=datetime(2026, 3, 16, 9))
