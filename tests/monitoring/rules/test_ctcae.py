@@ -237,3 +237,56 @@ def test_grading_follows_the_version_setting_at_each_v6_boundary(code, value, v5
 def test_a_version_setting_without_a_scale_is_refused():
     with pytest.raises(ValueError, match="Unknown CTCAE version"):
         grade("ANC", D("1.0"), lln=None, thresholds=_with_version("4.0"))
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "lln", "version", "label", "message"),
+    [
+        (
+            "ANC", "0.8", "2.0", None, "grade 3",
+            "Neutrophil count decreased, grade 3 (CTCAE v5.0): Neutrophils (ANC) 0.8 10^9/L is "
+            "below 1.0 10^9/L.",
+        ),
+        (
+            "HGB", "7.9", "12.0", None, "grade 3",
+            "Anemia, grade 3 (CTCAE v5.0): Hemoglobin 7.9 g/dL is below 8.0 g/dL. Grade 4 anemia "
+            "is clinical (life-threatening consequences), not graded by value.",
+        ),
+        (
+            "ANC", "1.5", None, "6.0", "normal",
+            "Neutrophil count decreased, normal (CTCAE v6.0): Neutrophils (ANC) 1.5 10^9/L is at "
+            "or above 1.5 10^9/L.",
+        ),
+        (
+            "ANC", "1.5", None, None, "not graded (no LLN)",
+            "Neutrophil count decreased, not graded (no LLN) (CTCAE v5.0): Neutrophils (ANC) 1.5 "
+            "10^9/L is at or above 1.5 10^9/L; grade 1 needs the lab's lower limit of normal, "
+            "which was not given.",
+        ),
+        (
+            "ANC", "1.9", "2.0", None, "grade 1",
+            "Neutrophil count decreased, grade 1 (CTCAE v5.0): Neutrophils (ANC) 1.9 10^9/L is "
+            "below the lower limit of normal 2.0 10^9/L.",
+        ),
+        (
+            "ANC", "2.0", "2.0", None, "normal",
+            "Neutrophil count decreased, normal (CTCAE v5.0): Neutrophils (ANC) 2.0 10^9/L is at "
+            "or above the lower limit of normal 2.0 10^9/L.",
+        ),
+    ],
+)  # fmt: skip
+def test_grade_words_in_full(code, value, lln, version, label, message):
+    result = grade(code, D(value), lln=None if lln is None else D(lln), version=version)
+    assert (result.label, result.finding.message) == (label, message)
+
+
+def test_unknown_version_and_test_are_refused_in_words():
+    with pytest.raises(ValueError, match=r"^Unknown CTCAE version '4.03'; use one of: 5.0, 6.0\.$"):
+        grade("ANC", D("1.0"), lln=None, version="4.03")
+    with pytest.raises(ValueError, match=r"^Unknown CTCAE version '4.0'; use one of: 5.0, 6.0\.$"):
+        ctcae.version_in_force(_with_version("4.0"))
+    with pytest.raises(
+        ValueError,
+        match=r"^CTCAE grading of 'CREAT' is not supported; use one of: ANC, PLT, WBC, LYMPH, HGB\.$",
+    ):
+        grade("CREAT", D("1.0"), lln=None)
