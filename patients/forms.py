@@ -22,7 +22,10 @@ class TestedSelect(forms.Select):
         )
 
     def format_value(self, value):
-        return {True: "true", False: "false", "true": "true", "false": "false"}.get(value, "")
+        # A list, as every Django choice widget expects: a bare string made the "" option
+        # match by substring ("" in "true"), so Yes/No showed as the blank choice and the
+        # next save of the form wiped the stored fact.
+        return [{True: "true", False: "false", "true": "true", "false": "false"}.get(value, "")]
 
     def value_from_datadict(self, data, files, name):
         return {"true": True, "false": False}.get(data.get(name))

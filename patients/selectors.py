@@ -91,6 +91,16 @@ def weight_nearest(patient: Patient, on: date) -> WeightUsed | None:
     return WeightUsed(weight_kg=best.weight_kg, measured_on=best.measured_on)
 
 
+def latest_transplant(patient: Patient, *, on_or_before: date) -> Transplant | None:
+    """The most recent valid transplant up to a date (the checklist counts days from it)."""
+    return (
+        Transplant.objects.valid()
+        .filter(patient=patient, transplanted_on__lte=on_or_before)
+        .order_by("-transplanted_on", "-pk")
+        .first()
+    )
+
+
 def transplant_dates(patient: Patient) -> list[date]:
     return list(
         Transplant.objects.valid().filter(patient=patient).values_list("transplanted_on", flat=True)
@@ -171,11 +181,14 @@ def rule_thresholds(
             chosen[row.key] = row
     result = {t.key: t for t in keys_defaults}
     for key, row in chosen.items():
+        # The column keeps four places (30.0000): the number as the code writes it when it
+        # is the same, else as stored without trailing zeros.
+        default = result.get(key)
+        same = default is not None and default.value == row.value
+        value = default.value if same else Decimal(clinical_number(row.value))
         result[key] = Threshold(
             key=key,
-            # Equal in value, without the column's four stored decimals: every message
-            # and checklist that quotes a threshold reads "30 days", not "30.0000 days".
-            value=Decimal(clinical_number(row.value)),
+            value=value,
             unit=row.unit,
             status=row.status,
             source=row.source,

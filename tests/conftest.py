@@ -1,12 +1,14 @@
 """Personas and shared fixtures: a nurse, a physician and a REMS administrator in clinic A,
 and an outsider (a physician) in clinic B."""
 
+import hypothesis
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection
 
 from patients.roles import NURSE, PHYSICIAN, REMS_ADMINISTRATOR, ensure_roles
+from tests.ci import ci_enabled
 from tests.factories import (
     ClinicFactory,
     DiagnosisFactory,
@@ -14,6 +16,9 @@ from tests.factories import (
     TransplantFactory,
     UserFactory,
 )
+
+# Hypothesis loads its "ci" profile whenever CI is set, even to "false": decide here.
+hypothesis.settings.load_profile("ci" if ci_enabled() else "default")
 
 
 def pytest_report_header(config):
@@ -24,8 +29,27 @@ def pytest_report_header(config):
     ]
 
 
+DB_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+
+
 @pytest.fixture(autouse=True)
-def _roles(db):
+def _roles(request):
+    """The role groups exist in every test that uses the database. Pure rule tests do not
+    touch it, so they run without one (fast enough to mutation-test, ``make mutate``)."""
+    uses_db = request.node.get_closest_marker("django_db") or DB_FIXTURES & set(
+        request.fixturenames
+    )
+    if not uses_db:
+        return
+    if "transactional_db" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+    else:
+        request.getfixturevalue("db")
     ensure_roles()
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from patients.formatting import clinical_number
 from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
 
 PI_HEME = "Lenalidomide US PI, dose modifications for hematologic toxicity (maintenance)"
@@ -225,7 +226,8 @@ def renal_band(
 
     >= 60 normal (standard start); 30 to < 60 moderate (5 mg daily); < 30 severe
     (2.5 mg daily); on dialysis 2.5 mg daily given after dialysis on dialysis days.
-    Below 11 mL/min (7 on dialysis) the label has no data: values["not_studied"] is True.
+    Below 11 mL/min (7 on dialysis) the label has no data: values["not_studied"] is True
+    and the message says the dose was not studied instead of suggesting one.
     """
     t = settings(thresholds)
     crcl = to_decimal(crcl_ml_min, "crcl_ml_min")
@@ -238,11 +240,21 @@ def renal_band(
     )
     not_studied = crcl < t[not_studied_key].value
 
-    message = f"CrCl {crcl} mL/min: {band} renal band, suggested start {level.label}"
-    if band == "dialysis":
-        message += ", given after dialysis on dialysis days"
+    shown = clinical_number(crcl)
     if not_studied:
-        message += f"; CrCl below {t[not_studied_key].value} mL/min was not studied"
+        limit = clinical_number(t[not_studied_key].value)
+        where = " on dialysis" if on_dialysis else ""
+        message = (
+            f"CrCl {shown} mL/min{where}: below {limit} mL/min the dose was not studied "
+            "(label); no renal dose can be suggested"
+        )
+    else:
+        message = (
+            f"CrCl {shown} mL/min: {band} renal band, suggested start "
+            f"{format_mg(level.dose_mg)} mg once daily ({level.label})"
+        )
+        if band == "dialysis":
+            message += ", given after dialysis on dialysis days"
     used = [
         t["dosing.renal.normal_min_crcl"],
         t["dosing.renal.severe_below_crcl"],

@@ -159,32 +159,71 @@ def is_fcbp(risk_category: str) -> bool:
     return risk_category in RiskCategory.CAN_BECOME_PREGNANT
 
 
+def surgery_rules_out_pregnancy(*, hysterectomy: bool, bilateral_oophorectomy: bool) -> str:
+    """The recorded surgery that rules out pregnancy by the label's definition, or "".
+
+    Label (reference sec. 5): a female who has had a hysterectomy or a bilateral
+    oophorectomy cannot become pregnant, whatever her menses or age.
+    """
+    done = [
+        name
+        for name, recorded in (
+            ("hysterectomy", hysterectomy),
+            ("bilateral oophorectomy", bilateral_oophorectomy),
+        )
+        if recorded
+    ]
+    return " and ".join(done)
+
+
 def suggest_risk_category(
     *,
     sex_at_birth: str,
     age_years: Decimal | int | str,
     can_become_pregnant: bool | None,
+    hysterectomy: bool = False,
+    bilateral_oophorectomy: bool = False,
     thresholds: Mapping[str, Threshold] | None = None,
 ) -> Finding:
     """The REMS risk category to suggest; the prescriber confirms it at enrollment.
 
-    A female whose childbearing potential is not documented is suggested the "can become
-    pregnant" category: the protective choice until it is documented.
+    A recorded hysterectomy or bilateral oophorectomy decides "cannot become pregnant"
+    when childbearing potential has not been assessed (label definition). A female whose
+    potential is neither assessed nor decided by a recorded surgery is suggested the "can
+    become pregnant" category: the protective choice until it is documented. An assessment
+    of "can become pregnant" that contradicts a recorded surgery keeps the protective
+    category and says so, for the physician to resolve.
     """
     _check_sex(sex_at_birth)
     adult_age = settings(thresholds)["rems.adult_age_years"]
     age = to_decimal(age_years, "age_years")
     age_group = "adult" if age >= adult_age.value else "child"
+    surgery = surgery_rules_out_pregnancy(
+        hysterectomy=hysterectomy, bilateral_oophorectomy=bilateral_oophorectomy
+    )
+    decided_by_surgery = sex_at_birth == "female" and can_become_pregnant is None and surgery
     if sex_at_birth == "male":
         prefix = "male"
-    elif can_become_pregnant is False:
+    elif can_become_pregnant is False or decided_by_surgery:
         prefix = "fncbp"
     else:
         prefix = "fcbp"
     category = f"{prefix}_{age_group}"
     message = RiskCategory.LABELS[category]
-    if sex_at_birth == "female" and can_become_pregnant is None:
+    source = REMS_PROGRAM
+    if decided_by_surgery:
+        message += (
+            f" (recorded {surgery}: cannot become pregnant by the label's definition; "
+            "the physician confirms at enrollment)"
+        )
+        source = f"{REMS_PROGRAM}; {PI_PREGNANCY}"
+    elif sex_at_birth == "female" and can_become_pregnant is None:
         message += " (childbearing potential not documented: protective default)"
+    elif sex_at_birth == "female" and can_become_pregnant and surgery:
+        message += (
+            f" (assessed as able to become pregnant, but a {surgery} is recorded: "
+            "the physician reviews the record)"
+        )
     return Finding(
         rule_id="rems.suggest_risk_category",
         outcome=category,
@@ -193,9 +232,11 @@ def suggest_risk_category(
             "sex_at_birth": sex_at_birth,
             "age_years": age,
             "can_become_pregnant": can_become_pregnant,
+            "hysterectomy": hysterectomy,
+            "bilateral_oophorectomy": bilateral_oophorectomy,
         },
         thresholds=(adult_age,),
-        source=REMS_PROGRAM,
+        source=source,
     )
 
 
@@ -296,7 +337,17 @@ def pre_start_pregnancy_tests(
         message = "Positive pregnancy test before the first prescription: do not prescribe"
     elif missing:
         outcome = "not_met"
-        message = "Pregnancy tests still needed: " + ", ".join(missing).replace("_", " ")
+        words = {
+            "test_10_14_days_before": f"a negative test {min_days}-{max_days} days before",
+            "test_within_24_hours_before": (
+                f"a negative test within {int(t[keys[2]].value)} hours before"
+            ),
+        }
+        message = (
+            "Pregnancy tests still needed: "
+            + " and ".join(words[m] for m in missing)
+            + " the prescription"
+        )
     else:
         outcome = "met"
         message = "Two negative pregnancy tests in the required windows"

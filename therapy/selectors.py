@@ -18,7 +18,7 @@ from django.utils import timezone
 from patients.formatting import clinical_number
 from patients.models import Patient
 from patients.rulebook import Finding, Threshold
-from patients.selectors import rule_thresholds, weight_nearest
+from patients.selectors import latest_transplant, rule_thresholds, weight_nearest
 from therapy import cycles, dosing, eligibility, rems_rules
 from therapy.dosing import DoseLevel, format_mg
 from therapy.eligibility import ChecklistItem, EligibilityInputs
@@ -476,6 +476,8 @@ def _thresholds_by_clinic(
 
 
 def can_become_pregnant_of(patient: Patient) -> bool | None:
+    """The assessed potential; when not assessed, a recorded hysterectomy or bilateral
+    oophorectomy decides "cannot" (label definition, ``rems_rules``); else unknown."""
     potential = patient.reproductive_potential
     if patient.sex_at_birth == Patient.Sex.MALE:
         return False
@@ -483,16 +485,26 @@ def can_become_pregnant_of(patient: Patient) -> bool | None:
         return True
     if potential == Patient.ReproductivePotential.CANNOT_BECOME_PREGNANT:
         return False
+    if rems_rules.surgery_rules_out_pregnancy(
+        hysterectomy=patient.hysterectomy, bilateral_oophorectomy=patient.bilateral_oophorectomy
+    ):
+        return False
     return None
 
 
 def suggested_risk_category(
     patient: Patient, *, as_of: date, thresholds: dict[str, Threshold] | None = None
 ) -> Finding:
+    assessed = {
+        Patient.ReproductivePotential.CAN_BECOME_PREGNANT: True,
+        Patient.ReproductivePotential.CANNOT_BECOME_PREGNANT: False,
+    }.get(patient.reproductive_potential)
     return rems_rules.suggest_risk_category(
         sex_at_birth=patient.sex_at_birth,
         age_years=patient.age_on(as_of),
-        can_become_pregnant=can_become_pregnant_of(patient),
+        can_become_pregnant=assessed,
+        hysterectomy=patient.hysterectomy,
+        bilateral_oophorectomy=patient.bilateral_oophorectomy,
         thresholds=thresholds,
     )
 
@@ -644,6 +656,14 @@ class Eligibility:
         return tuple(item for item in self.items if item.status == eligibility.FAIL)
 
     @property
+    def renal_dose(self) -> ChecklistItem | None:
+        """The creatinine-clearance item when it names a renal starting dose (start page)."""
+        item = next((i for i in self.items if i.item_id == "crcl"), None)
+        if item and item.status == eligibility.WARN and item.finding.values.get("suggested_level"):
+            return item
+        return None
+
+    @property
     def unresolved(self) -> tuple[ChecklistItem, ...]:
         """Failed items and items that could not be checked (no result): starting despite
         either needs a written justification; a missing pregnancy test is never a pass."""
@@ -652,7 +672,7 @@ class Eligibility:
         )
 
 
-LAB_CODES = ["ANC", "PLT", "CREAT"]
+LAB_CODES = sorted({"ANC", "PLT", "CREAT", *eligibility.BASELINE_LAB_CODES})
 
 
 def eligibility_for(
@@ -671,6 +691,7 @@ def eligibility_for(
     diagnosis = getattr(patient, "diagnosis", None)
     enrollment = RemsEnrollment.objects.filter(patient=patient).first()
     tests = reader.pregnancy_tests(patient.pk, since=as_of - timedelta(days=14), as_of=as_of)
+    transplant = latest_transplant(patient, on_or_before=as_of)
     inputs = EligibilityInputs(
         best_response=(diagnosis.best_response_pre_maintenance or None) if diagnosis else None,
         crcl_ml_min=crcl,
@@ -692,6 +713,14 @@ def eligibility_for(
             for test in tests
         ),
         planned_prescription_at=prescription_at,
+        on_dialysis=bool(diagnosis and diagnosis.on_dialysis),
+        transplant_on=transplant.transplanted_on if transplant else None,
+        transplant_kind=transplant.kind if transplant else "autologous",
+        baseline_labs={
+            code: timezone.localdate(labs[code].collected_at)
+            for code in eligibility.BASELINE_LAB_CODES
+            if code in labs
+        },
     )
     items = eligibility.eligibility_checklist(inputs, thresholds)
     return Eligibility(items=items, overall=eligibility.overall(items), as_of=as_of)

@@ -27,6 +27,8 @@ from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_ke
 
 RULE_ID = "ctcae.grade"
 DEFAULT_VERSION = "5.0"
+# The version a clinic grades with is a rule setting like any threshold (5.0 or 6.0).
+VERSION_KEY = "ctcae.version"
 GRADABLE_CODES = ("ANC", "PLT", "WBC", "LYMPH", "HGB")
 
 _COUNT = "10^9/L"
@@ -120,6 +122,13 @@ DEFAULTS: tuple[Threshold, ...] = (
     ),
     _below("6.0", "HGB", 2, "10.0", "g/dL", f"CTCAE v6.0, Anemia ({_V6_CARRIED})"),
     _below("6.0", "HGB", 3, "8.0", "g/dL", f"CTCAE v6.0, Anemia ({_V6_CARRIED})"),
+    Threshold(
+        key=VERSION_KEY,
+        value=Decimal(DEFAULT_VERSION),
+        unit="version",
+        status=SourceStatus.GUIDELINE,
+        source="CTCAE v5.0 by default (clinical reference sec. 6); a clinic may grade with v6.0",
+    ),
 )
 
 
@@ -168,19 +177,21 @@ def grade(
     canonical_value: Decimal,
     *,
     lln: Decimal | None = None,
-    version: str = DEFAULT_VERSION,
+    version: str | None = None,
     thresholds: Mapping[str, Threshold] | None = None,
 ) -> Grade:
     """The CTCAE grade of a low count, in the test's canonical unit.
 
-    Steps: find the version's scale for the test; walk its value limits from the most
+    Steps: take the version given, else the one in force in the thresholds
+    (``ctcae.version``, 5.0 by default); find the version's scale for the test; walk its value limits from the most
     severe grade down and return the first whose limit the value is below; otherwise
     compare with the LLN for grade 1 (or report "not graded" when no LLN was given);
     otherwise grade 0.
     """
     test = find_test(code)
-    scale = _scale(version, test.code)
     table = thresholds if thresholds is not None else thresholds_by_key(DEFAULTS)
+    version = version or version_in_force(table)
+    scale = _scale(version, test.code)
     limits = tuple(table[_key(version, test.code, g)] for g in scale.graded_by_value)
     unit = test.canonical_unit
     shown = f"{test.name} {canonical_value} {unit}"
@@ -222,6 +233,18 @@ def grade(
     if canonical_value < lln:
         return result(1, "grade 1", f"{shown} is below the lower limit of normal {lln} {unit}.")
     return result(0, "normal", f"{shown} is at or above the lower limit of normal {lln} {unit}.")
+
+
+def version_in_force(thresholds: Mapping[str, Threshold] | None) -> str:
+    """The CTCAE version a clinic grades with: the ``ctcae.version`` setting ("5.0" when
+    none is given). A stored 6.0000 reads as "6.0"; a version without a scale is refused."""
+    setting = (thresholds or {}).get(VERSION_KEY)
+    if setting is None:
+        return DEFAULT_VERSION
+    version = str(setting.value.quantize(Decimal("0.1")))
+    if version not in SCALES:
+        raise ValueError(f"Unknown CTCAE version {version!r}; use one of: {', '.join(SCALES)}.")
+    return version
 
 
 def _scale(version: str, code: str) -> Scale:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ci import ci_enabled
+
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
 # still synchronous, so Django's async-safety guard is lifted for browser tests only.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -32,7 +34,7 @@ CHROMIUM_ARGS = [
 def pytest_collection_modifyitems(config, items):
     if Path(CHROMIUM).exists():
         return
-    if os.environ.get("CI"):
+    if ci_enabled():
         raise pytest.UsageError(
             f"Chromium not found at {CHROMIUM}: CI must run the browser journeys."
         )

@@ -93,7 +93,8 @@ def test_1_nurse_enters_anc_0_4_and_sees_grade_4_flag_and_hold_suggestion(
     page.goto(f"{live_server.url}/patients/{patient.public_id}/")
     text = page.content()
     assert "Neutropenia" in text
-    assert "Interrupt" in text or "Hold" in text
+    # The label's hold (reference sec. 3): interrupt at ANC < 0.5, CBC weekly, resume lower.
+    assert "Interrupt lenalidomide; CBC every 7 days" in text
     assert "A physician decides on this suggestion." in text  # nurses see it, cannot act
     screenshot("flag-and-suggestion")
 
@@ -136,8 +137,9 @@ def test_3_rems_administrator_records_an_authorization_and_the_status_changes(
 ):
     page = log_in("rems.a")
     page.goto(f"{live_server.url}/therapy/patients/{patient.public_id}/rems/")
-    before = page.locator("[data-testid='rems-status']").inner_text()
+    before = page.locator("[data-testid='rems-status']").inner_text().splitlines()[0]
     assert "action needed" in before.lower()
+    assert "no authorization" in before.lower()
     page.get_by_role("textbox", name="Authorization number").fill("AUTH-778899")
     page.get_by_role("textbox", name="Date obtained").fill(timezone.localdate().isoformat())
     page.get_by_role("spinbutton", name="Days' supply").fill("28")
@@ -146,6 +148,12 @@ def test_3_rems_administrator_records_an_authorization_and_the_status_changes(
     assert RemsAuthorization.objects.filter(
         patient=patient, authorization_number="AUTH-778899"
     ).exists()
-    after = page.locator("[data-testid='rems-status']").inner_text()
-    assert after != before
+    after = page.locator("[data-testid='rems-status']").inner_text().splitlines()[0]
+    assert "no authorization" not in after.lower()
+    assert "action needed" in after.lower()  # a male adult still needs his survey
+    page.get_by_role("textbox", name="Survey completed").fill(timezone.localdate().isoformat())
+    page.get_by_role("button", name="Record survey").click()
+    page.wait_for_load_state("networkidle")
+    status = page.locator("[data-testid='rems-status']").inner_text()
+    assert status.startswith("Compliant.")
     screenshot("rems-status")

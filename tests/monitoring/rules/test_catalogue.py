@@ -177,6 +177,47 @@ def test_floats_are_refused_because_they_lose_the_reported_digits():
         to_canonical("ANC", 1.5, "10^9/L")
 
 
+# Clinical reference sec. 8, "Also accepted": how many of the entered unit make one canonical
+# unit. Written out here, never taken from the catalogue, so a wrong factor fails.
+REFERENCE_FACTORS = [
+    ("WBC", "10^3/uL", "1"),
+    ("WBC", "/uL", "0.001"),
+    ("ANC", "10^3/uL", "1"),
+    ("ANC", "/uL", "0.001"),
+    ("LYMPH", "10^3/uL", "1"),
+    ("LYMPH", "/uL", "0.001"),
+    ("PLT", "10^3/uL", "1"),
+    ("PLT", "/uL", "0.001"),
+    ("HGB", "g/L", "0.1"),
+    ("HGB", "mmol/L", str(1 / D("0.6206"))),
+    ("CREAT", "umol/L", str(1 / D("88.4"))),
+    ("CALCIUM", "mmol/L", str(1 / D("0.2495"))),
+    ("ALBUMIN", "g/L", "0.1"),
+    ("SPEP_M", "g/L", "0.1"),
+    ("FLC_KAPPA", "mg/dL", "10"),
+    ("FLC_LAMBDA", "mg/dL", "10"),
+    ("HCG_SERUM_QUANT", "IU/L", "1"),
+]
+
+
+@pytest.mark.parametrize(("code", "unit", "per_unit"), REFERENCE_FACTORS)
+@pytest.mark.parametrize("entered", ["1", "4.9", "250", "12345.6"])
+def test_every_accepted_unit_converts_by_the_reference_factor(code, unit, per_unit, entered):
+    expected = D(entered) * D(per_unit)
+    got = to_canonical(code, D(entered), unit)
+    assert abs(got - expected) <= abs(expected) * D("1e-12")
+
+
+def test_reference_examples_convert_to_the_expected_canonical_values():
+    # Hand-worked from clinical reference sec. 8.
+    assert to_canonical("ANC", D("1500"), "/uL") == D("1.5")
+    assert to_canonical("HGB", D("95"), "g/L") == D("9.5")
+    assert to_canonical("HGB", D("6.206"), "mmol/L") == D("10")
+    assert to_canonical("CREAT", D("176.8"), "umol/L") == D("2")
+    assert to_canonical("CALCIUM", D("2.495"), "mmol/L") == D("10")
+    assert to_canonical("FLC_KAPPA", D("2.5"), "mg/dL") == D("25")
+
+
 @given(data=st.data(), pair=st.sampled_from(NUMERIC_UNITS))
 def test_entered_value_survives_a_round_trip_through_the_canonical_unit(data, pair):
     code, unit = pair
@@ -194,6 +235,16 @@ def test_canonical_value_survives_display_in_another_unit(data, pair):
     canonical = data.draw(st.decimals(min_value=0, max_value=10000, places=places, allow_nan=False))
     back = to_canonical(code, from_canonical(code, canonical, unit), unit)
     assert back.quantize(D(1).scaleb(-places)) == canonical
+
+
+def test_every_reference_unit_is_tested_with_its_factor():
+    listed = {(code, unit) for code, unit, _ in REFERENCE_FACTORS}
+    converted = {
+        (code, unit)
+        for code, unit in NUMERIC_UNITS
+        if unit != find_test(code).canonical_unit and code != "MRD_LEVEL"
+    }
+    assert converted <= listed
 
 
 def test_flc_ratio_divides_kappa_by_lambda():
@@ -246,6 +297,20 @@ def test_value_at_a_plausibility_limit_is_accepted(code, value):
         ("FLC_RATIO", "1.65", None),
         ("FLC_RATIO", "1.66", "high"),
         ("SPEP_M", "3.0", None),
+        # Typical adult fallback ranges (common laboratory practice; the lab's own range
+        # wins): hemoglobin from 12.0 g/dL, lymphocytes 1.0-4.0, white cells 4.0-11.0.
+        ("HGB", "11.9", "low"),
+        ("HGB", "12.0", None),
+        ("HGB", "12.1", None),
+        ("LYMPH", "0.99", "low"),
+        ("LYMPH", "1.0", None),
+        ("LYMPH", "3.99", None),
+        ("LYMPH", "4.0", None),
+        ("LYMPH", "4.01", "high"),
+        ("WBC", "3.9", "low"),
+        ("WBC", "4.0", None),
+        ("WBC", "11.0", None),
+        ("WBC", "11.1", "high"),
     ],
 )
 def test_out_of_range_marks_values_outside_the_reference_range(code, value, mark):

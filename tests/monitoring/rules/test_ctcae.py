@@ -34,6 +34,16 @@ BOUNDARIES = [
     ("6.0", "PLT", "75", 2),
     ("6.0", "PLT", "50", 3),
     ("6.0", "PLT", "10", 4),
+    # v6.0 changed only neutrophils and platelets (clinical reference sec. 6): the white
+    # cell, lymphocyte and hemoglobin limits are the v5.0 numbers, written out again here.
+    ("6.0", "WBC", "3.0", 2),
+    ("6.0", "WBC", "2.0", 3),
+    ("6.0", "WBC", "1.0", 4),
+    ("6.0", "LYMPH", "0.8", 2),
+    ("6.0", "LYMPH", "0.5", 3),
+    ("6.0", "LYMPH", "0.2", 4),
+    ("6.0", "HGB", "10.0", 2),
+    ("6.0", "HGB", "8.0", 3),
 ]
 
 # How each boundary is typed in each accepted unit: (unit, units per canonical unit, the
@@ -176,7 +186,107 @@ def test_a_test_without_a_ctcae_scale_is_refused():
 
 def test_every_threshold_is_namespaced_by_version_and_uses_the_canonical_unit():
     for threshold in ctcae.DEFAULTS:
+        if threshold.key == "ctcae.version":
+            continue
         version, code = threshold.key.split(".")[1:3]
         assert version in ("v5", "v6")
         assert threshold.unit == find_test(code).canonical_unit
         assert threshold.source.startswith("CTCAE v")
+
+
+# --- The CTCAE version as a rule setting (issue 13) ---------------------------------------
+
+
+def _with_version(value: str) -> dict[str, Threshold]:
+    table = thresholds_by_key(ctcae.DEFAULTS)
+    old = table["ctcae.version"]
+    table[old.key] = Threshold(old.key, D(value), old.unit, old.status, "clinic", version=2)
+    return table
+
+
+def test_version_5_0_is_the_default_setting():
+    # Clinical reference sec. 6: "store the CTCAE version with every grade; v5.0 default".
+    assert thresholds_by_key(ctcae.DEFAULTS)["ctcae.version"].value == D("5.0")
+    assert grade("ANC", D("0.3"), lln=None).version == "5.0"
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "v5", "v6"),
+    [
+        # v6.0 neutrophils: G3 < 0.5 to 0.1, G4 < 0.1; v5.0: G4 < 0.5 (sec. 6).
+        ("ANC", "0.11", 4, 3),
+        ("ANC", "0.1", 4, 3),
+        ("ANC", "0.09", 4, 4),
+        ("ANC", "0.5", 3, 2),
+        ("ANC", "0.49", 4, 3),
+        # v6.0 platelets: G4 < 10; v5.0: G4 < 25.
+        ("PLT", "11", 4, 3),
+        ("PLT", "10", 4, 3),
+        ("PLT", "9", 4, 4),
+        ("PLT", "25", 3, 3),
+        ("PLT", "24", 4, 3),
+    ],
+)
+def test_grading_follows_the_version_setting_at_each_v6_boundary(code, value, v5, v6):
+    lln = find_test(code).ref_low
+    assert grade(code, D(value), lln=lln, thresholds=_with_version("5.0")).grade == v5
+    graded = grade(code, D(value), lln=lln, thresholds=_with_version("6.0000"))
+    assert (graded.grade, graded.version) == (v6, "6.0")
+
+
+def test_a_version_setting_without_a_scale_is_refused():
+    with pytest.raises(ValueError, match="Unknown CTCAE version"):
+        grade("ANC", D("1.0"), lln=None, thresholds=_with_version("4.0"))
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "lln", "version", "label", "message"),
+    [
+        (
+            "ANC", "0.8", "2.0", None, "grade 3",
+            "Neutrophil count decreased, grade 3 (CTCAE v5.0): Neutrophils (ANC) 0.8 10^9/L is "
+            "below 1.0 10^9/L.",
+        ),
+        (
+            "HGB", "7.9", "12.0", None, "grade 3",
+            "Anemia, grade 3 (CTCAE v5.0): Hemoglobin 7.9 g/dL is below 8.0 g/dL. Grade 4 anemia "
+            "is clinical (life-threatening consequences), not graded by value.",
+        ),
+        (
+            "ANC", "1.5", None, "6.0", "normal",
+            "Neutrophil count decreased, normal (CTCAE v6.0): Neutrophils (ANC) 1.5 10^9/L is at "
+            "or above 1.5 10^9/L.",
+        ),
+        (
+            "ANC", "1.5", None, None, "not graded (no LLN)",
+            "Neutrophil count decreased, not graded (no LLN) (CTCAE v5.0): Neutrophils (ANC) 1.5 "
+            "10^9/L is at or above 1.5 10^9/L; grade 1 needs the lab's lower limit of normal, "
+            "which was not given.",
+        ),
+        (
+            "ANC", "1.9", "2.0", None, "grade 1",
+            "Neutrophil count decreased, grade 1 (CTCAE v5.0): Neutrophils (ANC) 1.9 10^9/L is "
+            "below the lower limit of normal 2.0 10^9/L.",
+        ),
+        (
+            "ANC", "2.0", "2.0", None, "normal",
+            "Neutrophil count decreased, normal (CTCAE v5.0): Neutrophils (ANC) 2.0 10^9/L is at "
+            "or above the lower limit of normal 2.0 10^9/L.",
+        ),
+    ],
+)  # fmt: skip
+def test_grade_words_in_full(code, value, lln, version, label, message):
+    result = grade(code, D(value), lln=None if lln is None else D(lln), version=version)
+    assert (result.label, result.finding.message) == (label, message)
+
+
+def test_unknown_version_and_test_are_refused_in_words():
+    with pytest.raises(ValueError, match=r"^Unknown CTCAE version '4.03'; use one of: 5.0, 6.0\.$"):
+        grade("ANC", D("1.0"), lln=None, version="4.03")
+    with pytest.raises(ValueError, match=r"^Unknown CTCAE version '4.0'; use one of: 5.0, 6.0\.$"):
+        ctcae.version_in_force(_with_version("4.0"))
+    with pytest.raises(
+        ValueError,
+        match=r"^CTCAE grading of 'CREAT' is not supported; use one of: ANC, PLT, WBC, LYMPH, HGB\.$",
+    ):
+        grade("CREAT", D("1.0"), lln=None)

@@ -203,14 +203,23 @@ def test_a_single_assessment_cannot_show_progression():
     assert progression([serum(BASELINE_ON, "2.0")]).outcome == "not_assessable"
 
 
+def _reference_pd_threshold(nadir_g_dl: Decimal) -> Decimal:
+    """Clinical reference sec. 7, written out independently of the rule: a rise of at least
+    25% from the nadir and of at least 0.5 g/dL; from a nadir of 5 g/dL, a 1 g/dL rise."""
+    if nadir_g_dl >= 5:
+        return nadir_g_dl + 1
+    return nadir_g_dl + max(nadir_g_dl * D("0.25"), D("0.5"))
+
+
 @given(
     nadir_g_dl=st.decimals(min_value=0, max_value=10, places=2),
-    latest_step=st.sampled_from([D("-0.01"), D(0)]),
+    latest_step=st.sampled_from([D("-0.01"), D(0), D("0.01")]),
 )
 def test_progression_starts_exactly_at_the_threshold(nadir_g_dl, latest_step):
-    latest = progression_threshold_g_dl(nadir_g_dl) + latest_step
+    latest = _reference_pd_threshold(nadir_g_dl) + latest_step
+    assert progression_threshold_g_dl(nadir_g_dl) == _reference_pd_threshold(nadir_g_dl)
     points = [serum(date(2023, 1, 1), str(nadir_g_dl)), MarkerPoint(date(2024, 1, 1), latest)]
-    expected = "progression" if latest_step == 0 else "no_progression"
+    expected = "progression" if latest_step >= 0 else "no_progression"
     assert progression(points).outcome == expected
 
 
@@ -242,6 +251,65 @@ def test_pr_needs_the_urine_to_fall_90_percent_or_below_200_mg():
     assert respond(baseline, serum(LATEST_ON, "1.2", urine="199")).outcome == "PR"
     # 60% serum fall, urine only 50% down and still >= 200 mg: MR, not PR.
     assert respond(baseline, serum(LATEST_ON, "1.2", urine="250")).outcome == "MR"
+
+
+@pytest.mark.parametrize(
+    ("baseline_urine", "latest_urine", "category"),
+    [
+        # Serum down 60% (PR level). Urine must fall >= 90% or be < 200 mg/24h (sec. 7).
+        ("3000", "299", "PR"),  # 90.03% fall
+        ("3000", "300", "PR"),  # exactly 90% fall
+        ("3000", "301", "MR"),  # 89.97% fall and >= 200 mg: urine fall 50-89% is MR
+        ("500", "199", "PR"),  # below 200 mg/24h
+        ("500", "200", "MR"),  # at 200 mg/24h, only a 60% fall
+        ("500", "201", "MR"),
+    ],
+)
+def test_pr_urine_condition_at_each_boundary(baseline_urine, latest_urine, category):
+    baseline = serum(BASELINE_ON, "3.0", urine=baseline_urine)
+    assert respond(baseline, serum(LATEST_ON, "1.2", urine=latest_urine)).outcome == category
+
+
+@pytest.mark.parametrize(
+    ("baseline_urine", "latest_urine", "category"),
+    [
+        # Serum not measurable: urine alone decides (sec. 7).
+        ("3000", "299", "PR"),
+        ("3000", "300", "PR"),
+        ("3000", "301", "MR"),
+        ("1000", "199", "PR"),
+        ("1000", "200", "MR"),
+        ("1000", "201", "MR"),
+    ],
+)
+def test_pr_by_urine_alone_at_each_boundary(baseline_urine, latest_urine, category):
+    baseline = serum(BASELINE_ON, "0.4", urine=baseline_urine)
+    assert respond(baseline, serum(LATEST_ON, "0.2", urine=latest_urine)).outcome == category
+
+
+@pytest.mark.parametrize(
+    ("kappa", "category"),
+    [
+        # Normal kappa/lambda ratio 0.26-1.65, both ends included (sec. 7); lambda 100 mg/L.
+        ("25.9", "CR"),
+        ("26", "sCR"),
+        ("26.1", "sCR"),
+        ("164.9", "sCR"),
+        ("165", "sCR"),
+        ("165.1", "CR"),
+    ],
+)
+def test_scr_needs_the_ratio_inside_0_26_to_1_65(kappa, category):
+    baseline = MarkerPoint(BASELINE_ON, D("3.0"), None, D("80"), D("10"), "kappa")
+    latest = MarkerPoint(LATEST_ON, D("0"), None, D(kappa), D("100"), "kappa")
+    finding = respond(
+        baseline,
+        latest,
+        immunofixation_negative=True,
+        marrow_plasma_cell_pct=D("1"),
+        marrow_clonal_cells_absent=True,
+    )
+    assert finding.outcome == category
 
 
 def test_vgpr_needs_urine_below_100_mg():

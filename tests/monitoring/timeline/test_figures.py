@@ -179,8 +179,9 @@ def test_figures_are_plain_json():
         regimen_figure(track, today=date(2025, 2, 1)),
         disease_figure(DiseaseSeries()),
     ):
-        # Plain JSON types only (no Decimal, no date): the round trip gives the same figure.
+        # Plain JSON: what the page embeds reads back equal (no Decimal, date or tuple).
         assert json.loads(json.dumps(figure)) == figure
+        assert set(figure) >= {"data", "layout"}
 
 
 def test_the_dose_before_a_hold_is_drawn_up_to_the_hold():

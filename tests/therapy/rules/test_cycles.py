@@ -119,7 +119,7 @@ def test_dates_before_the_course_start_are_rejected() -> None:
 
 
 def test_cycle_numbers_start_at_1() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^cycles are numbered from 1$"):
         calendar().cycle_start(0)
 
 
@@ -140,8 +140,9 @@ def test_invalid_holds_are_rejected_with_a_clear_message(holds: list[Hold], mess
 @pytest.mark.parametrize(
     ("schedule", "message"),
     [
-        ([], "course start"),
-        ([ScheduleChange(day_n(2), 21)], "course start"),
+        ([], "^the first schedule change must take effect on the course start$"),
+        ([ScheduleChange(day_n(2), 21)], "^the first schedule change must take effect on the"),
+        ([ScheduleChange(START - timedelta(days=1), 21)], "^the first schedule change must"),
         ([ScheduleChange(START, 21), ScheduleChange(START, 28)], "two schedule changes"),
         ([ScheduleChange(START, 0)], "dosing_days"),
         ([ScheduleChange(START, 29)], "dosing_days"),
@@ -150,6 +151,17 @@ def test_invalid_holds_are_rejected_with_a_clear_message(holds: list[Hold], mess
 def test_invalid_schedules_are_rejected(schedule: list[ScheduleChange], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         CourseCalendar(start=START, schedule=schedule)
+
+
+@pytest.mark.parametrize("cycle_days", [0, -1])
+def test_a_cycle_must_last_at_least_one_day(cycle_days: int) -> None:
+    with pytest.raises(ValueError, match=r"^cycle_days must be at least 1$"):
+        CourseCalendar(start=START, schedule=[ScheduleChange(START, 1)], cycle_days=cycle_days)
+
+
+def test_a_one_day_cycle_is_allowed_and_every_day_starts_a_cycle() -> None:
+    cal = CourseCalendar(start=START, schedule=[ScheduleChange(START, 1)], cycle_days=1)
+    assert (cal.day(day_n(3)).cycle, cal.day(day_n(3)).day) == (3, 1)
 
 
 # --- Properties -------------------------------------------------------------------------

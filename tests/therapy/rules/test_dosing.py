@@ -206,7 +206,7 @@ def test_renal_band_boundaries_without_dialysis(crcl: str, band: str, level: Dos
     assert finding.values["not_studied"] is False
 
 
-@pytest.mark.parametrize("crcl", ["5", "45", "90"])
+@pytest.mark.parametrize("crcl", ["7", "45", "90"])
 def test_dialysis_always_suggests_2_5_mg_after_dialysis(crcl: str) -> None:
     finding = renal_band(crcl, on_dialysis=True)
     assert finding.outcome == "dialysis"
@@ -401,3 +401,265 @@ def test_resume_thresholds_can_be_set_above_the_hold_thresholds() -> None:
         thresholds={"dosing.resume.anc_at_least": higher},
     )
     assert finding.outcome == "hold"
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("anc", r"^anc must be a number, got 'n/a'$"),
+        ("platelets", r"^platelets must be a number, got 'n/a'$"),
+    ],
+)
+def test_a_count_that_is_not_a_number_is_named_in_the_error(field, message):
+    counts = {"anc": "1.0", "platelets": "100", field: "n/a"}
+    with pytest.raises(ValueError, match=message):
+        hematologic_dose_guidance(**counts, current_level=LEVEL_10_21, on_hold_for_cytopenia=False)
+
+
+# --- Whole findings (every word and value a physician reads) -------------------------------
+
+PI_HEME = "Lenalidomide US PI, dose modifications for hematologic toxicity (maintenance)"
+PI_RENAL = "Lenalidomide US PI, starting dose adjustment for renal impairment (maintenance)"
+
+
+def test_cockcroft_gault_rounds_half_up_like_a_lab_report():
+    # (140 - 68) x 62.25 / (72 x 1.0) = 62.25 exactly: shown 62.3 (half up), not 62.2.
+    finding = crcl_cockcroft_gault(
+        age_years=68, weight_kg="62.25", creatinine_mg_dl="1.0", sex_at_birth="male"
+    )
+    assert finding.values["crcl_ml_min"] == D("62.3")
+    assert finding.message == "Cockcroft-Gault CrCl 62.3 mL/min"
+    assert finding.rule_id == "dosing.crcl_cockcroft_gault"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"age_years": 0}, r"^age_years must be positive, got 0$"),
+        ({"weight_kg": 0}, r"^weight_kg must be positive, got 0$"),
+        ({"creatinine_mg_dl": 0}, r"^creatinine_mg_dl must be positive, got 0$"),
+        ({"age_years": 140}, r"^age_years must be below 140 for Cockcroft-Gault$"),
+        ({"sex_at_birth": "x"}, r"^sex_at_birth must be 'female' or 'male'$"),
+    ],
+)
+def test_cockcroft_gault_refuses_bad_input_in_words(changes, message):
+    inputs = {"age_years": 60, "weight_kg": 70, "creatinine_mg_dl": 1, "sex_at_birth": "male"}
+    with pytest.raises(ValueError, match=message):
+        crcl_cockcroft_gault(**{**inputs, **changes})
+
+
+def test_a_level_with_the_same_drug_per_cycle_is_not_lower():
+    # 20 mg days 1-14 gives 280 mg per cycle, as much as 10 mg days 1-28: the next lower
+    # level is the first rung with less drug, 5 mg days 1-28.
+    assert next_lower(DoseLevel(D("20"), 14)) == LEVEL_5_28
+
+
+def test_renal_band_crossing_finding_in_full():
+    finding = renal_band_crossed("65", "45", on_dialysis=False)
+    assert finding.rule_id == "dosing.renal_band_crossed"
+    assert finding.outcome == "renal_dose_review"
+    assert finding.message == (
+        "Renal band changed from normal to moderate: review the dose (a new start would be "
+        "5 mg days 1-28 of 28); dose not changed"
+    )
+    assert finding.values == {
+        "previous_crcl_ml_min": D("65"),
+        "current_crcl_ml_min": D("45"),
+        "previous_band": "normal",
+        "current_band": "moderate",
+        "suggested_level": LEVEL_5_28,
+        "not_studied": False,
+    }
+    assert finding.source == PI_RENAL
+    assert finding.thresholds == renal_band("45", on_dialysis=False).thresholds
+
+
+@pytest.mark.parametrize(("previous", "current"), [("55", "45"), ("45", "55")])
+def test_renal_band_crossing_applies_the_clinic_thresholds_to_both_values(previous, current):
+    clinic = {
+        "dosing.renal.normal_min_crcl": Threshold(
+            "dosing.renal.normal_min_crcl", D("50"), "mL/min", SourceStatus.COMMON, "clinic"
+        )
+    }
+    assert renal_band_crossed(previous, current, on_dialysis=False) is None
+    assert renal_band_crossed(previous, current, on_dialysis=False, thresholds=clinic) is not None
+
+
+def test_staying_on_dialysis_is_not_a_crossing():
+    assert renal_band_crossed("40", "25", on_dialysis=True) is None
+
+
+def _guidance_values(anc, platelets, level, held, suggested, **extra):
+    return {
+        "anc": anc,
+        "platelets": platelets,
+        "current_level": level,
+        "on_hold_for_cytopenia": held,
+        "suggested_level": suggested,
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("anc", "platelets", "level", "held", "outcome", "message", "values"),
+    [
+        (
+            None,
+            "100",
+            LEVEL_10_28,
+            False,
+            "unknown",
+            "ANC and platelets are both needed",
+            _guidance_values(None, D("100"), LEVEL_10_28, False, None),
+        ),
+        (
+            "0.4",
+            "100",
+            LEVEL_10_28,
+            False,
+            "hold",
+            "Interrupt lenalidomide; CBC every 7 days; on recovery resume at 5 mg days 1-28 of 28",
+            _guidance_values(
+                D("0.4"), D("100"), LEVEL_10_28, False, LEVEL_5_28, cbc_interval_days=7
+            ),
+        ),
+        (
+            "0.4",
+            "100",
+            LEVEL_5_21,
+            False,
+            "discontinuation_review",
+            "Cytopenia at 5 mg days 1-21 of 28 with no lower level to resume at: interrupt and "
+            "review whether to discontinue; CBC every 7 days",
+            _guidance_values(D("0.4"), D("100"), LEVEL_5_21, False, None, cbc_interval_days=7),
+        ),
+        (
+            "0.6",
+            "100",
+            LEVEL_10_28,
+            True,
+            "resume_lower",
+            "Counts recovered: resume at 5 mg days 1-28 of 28",
+            _guidance_values(D("0.6"), D("100"), LEVEL_10_28, True, LEVEL_5_28),
+        ),
+        (
+            "2.0",
+            "100",
+            LEVEL_10_28,
+            False,
+            "continue",
+            "Counts allow 10 mg days 1-28 of 28 to continue",
+            _guidance_values(D("2.0"), D("100"), LEVEL_10_28, False, None),
+        ),
+    ],
+)
+def test_hematologic_guidance_finding_in_full(
+    anc, platelets, level, held, outcome, message, values
+):
+    finding = hematologic_dose_guidance(
+        anc=anc, platelets=platelets, current_level=level, on_hold_for_cytopenia=held
+    )
+    assert (finding.rule_id, finding.outcome, finding.message) == (
+        "dosing.hematologic_dose_guidance",
+        outcome,
+        message,
+    )
+    assert finding.values == values
+    assert finding.source == PI_HEME
+
+
+def test_numbers_must_be_finite_in_words():
+    from therapy.dosing import to_decimal
+
+    with pytest.raises(ValueError, match=r"^crcl_ml_min must be a finite number, got 'inf'$"):
+        to_decimal("inf", "crcl_ml_min")
+
+
+@pytest.mark.parametrize(
+    ("dose", "days", "message"),
+    [
+        ("abc", 28, r"^dose_mg must be a number, got 'abc'$"),
+        ("0", 28, r"^dose_mg must be positive$"),
+        ("5", 0, r"^dosing_days must be between 1 and cycle_days$"),
+        ("5", 29, r"^dosing_days must be between 1 and cycle_days$"),
+    ],
+)
+def test_dose_level_refuses_bad_values_in_words(dose, days, message):
+    with pytest.raises(ValueError, match=message):
+        DoseLevel(dose, days)
+
+
+def test_smallest_dose_levels_are_allowed():
+    assert DoseLevel(D("0.5"), 1).label == "0.5 mg days 1-1 of 28"
+
+
+def test_creatinine_conversion_boundaries_and_words():
+    # Reference sec. 3 and 8: umol/L / 88.4 = mg/dL.
+    assert creatinine_umol_to_mg_dl("0.5") == D("0.5") / D("88.4")
+    with pytest.raises(ValueError, match=r"^creatinine_umol_l must be positive$"):
+        creatinine_umol_to_mg_dl("0")
+    with pytest.raises(ValueError, match=r"^creatinine_umol_l must be a number, got 'x'$"):
+        creatinine_umol_to_mg_dl("x")
+
+
+def test_cockcroft_gault_values_in_full():
+    finding = crcl_cockcroft_gault(
+        age_years=68, weight_kg="62.25", creatinine_mg_dl="1.0", sex_at_birth="female"
+    )
+    # 62.25 x 0.85 = 52.9125 -> 52.9
+    assert finding.values == {
+        "crcl_ml_min": D("52.9"),
+        "age_years": D("68"),
+        "weight_kg": D("62.25"),
+        "creatinine_mg_dl": D("1.0"),
+        "sex_at_birth": "female",
+    }
+
+
+@pytest.mark.parametrize(
+    ("crcl", "dialysis", "outcome", "message"),
+    [
+        (
+            "10.9",
+            False,
+            "severe",
+            "CrCl 10.9 mL/min: below 11 mL/min the dose was not studied (label); no renal dose "
+            "can be suggested",
+        ),
+        (
+            "6.9",
+            True,
+            "dialysis",
+            "CrCl 6.9 mL/min on dialysis: below 7 mL/min the dose was not studied (label); no "
+            "renal dose can be suggested",
+        ),
+        (
+            "7",
+            True,
+            "dialysis",
+            "CrCl 7 mL/min: dialysis renal band, suggested start 2.5 mg once daily (2.5 mg days "
+            "1-28 of 28), given after dialysis on dialysis days",
+        ),
+        (
+            "29.9",
+            False,
+            "severe",
+            "CrCl 29.9 mL/min: severe renal band, suggested start 2.5 mg once daily (2.5 mg days "
+            "1-28 of 28)",
+        ),
+    ],
+)
+def test_renal_band_messages_in_full(crcl, dialysis, outcome, message):
+    finding = renal_band(crcl, on_dialysis=dialysis)
+    assert (finding.outcome, finding.message) == (outcome, message)
+    assert finding.values == {
+        "crcl_ml_min": D(crcl),
+        "on_dialysis": dialysis,
+        "suggested_level": LEVEL_2_5_28,
+        "not_studied": message.count("not studied") == 1,
+    }
+
+
+def test_renal_band_names_a_bad_crcl():
+    with pytest.raises(ValueError, match=r"^crcl_ml_min must be a number, got 'n/a'$"):
+        renal_band("n/a", on_dialysis=False)

@@ -17,6 +17,8 @@ from therapy.rems_rules import PregnancyTest
 D = Decimal
 RX_AT = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
 LAB_DAY = date(2025, 8, 28)
+ASCT_DAY_100 = date(2025, 5, 24)  # 2025-09-01 is day 100 after it
+BASELINE_CODES = ("WBC", "ANC", "HGB", "PLT", "CREAT", "SPEP_M", "FLC_KAPPA", "FLC_LAMBDA")
 
 
 def inputs(**changes: object) -> EligibilityInputs:
@@ -33,6 +35,8 @@ def inputs(**changes: object) -> EligibilityInputs:
         rems_enrollment_active=True,
         can_become_pregnant=False,
         planned_prescription_at=RX_AT,
+        transplant_on=ASCT_DAY_100,
+        baseline_labs=dict.fromkeys(BASELINE_CODES, LAB_DAY),
     )
     return replace(base, **changes)
 
@@ -49,11 +53,14 @@ def test_defaults_are_namespaced_and_sourced() -> None:
     assert [t.key for t in DEFAULTS] == [
         "eligibility.crcl.standard_dosing_above",
         "eligibility.labs.max_age_days",
+        "eligibility.transplant.window_first_day",
+        "eligibility.transplant.window_last_day",
+        "eligibility.response_labs.max_age_days",
     ]
     assert all(t.source and t.unit for t in DEFAULTS)
 
 
-def test_checklist_has_the_six_items_in_order() -> None:
+def test_checklist_has_the_eight_items_in_order() -> None:
     assert [item.item_id for item in eligibility_checklist(inputs())] == [
         "response",
         "crcl",
@@ -61,6 +68,8 @@ def test_checklist_has_the_six_items_in_order() -> None:
         "platelets",
         "rems_enrollment",
         "pregnancy_tests",
+        "transplant",
+        "baseline_labs",
     ]
 
 
@@ -102,8 +111,10 @@ def test_unknown_response_codes_are_rejected() -> None:
 @pytest.mark.parametrize(
     ("crcl", "status"),
     [
-        ("29.9", "fail"),
-        ("30", "fail"),
+        ("10.9", "fail"),
+        ("11", "warn"),
+        ("29.9", "warn"),
+        ("30", "warn"),
         ("30.1", "warn"),
         ("59.9", "warn"),
         ("60", "pass"),
@@ -111,7 +122,7 @@ def test_unknown_response_codes_are_rejected() -> None:
         (None, "unknown"),
     ],
 )
-def test_crcl_above_30_is_required_and_below_60_means_a_reduced_dose(
+def test_crcl_below_60_names_a_reduced_dose_and_below_11_was_not_studied(
     crcl: str | None, status: str
 ) -> None:
     assert status_of("crcl", crcl_ml_min=crcl) == status
@@ -251,8 +262,11 @@ def test_vignette_moderate_renal_impairment_starts_at_5_mg_daily() -> None:
     assert overall(items.values()) == "warn"
 
 
-def test_vignette_severe_renal_impairment_fails_standard_dosing() -> None:
-    assert overall(eligibility_checklist(inputs(crcl_ml_min="24"))) == "fail"
+def test_vignette_severe_renal_impairment_starts_at_2_5_mg_daily() -> None:
+    items = items_by_id(inputs(crcl_ml_min="24"))
+    assert items["crcl"].status == "warn"
+    assert "2.5 mg once daily" in items["crcl"].value_text
+    assert overall(items.values()) == "warn"
 
 
 def test_vignette_minimal_response_is_not_a_maintenance_candidate() -> None:

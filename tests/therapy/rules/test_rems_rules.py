@@ -461,3 +461,22 @@ def test_rems_windows_follow_clinic_settings() -> None:
     )
     assert finding.values["actions"] == ["authorization_expiring"]
     assert wider in finding.thresholds
+
+
+@pytest.mark.parametrize(
+    ("menses", "words"),
+    [(True, "Menses in the past 24 months"), (False, "No menses for 24 consecutive months")],
+)
+def test_the_menses_look_back_in_force_is_24_months(menses, words):
+    # Label (reference sec. 5): "menses in the past 24 consecutive months".
+    from therapy.rems_rules import can_become_pregnant
+
+    finding = can_become_pregnant(
+        sex_at_birth="female",
+        menses_in_past_24_months=menses,
+        hysterectomy=False,
+        bilateral_oophorectomy=False,
+    )
+    assert finding.message == words
+    assert finding.thresholds[0].value == Decimal("24")
+    assert finding.thresholds[0].unit == "months"
