@@ -42,7 +42,7 @@ DEFAULTS: tuple[Threshold, ...] = (
     Threshold(
         key="flags.cbc_overdue.urgent_after_intervals",
         value=Decimal(1),
-        unit="CBC intervals past the due date",
+        unit="CBC intervals",
         status=SourceStatus.COMMON,
         source=(
             "Clinical reference sec. 10 (local policy, configurable): an overdue CBC while "
@@ -52,7 +52,7 @@ DEFAULTS: tuple[Threshold, ...] = (
     Threshold(
         key="flags.cytopenia.stale_after_intervals",
         value=Decimal(1),
-        unit="CBC intervals since the count",
+        unit="CBC intervals",
         status=SourceStatus.COMMON,
         source=(
             "Clinical reference sec. 10 (local policy, configurable): a cytopenia flag is "
