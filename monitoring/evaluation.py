@@ -247,7 +247,7 @@ def _complete_cbc_draws(
                 test_code__in=schedule.CBC_COUNT_CODES,
                 collected_at__lte=upto,
             )
-            .order_by("patient_id", "-collected_at")
+            .order_by("patient_id", "-collected_at", "test_code", "-pk")
         ):
             by_patient[row.patient_id].append(row)
         for pid, rows in by_patient.items():
@@ -275,7 +275,7 @@ def _weights(patient_ids: list[int]) -> dict[int, list[tuple[date, Decimal]]]:
     rows = (
         WeightMeasurement.objects.valid()
         .filter(patient_id__in=patient_ids)
-        .order_by("patient_id", "measured_on")
+        .order_by("patient_id", "measured_on", "pk")
         .values_list("patient_id", "measured_on", "weight_kg")
     )
     for patient_id, measured_on, weight_kg in rows:
