@@ -313,8 +313,17 @@ def _save(result: LabResult, *, user, reason: str) -> None:
 def _refresh_flc_ratio(
     patient, collected_at, *, user, collection_id=None, now=None
 ) -> LabResult | None:
-    """Keep the computed kappa/lambda ratio in step with the chains at one collection time."""
+    """Keep the computed kappa/lambda ratio in step with the chains at one collection time.
+
+    Race: kappa and lambda of one draw posted at once, each in its own transaction, would
+    each see only its own chain and store no ratio. Locking the patient row first
+    serialises the derivation: whoever locks second reads the other's committed chain
+    (READ COMMITTED takes a fresh snapshot per statement) and stores the ratio.
+    """
     now = now or timezone.now()
+    # NO KEY UPDATE: the lab rows' foreign keys hold KEY SHARE on the patient, which a
+    # plain FOR UPDATE would wait on (two posters would deadlock).
+    list(Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk"))
     rows = {
         r.test_code: r
         for r in LabResult.objects.valid().filter(

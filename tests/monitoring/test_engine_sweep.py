@@ -1,12 +1,16 @@
 """The engine: a second sweep over unchanged data writes nothing, whatever the batch size."""
 
+import threading
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.conf import settings
+from django.db import connection
 
 from monitoring.evaluation import sweep_run
-from monitoring.models import Flag
+from monitoring.models import Flag, LabResult
 from tests.factories import DiagnosisFactory, PatientFactory, WeightFactory
 from tests.monitoring.conftest import cbc, record, start_course
 
@@ -62,3 +66,52 @@ def test_second_and_third_sweeps_over_unchanged_data_write_nothing_whatever_the_
         assert (again.created, again.changed, again.resolved) == (0, 0, 0), size
         assert history_rows() == history
         assert sorted(Flag.objects.values_list("pk", "updated_at", "message", "evidence")) == flags
+
+
+# --- The FLC ratio: one draw's kappa and lambda, whoever posts them and when ---------
+
+
+def valid_ratio(patient):
+    return LabResult.objects.valid().get(patient=patient, test_code="FLC_RATIO").canonical_value
+
+
+@pytest.mark.django_db
+def test_kappa_and_lambda_recorded_in_separate_calls_store_their_ratio(patient, nurse):
+    record(patient, nurse, date(2025, 3, 3), FLC_KAPPA="45")
+    assert not LabResult.objects.filter(patient=patient, test_code="FLC_RATIO").exists()
+    record(patient, nurse, date(2025, 3, 3), FLC_LAMBDA="12")
+    assert valid_ratio(patient) == Decimal("3.75")
+
+
+@pytest.mark.skipif(
+    settings.DATABASE_VENDOR != "postgresql",
+    reason="concurrent writers need PostgreSQL (SQLite serialises the whole database)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_kappa_and_lambda_posted_at_once_keep_their_ratio(clinic_a, nurse, monkeypatch):
+    from monitoring import tasks
+
+    monkeypatch.setattr(tasks, "enqueue_patient_evaluation", lambda patient_id: True)
+    patient = PatientFactory(clinic=clinic_a)
+    barrier = threading.Barrier(2)
+    failures = []
+
+    def post(code, value):
+        try:
+            barrier.wait(timeout=10)
+            record(patient, nurse, date(2025, 3, 3), **{code: value})
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=post, args=("FLC_KAPPA", "45")),
+        threading.Thread(target=post, args=("FLC_LAMBDA", "12")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert valid_ratio(patient) == Decimal("3.75")
