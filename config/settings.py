@@ -288,6 +288,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30 * 60,
         "options": {"expires": 25 * 60},
     },
+    # The safety net: every patient, due or not, nightly; it warns when it changes a flag
+    # the incremental sweep above had skipped.
+    "monitoring-full-sweep": {
+        "task": "monitoring.tasks.sweep",
+        "schedule": __import__("celery.schedules").schedules.crontab(hour=2, minute=15),
+        "kwargs": {"full": True},
+        "options": {"expires": 3 * 60 * 60},
+    },
     # Retry notifications whose email failed (each is still sent only once).
     "monitoring-deliver-notifications": {
         "task": "monitoring.tasks.deliver_notifications",

@@ -207,6 +207,7 @@ def lab_results_record(
             saved.append(ratio)
     if user is not None and source == LabResult.Source.ENTRY:
         _remember_units(user, checked)
+    patient_services.patient_rules_changed([patient.pk])
     _evaluate_after_commit(patient.pk)
     return saved
 
