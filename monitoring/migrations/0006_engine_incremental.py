@@ -4,25 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('monitoring', '0005_nurse_flag_notify'),
-        ('patients', '0004_engine_incremental'),
+        ("monitoring", "0005_nurse_flag_notify"),
+        ("patients", "0004_engine_incremental"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='monitoringstatus',
-            name='evaluated_version',
+            model_name="monitoringstatus",
+            name="evaluated_version",
             field=models.PositiveBigIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='monitoringstatus',
-            name='next_review_on',
+            model_name="monitoringstatus",
+            name="next_review_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='monitoringstatus',
-            index=models.Index(fields=['patient', 'evaluated_version'], include=('next_review_on', 'as_of'), name='monstatus_clean_idx'),
+            model_name="monitoringstatus",
+            index=models.Index(
+                fields=["patient", "evaluated_version"],
+                include=("next_review_on", "as_of"),
+                name="monstatus_clean_idx",
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0003_nurse_notes_followups'),
+        ("patients", "0003_nurse_notes_followups"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='patient',
-            name='rules_version',
+            model_name="patient",
+            name="rules_version",
             field=models.PositiveBigIntegerField(default=0, editable=False),
         ),
     ]
