@@ -311,3 +311,26 @@ def test_the_full_sweep_warns_naming_patient_and_kind_when_it_changes_a_skipped_
     assert outcome.created >= 1
     assert str(patient.public_id) in caplog.text
     assert "thrombocytopenia" in caplog.text
+
+
+def test_a_nightly_full_sweep_is_scheduled_beside_the_incremental_one(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["monitoring-full-sweep"]
+    assert entry["task"] == "monitoring.tasks.sweep" and entry["kwargs"] == {"full": True}
+    assert entry["schedule"].hour == {2}
+
+
+@pytest.mark.django_db
+def test_the_sweep_command_is_incremental_unless_full(patient, nurse, physician, regimen, capsys):
+    from django.core.management import call_command
+
+    start_course(patient, physician, regimen)
+    cbc(patient, nurse, date(2025, 3, 10))
+    call_command("run_monitoring_sweep", "--as-of", "2025-03-20", "--no-email")
+    call_command("run_monitoring_sweep", "--as-of", "2025-03-20", "--no-email")
+    call_command("run_monitoring_sweep", "--as-of", "2025-03-20", "--no-email", "--full")
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[1].split(",")[0].strip() for line in out] == [
+        "1 patients",
+        "0 patients",
+        "1 patients",
+    ]
