@@ -550,4 +550,6 @@ def flag_acknowledge(*, flag: Flag, user, note: str = "") -> Flag:
     flag.refresh_from_db()
     if not updated:
         raise DomainError(errors.FLAG_NOT_OPEN.format(status=flag.get_status_display().lower()))
+    # A reviewed renal flag may now resolve (the evaluation keeps only unreviewed ones).
+    patient_services.patient_rules_changed([flag.patient_id])
     return flag

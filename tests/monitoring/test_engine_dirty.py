@@ -8,7 +8,7 @@ import pytest
 
 from monitoring import services as lab_services
 from monitoring.evaluation import patients_evaluate, sweep_patient_ids, sweep_run
-from monitoring.models import MonitoringStatus
+from monitoring.models import Flag, MonitoringStatus
 from patients import services as patient_services
 from patients.models import Patient, WeightMeasurement
 from tests.monitoring.conftest import COURSE_START, cbc, record, start_course
@@ -191,6 +191,13 @@ CHANGES = [
         None,
         lambda c: patient_services.transplant_add(
             patient=c["patient"], user=c["physician"], transplanted_on=date(2024, 7, 1)
+        ),
+    ),
+    (
+        "flag acknowledged",
+        None,
+        lambda c: lab_services.flag_acknowledge(
+            flag=Flag.objects.open().filter(patient=c["patient"]).first(), user=c["physician"]
         ),
     ),
     (
