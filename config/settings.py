@@ -295,6 +295,8 @@ CELERY_BEAT_MAX_LOOP_INTERVAL = 15
 # default queue. Read by config.celery.route_task at send time.
 MONITORING_TASK_QUEUE = os.environ.get("MONITORING_TASK_QUEUE") or None
 CELERY_TASK_ROUTES = ("config.celery.route_task",)
+from celery.schedules import crontab  # noqa: E402 - beside the only schedule that needs it
+
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "patients.tasks.clear_expired_sessions",
@@ -312,6 +314,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "monitoring.tasks.sweep",
         "schedule": 30 * 60,
         "options": {"expires": 25 * 60},
+    },
+    # The safety net: every patient, due or not, nightly; it warns when it changes a flag
+    # the incremental sweep above had skipped.
+    "monitoring-full-sweep": {
+        "task": "monitoring.tasks.sweep",
+        "schedule": crontab(hour=2, minute=15),
+        "kwargs": {"full": True},
+        "options": {"expires": 3 * 60 * 60},
     },
     # Retry notifications whose email failed (each is still sent only once).
     "monitoring-deliver-notifications": {

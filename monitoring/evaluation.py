@@ -29,13 +29,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from monitoring import therapy_gateway
@@ -49,8 +49,9 @@ from patients.formatting import clinical_number, clinical_quantity
 from patients.models import Patient, WeightMeasurement
 from patients.roles import PHYSICIAN
 from patients.rulebook import Finding, Threshold
-from patients.selectors import rule_thresholds
+from patients.selectors import rule_settings_coming, rule_thresholds
 from therapy import dosing
+from therapy.selectors import planned_course_starts
 
 logger = logging.getLogger(__name__)
 
@@ -100,16 +101,27 @@ def patient_rules_evaluate(*, patient_id: int, as_of: date, now: datetime | None
     return patients_evaluate([patient_id], as_of=as_of, now=now)
 
 
-def sweep_patient_ids(*, after_id: int = 0) -> list[int]:
+def sweep_patient_ids(*, after_id: int = 0, due_on: date | None = None) -> list[int]:
     """Everyone the sweep looks at: active or awaiting maintenance, or still holding an
-    open flag (so flags of a patient who left maintenance are resolved)."""
+    open flag (so flags of a patient who left maintenance are resolved).
+
+    With ``due_on`` (the incremental sweep) only those due on that date: no status row yet,
+    an input changed since the last evaluation (``rules_version`` moved on), or a
+    time-driven rule may have changed (``next_review_on`` has come). One query, an
+    anti-join on ``monstatus_clean_idx``.
+    """
     in_scope = Q(status__in=IN_SCOPE_STATUSES, entered_in_error_at__isnull=True)
     flagged = Patient.objects.filter(flags__status__in=Flag.OPEN_STATUSES).values("pk")
-    return list(
-        Patient.objects.filter(in_scope | Q(pk__in=flagged), pk__gt=after_id)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    patients = Patient.objects.filter(in_scope | Q(pk__in=flagged), pk__gt=after_id)
+    if due_on is not None:
+        clean = MonitoringStatus.objects.filter(
+            Q(next_review_on__isnull=True) | Q(next_review_on__gt=due_on),
+            patient_id=OuterRef("pk"),
+            evaluated_version=OuterRef("rules_version"),
+            as_of__lte=due_on,
+        )
+        patients = patients.filter(~Exists(clean))
+    return list(patients.order_by("pk").values_list("pk", flat=True))
 
 
 def batches(ids: list[int], size: int) -> Iterable[list[int]]:
@@ -117,11 +129,25 @@ def batches(ids: list[int], size: int) -> Iterable[list[int]]:
         yield ids[start : start + size]
 
 
-def sweep_run(*, as_of: date, batch_size: int = 500, now: datetime | None = None) -> Outcome:
-    """The sweep, synchronously (management command, demo seed, tests)."""
+def sweep_run(
+    *, as_of: date, batch_size: int = 500, now: datetime | None = None, full: bool = True
+) -> Outcome:
+    """The sweep, synchronously (management command, demo seed, tests).
+
+    ``full=False`` is the incremental sweep: only the patients due (``sweep_patient_ids``).
+    The full sweep evaluates everyone and is the safety net: a change to a patient the
+    incremental sweep would have skipped is logged as a warning (a missed dirty mark or a
+    ``next_review_on`` too late).
+    """
     total = Outcome()
-    for batch in batches(sweep_patient_ids(), batch_size):
-        total.add(patients_evaluate(batch, as_of=as_of, now=now))
+    due = sweep_patient_ids(due_on=as_of)
+    if not full:
+        for batch in batches(due, batch_size):
+            total.add(patients_evaluate(batch, as_of=as_of, now=now))
+        return total
+    skipped = set(sweep_patient_ids()) - set(due)
+    for batch in batches(sorted(set(due) | skipped), batch_size):
+        total.add(patients_evaluate(batch, as_of=as_of, now=now, audit=skipped))
     return total
 
 
@@ -147,6 +173,11 @@ class _Batch:
     pending: list[Any] = field(default_factory=list)  # pending therapy suggestions
     # Results of these patients marked entered-in-error: {id: (result, words)}.
     in_error: dict[int, str] = field(default_factory=dict)
+    # Dates after as_of on which something already recorded starts to count (next_review_on):
+    # per patient (a planned course's start, a result collected later), per clinic (a rule
+    # setting coming into force).
+    coming: dict[int, date] = field(default_factory=dict)
+    coming_rules: dict[int, date] = field(default_factory=dict)
 
 
 def _gather(patient_ids: list[int], as_of: date) -> _Batch:
@@ -169,6 +200,9 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
             pregnancy[pid] = rows[0]
     snapshots = therapy_gateway.course_snapshots(in_scope, as_of=as_of) if in_scope else {}
     pending, accepted = therapy_gateway.suggestion_states(sorted(patients))
+    # Patients on a course are reviewed daily anyway (_next_review): the dates coming are
+    # read only for those without one.
+    off_course = [pid for pid in in_scope if pid not in snapshots]
     return _Batch(
         as_of=as_of,
         upto=upto,
@@ -184,7 +218,44 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
         accepted=accepted,
         pending=pending,
         in_error=_in_error_words(sorted(patients)),
+        coming=_coming(off_course, as_of, upto) if off_course else {},
+        coming_rules=rule_settings_coming(
+            {patients[pid].clinic_id for pid in off_course}, after=as_of
+        )
+        if off_course
+        else {},
     )
+
+
+def _coming(patient_ids: list[int], as_of: date, upto: datetime) -> dict[int, date]:
+    """Per patient, the first date after ``as_of`` on which a recorded fact starts to
+    count: a planned course starts, or a result collected after ``as_of`` (a back-fill)."""
+    coming = planned_course_starts(patient_ids, after=as_of)
+    later = (
+        LabResult.objects.valid()
+        .filter(patient_id__in=patient_ids, collected_at__gt=upto)
+        .values("patient_id")
+        .annotate(first=Min("collected_at"))
+        .values_list("patient_id", "first")
+    )
+    for pid, first in later:
+        on = local_date(first)
+        coming[pid] = min(coming.get(pid, on), on)
+    return coming
+
+
+def _next_review(batch: _Batch, pid: int, patient: Patient, snap) -> date | None:
+    """The earliest date a time-driven rule can change this patient's flags (None: only a
+    change of input can). Conservative: an active course is reviewed daily (its cycle,
+    phase, due dates, holds and REMS dates move with the calendar); without one, only a
+    planned course starting, a later-dated result or a rule setting coming into force can
+    change anything (cytopenia staleness and REMS apply on a course; IMWG reads results)."""
+    if not _in_scope(patient):
+        return None
+    candidates = [batch.coming.get(pid), batch.coming_rules.get(patient.clinic_id)]
+    if snap is not None:
+        candidates.append(batch.as_of + timedelta(days=1))
+    return min((c for c in candidates if c is not None), default=None)
 
 
 def _in_error_words(patient_ids: list[int]) -> dict[int, str]:
@@ -247,7 +318,7 @@ def _complete_cbc_draws(
                 test_code__in=schedule.CBC_COUNT_CODES,
                 collected_at__lte=upto,
             )
-            .order_by("patient_id", "-collected_at")
+            .order_by("patient_id", "-collected_at", "test_code", "-pk")
         ):
             by_patient[row.patient_id].append(row)
         for pid, rows in by_patient.items():
@@ -275,7 +346,7 @@ def _weights(patient_ids: list[int]) -> dict[int, list[tuple[date, Decimal]]]:
     rows = (
         WeightMeasurement.objects.valid()
         .filter(patient_id__in=patient_ids)
-        .order_by("patient_id", "measured_on")
+        .order_by("patient_id", "measured_on", "pk")
         .values_list("patient_id", "measured_on", "weight_kg")
     )
     for patient_id, measured_on, weight_kg in rows:
@@ -1012,7 +1083,11 @@ def _resolution(kind: str, batch: _Batch, pid: int, patient: Patient) -> tuple[s
 
 @transaction.atomic
 def patients_evaluate(
-    patient_ids: list[int], *, as_of: date, now: datetime | None = None
+    patient_ids: list[int],
+    *,
+    as_of: date,
+    now: datetime | None = None,
+    audit: set[int] | frozenset[int] = frozenset(),
 ) -> Outcome:
     """Evaluate a batch of patients and reconcile their flags (idempotent, concurrency-safe).
 
@@ -1020,6 +1095,10 @@ def patients_evaluate(
     insert missing flags, compare-and-set changed ones, resolve cleared ones with the
     resolving evidence; upsert the due dates; raise or withdraw therapy suggestions for
     new decisions; queue emails in the outbox for grade 3-4 cytopenias and progression.
+    The status row keeps the patient's ``rules_version`` read at the start (compare-and-
+    set: an edit committed meanwhile leaves the patient dirty) and ``next_review_on``.
+    Patients in ``audit`` were not due (the full safety-net sweep): any flag change on
+    them is logged as a warning.
     """
     now = now or timezone.now()
     outcome = Outcome(patients=len(patient_ids))
@@ -1073,7 +1152,16 @@ def patients_evaluate(
                     desired.update(_pregnancy_positive(batch, pid))
         wanted[pid] = desired
         statuses.append(
-            MonitoringStatus(patient_id=pid, evaluated_at=now, as_of=as_of, **status_row)
+            MonitoringStatus(
+                patient_id=pid,
+                evaluated_at=now,
+                as_of=as_of,
+                evaluated_version=patient.rules_version,
+                next_review_on=_next_review(
+                    batch, pid, patient, batch.snapshots.get(pid) if _in_scope(patient) else None
+                ),
+                **status_row,
+            )
         )
         for kind in Flag.Kind.values:
             d, flag = desired.get(kind), existing.get((pid, kind))
@@ -1086,6 +1174,7 @@ def patients_evaluate(
             elif d is not None and _differs(flag, d):
                 if _update_flag(flag, d, now=now):
                     outcome.changed += 1
+                    _audit(audit, patient, kind, "changed")
             elif (d is None or kind in keep) and flag is not None:
                 if gone:
                     reason, evidence = f"Evidence withdrawn: {gone}", []
@@ -1093,6 +1182,7 @@ def patients_evaluate(
                     reason, evidence = _resolution(kind, batch, pid, patient)
                 if _resolve_flag(flag, reason=reason, evidence=evidence, now=now):
                     outcome.resolved += 1
+                    _audit(audit, patient, kind, "resolved")
                     if kind == K.HOLD_RECOMMENDED:
                         withdrawals.append((patient, "hold", reason))
                         withdrawals.append((patient, "discontinuation_review", reason))
@@ -1105,6 +1195,9 @@ def patients_evaluate(
     open_now = list(Flag.objects.open().filter(patient_id__in=batch.patients))
     before = {flag.pk for flag in existing.values()}
     outcome.created = sum(1 for flag in open_now if flag.pk not in before)
+    for flag in open_now:
+        if flag.pk not in before:
+            _audit(audit, batch.patients[flag.patient_id], flag.kind, "opened")
     outcome.kinds_open = defaultdict(set)
     for flag in open_now:
         outcome.kinds_open[flag.patient_id].add(flag.kind)
@@ -1112,6 +1205,17 @@ def patients_evaluate(
     outcome.notifications = _queue_notifications(open_now, wanted, batch)
     _therapy_suggestions(open_now, wanted, batch, suggestions, withdrawals)
     return outcome
+
+
+def _audit(audit, patient: Patient, kind: str, what: str) -> None:
+    if patient.pk in audit:
+        logger.warning(
+            "Full sweep %s flag %s of patient %s, which the incremental sweep had not due: "
+            "a missed dirty mark or a late next_review_on.",
+            what,
+            kind,
+            patient.public_id,
+        )
 
 
 def _already_decided(batch: _Batch, pid: int, d: Desired) -> bool:
@@ -1178,6 +1282,8 @@ def _upsert_statuses(rows: list[MonitoringStatus]) -> None:
             "cbc_overdue_after",
             "response_labs_due_on",
             "crcl_ml_min",
+            "evaluated_version",
+            "next_review_on",
         ],
     )
 

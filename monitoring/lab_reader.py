@@ -78,7 +78,7 @@ class MonitoringLabReader:
                 collected_at__gte=_start_of_day(since),
                 collected_at__lte=end_of_day(as_of),
             )
-            .order_by("patient_id", "collected_at")
+            .order_by("patient_id", "collected_at", "pk")
         )
         found: dict[int, list[PregnancyTestResult]] = defaultdict(list)
         for row in rows:

@@ -365,10 +365,27 @@ class MonitoringStatus(models.Model):
     cbc_overdue_after = models.DateField(null=True, blank=True)
     response_labs_due_on = models.DateField(null=True, blank=True)
     crcl_ml_min = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    # Incremental evaluation. The patient's ``rules_version`` read at the start of the
+    # evaluation that wrote this row: while they differ an input changed since (dirty).
+    evaluated_version = models.PositiveBigIntegerField(default=0)
+    # The earliest date a time-driven rule can change this patient's flags (CBC and
+    # response-lab due dates, REMS dates, a planned course's start, a rule setting coming
+    # into force); null when only a change of input can. Conservative: never later.
+    next_review_on = models.DateField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "monitoring statuses"
         indexes = [
+            # The incremental sweep's due set (evaluation.sweep_patient_ids): patients with
+            # NO status row that is clean, i.e. "patient = p AND evaluated_version =
+            # p.rules_version AND as_of <= :as_of AND (next_review_on IS NULL OR
+            # next_review_on > :as_of)". An anti-join probing this index, index-only on
+            # PostgreSQL thanks to the included columns.
+            models.Index(
+                fields=["patient", "evaluated_version"],
+                include=["next_review_on", "as_of"],
+                name="monstatus_clean_idx",
+            ),
             # Nurse worklist: CBCs due by a date, soonest first.
             models.Index(
                 fields=["cbc_due_on"],

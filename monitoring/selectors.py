@@ -62,7 +62,9 @@ def latest_results(
         )
     ).filter(rank__lte=per_code)
     found: dict[tuple[int, str], list[LabResult]] = defaultdict(list)
-    for result in ranked.order_by("patient_id", "test_code", "-collected_at"):
+    # Ties broken by pk, as in the window: the same rows in the same order whatever the
+    # batch (a second sweep over unchanged data must write nothing).
+    for result in ranked.order_by("patient_id", "test_code", "-collected_at", "-pk"):
         found[(result.patient_id, result.test_code)].append(result)
     return dict(found)
 
@@ -74,7 +76,9 @@ def marker_history(patient_ids: list[int], *, upto: datetime) -> dict[int, list[
         LabResult.objects.valid()
         .filter(patient_id__in=patient_ids, test_code__in=codes, collected_at__lte=upto)
         .only("id", "patient_id", "test_code", "canonical_value", "canonical_unit", "collected_at")
-        .order_by("patient_id", "collected_at")
+        # One draw holds several markers at the same instant: test code, then pk, break the
+        # tie so "the latest marker" (evidence, messages) is the same whatever the batch.
+        .order_by("patient_id", "collected_at", "test_code", "pk")
     )
     history: dict[int, list[LabResult]] = defaultdict(list)
     for row in rows:

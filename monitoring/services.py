@@ -249,6 +249,7 @@ def lab_results_record(
             saved.append(ratio)
     if user is not None and source == LabResult.Source.ENTRY:
         _remember_units(user, checked)
+    patient_services.patient_rules_changed([patient.pk])
     _evaluate_after_commit(patient.pk)
     return saved
 
@@ -382,8 +383,17 @@ def _save(result: LabResult, *, user, reason: str) -> None:
 def _refresh_flc_ratio(
     patient, collected_at, *, user, collection_id=None, now=None
 ) -> LabResult | None:
-    """Keep the computed kappa/lambda ratio in step with the chains at one collection time."""
+    """Keep the computed kappa/lambda ratio in step with the chains at one collection time.
+
+    Race: kappa and lambda of one draw posted at once, each in its own transaction, would
+    each see only its own chain and store no ratio. Locking the patient row first
+    serialises the derivation: whoever locks second reads the other's committed chain
+    (READ COMMITTED takes a fresh snapshot per statement) and stores the ratio.
+    """
     now = now or timezone.now()
+    # NO KEY UPDATE: the lab rows' foreign keys hold KEY SHARE on the patient, which a
+    # plain FOR UPDATE would wait on (two posters would deadlock).
+    list(Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk"))
     rows = {
         r.test_code: r
         for r in LabResult.objects.valid().filter(
@@ -620,4 +630,6 @@ def flag_acknowledge(*, flag: Flag, user, note: str = "") -> Flag:
     flag.refresh_from_db()
     if not updated:
         raise DomainError(errors.FLAG_NOT_OPEN.format(status=flag.get_status_display().lower()))
+    # A reviewed renal flag may now resolve (the evaluation keeps only unreviewed ones).
+    patient_services.patient_rules_changed([flag.patient_id])
     return flag

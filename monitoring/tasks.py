@@ -81,8 +81,12 @@ def evaluate_patient(patient_id: int, as_of: str | None = None) -> dict:
     soft_time_limit=240,
     time_limit=300,
 )
-def evaluate_batch(patient_ids: list[int], as_of: str | None = None) -> dict:
-    outcome = evaluation.patients_evaluate(patient_ids, as_of=_as_of(as_of))
+def evaluate_batch(
+    patient_ids: list[int], as_of: str | None = None, audit: list[int] | None = None
+) -> dict:
+    outcome = evaluation.patients_evaluate(
+        patient_ids, as_of=_as_of(as_of), audit=frozenset(audit or ())
+    )
     sent = notifications.notifications_deliver() if outcome.notifications else 0
     return {
         "patients": outcome.patients,
@@ -93,11 +97,22 @@ def evaluate_batch(patient_ids: list[int], as_of: str | None = None) -> dict:
 
 
 @shared_task(name="monitoring.tasks.sweep", soft_time_limit=120, time_limit=180)
-def sweep(as_of: str | None = None, batch_size: int = SWEEP_BATCH_SIZE) -> int:
-    """Fan the sweep out: one ``evaluate_batch`` per batch of patient ids; returns batches."""
+def sweep(as_of: str | None = None, batch_size: int = SWEEP_BATCH_SIZE, full: bool = False) -> int:
+    """Fan the sweep out: one ``evaluate_batch`` per batch of patient ids; returns batches.
+
+    Incremental by default (only the patients due: dirty, or a time-driven rule due);
+    ``full`` evaluates everyone and warns about changes to patients that were not due.
+    """
     as_of = as_of or timezone.localdate().isoformat()
-    ids = evaluation.sweep_patient_ids()
-    jobs = [evaluate_batch.s(batch, as_of) for batch in evaluation.batches(ids, batch_size)]
+    due = evaluation.sweep_patient_ids(due_on=date.fromisoformat(as_of))
+    ids, skipped = due, set()
+    if full:
+        skipped = set(evaluation.sweep_patient_ids()) - set(due)
+        ids = sorted(set(due) | skipped)
+    jobs = [
+        evaluate_batch.s(batch, as_of, sorted(skipped.intersection(batch)) or None)
+        for batch in evaluation.batches(ids, batch_size)
+    ]
     if jobs:
         group(jobs).apply_async(expires=50 * 60)
     return len(jobs)
@@ -156,6 +171,7 @@ def enqueue_notification_delivery() -> bool:
                 expires=EVALUATE_EXPIRES_SECONDS,
                 retry=False,
                 connection=connection,
+                # The queue comes from config.celery.route_task (MONITORING_TASK_QUEUE).
             )
     except Exception:  # noqa: BLE001 - the broker being down must not fail a saved action
         logger.warning("Could not queue notification delivery.", exc_info=True)

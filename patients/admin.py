@@ -18,6 +18,7 @@ from patients.models import (
     WeightMeasurement,
 )
 from patients.rulebook import known_rule_defaults
+from patients.services import clinic_rules_changed
 
 
 class NoDeleteAdmin(SimpleHistoryAdmin):
@@ -191,6 +192,8 @@ class RuleSettingAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.changed_by = request.user
         super().save_model(request, obj, form, change)
+        # A threshold change re-evaluates the clinic (every clinic for a default).
+        clinic_rules_changed(obj.clinic_id)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -134,8 +134,13 @@ class Patient(TimeStampedModel, EnteredInError):
     menses_regular = models.BooleanField(null=True, blank=True)
     hysterectomy = models.BooleanField(default=False)
     bilateral_oophorectomy = models.BooleanField(default=False)
+    # Bumped (``patients.services.patient_rules_changed``) in the same transaction as any
+    # change to an input of the monitoring rules; the evaluation stores the version it
+    # read, so a patient is "dirty" while the two differ. Only that service writes it: a
+    # whole-row save leaves it alone (see ``save``), so a stale instance cannot undo a bump.
+    rules_version = models.PositiveBigIntegerField(default=0, editable=False)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["rules_version"])
     objects = PatientQuerySet.as_manager()
 
     class Meta:
@@ -160,6 +165,17 @@ class Patient(TimeStampedModel, EnteredInError):
 
     def __str__(self) -> str:
         return f"{self.family_name}, {self.given_name} ({self.mrn})"
+
+    def save(self, *args, **kwargs):
+        # rules_version belongs to patient_rules_changed alone (an F() update): writing
+        # every other column keeps a bump made since this instance was read.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "rules_version"
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from patients.formatting import clinical_number
@@ -205,3 +206,17 @@ def rule_settings_in_force() -> list[RuleSetting]:
     ):
         newest.setdefault((row.key, row.clinic_id), row)
     return list(newest.values())
+
+
+def rule_settings_coming(clinic_ids: Iterable[int], *, after: date) -> dict[int, date]:
+    """Per clinic, the first date after ``after`` on which a rule setting version comes into
+    force (its own or a default): the thresholds in force change that day."""
+    clinic_ids = set(clinic_ids)
+    rows = RuleSetting.objects.filter(
+        Q(clinic__isnull=True) | Q(clinic_id__in=clinic_ids), effective_from__gt=after
+    ).values_list("clinic_id", "effective_from")
+    coming: dict[int, date] = {}
+    for clinic_id, effective_from in rows:
+        for target in clinic_ids if clinic_id is None else {clinic_id}:
+            coming[target] = min(coming.get(target, effective_from), effective_from)
+    return coming

@@ -6,11 +6,13 @@ set explicitly (``_history_user``) so commands and tasks are attributed, not onl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from patients import errors
@@ -55,6 +57,39 @@ DIAGNOSIS_FIELDS = (
     "neuropathy_grade",
     "on_dialysis",
 )
+
+
+def patient_rules_changed(patient_ids: Iterable[int]) -> int:
+    """Mark these patients for re-evaluation: an input of the monitoring rules changed.
+
+    Called inside the caller's transaction by every service that changes a rule input
+    (labs, courses, holds, dose changes, REMS records, weights, patient facts), so the mark
+    commits with the change or not at all. An F() increment, never a read-modify-write:
+    two writers each add one, and the monitoring sweep compares the version it evaluated.
+    """
+    ids = sorted({pid for pid in patient_ids if pid is not None})
+    if not ids:
+        return 0
+    return Patient.objects.filter(pk__in=ids).update(rules_version=F("rules_version") + 1)
+
+
+def clinic_rules_changed(clinic_id: int | None) -> int:
+    """A rule setting changed: every patient of the clinic (of every clinic for a default,
+    ``clinic_id`` None) is re-evaluated by the next sweep."""
+    patients = (
+        Patient.objects.all() if clinic_id is None else Patient.objects.filter(clinic_id=clinic_id)
+    )
+    return patients.update(rules_version=F("rules_version") + 1)
+
+
+def patient_id_of(record) -> int | None:
+    """The patient a clinical row belongs to (holds and dose changes through their course)."""
+    if isinstance(record, Patient):
+        return record.pk
+    patient_id = getattr(record, "patient_id", None)
+    if patient_id is None and getattr(record, "course_id", None) is not None:
+        patient_id = record.course.patient_id
+    return patient_id
 
 
 def _save(instance, *, user, reason: str = "") -> None:
@@ -181,6 +216,7 @@ def patient_update(
     _check_patient_facts(patient, today=today)
     _check_mrn_free(patient)
     _save(patient, user=user, reason=reason or "Demographics edited")
+    patient_rules_changed([patient.pk])
     return patient
 
 
@@ -197,6 +233,7 @@ def diagnosis_save(
             setattr(diagnosis, field, value)
     _check_diagnosis_facts(diagnosis, patient, today=today)
     _save(diagnosis, user=user, reason=reason or "Diagnosis edited")
+    patient_rules_changed([patient.pk])
     return diagnosis
 
 
@@ -226,6 +263,7 @@ def transplant_add(
         patient=patient, transplanted_on=transplanted_on, kind=kind, entered_by=user
     )
     _save(transplant, user=user, reason="Transplant recorded")
+    patient_rules_changed([patient.pk])
     return transplant
 
 
@@ -244,6 +282,7 @@ def weight_add(
         patient=patient, measured_on=measured_on, weight_kg=weight_kg, entered_by=user
     )
     _save(weight, user=user, reason="Weight recorded")
+    patient_rules_changed([patient.pk])
     return weight
 
 
@@ -262,6 +301,7 @@ def mark_entered_in_error(*, record, user, reason: str):
     record.entered_in_error_by = user
     record.entered_in_error_reason = reason
     _save(record, user=user, reason=f"Entered in error: {reason}")
+    patient_rules_changed([patient_id_of(record)])
     return record
 
 

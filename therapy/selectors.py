@@ -840,3 +840,13 @@ __all__ = [
     "rems_states",
     "therapy_events",
 ]
+
+
+def planned_course_starts(patient_ids: Iterable[int], *, after: date) -> dict[int, date]:
+    """CONTRACT. The start date of each patient's planned course (active, starting after
+    ``after``): the day its schedule begins to count (monitoring's next review)."""
+    return dict(
+        MaintenanceCourse.objects.active()
+        .filter(patient_id__in=list(patient_ids), start_date__gt=after)
+        .values_list("patient_id", "start_date")
+    )

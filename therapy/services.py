@@ -43,10 +43,16 @@ PLAN_AHEAD_MAX_DAYS = 90
 
 
 def _save(instance, *, user, reason: str) -> None:
+    """Save with history; and every therapy record is a monitoring rule input (course,
+    hold, dose change, REMS record, a decided suggestion), so mark the patient for
+    re-evaluation in the same transaction. Suggestions the sweep itself raises or
+    withdraws (no user) are its output, not an input: they leave the mark alone."""
     instance._history_user = user
     instance._change_reason = reason[:100]
     instance.full_clean()
     instance.save()
+    if not (isinstance(instance, DoseSuggestion) and user is None):
+        patient_services.patient_rules_changed([patient_services.patient_id_of(instance)])
 
 
 def _today(today: date | None) -> date:

@@ -70,6 +70,19 @@ REFERENCE = {
     "ctcae.v6.anc.grade3_below": ("0.5", "10^9/L"),
     "ctcae.v6.anc.grade4_below": ("0.1", "10^9/L"),
     "ctcae.v6.plt.grade4_below": ("10", "10^9/L"),
+    # sec. 10 daily use (local policy, configurable)
+    "flags.cbc_overdue.urgent_after_intervals": ("1", "CBC intervals"),
+    "flags.cytopenia.stale_after_intervals": ("1", "CBC intervals"),
+    "followup.after_start.first_call_from_hours": ("48", "hours"),
+    "followup.after_start.first_call_by_hours": ("72", "hours"),
+    "followup.after_start.week_call_days": ("7", "days"),
+    "followup.after_start.month_call_days": ("30", "days"),  # "1 month"
+    "followup.after_start.call_window_days": ("2", "days"),  # product default, not the reference
+    # sec. 4: a CBC is WBC, ANC, platelets and hemoglobin from one draw (1 = required)
+    "schedule.cbc.complete_requires.WBC": ("1", "1 = required in the same draw"),
+    "schedule.cbc.complete_requires.ANC": ("1", "1 = required in the same draw"),
+    "schedule.cbc.complete_requires.PLT": ("1", "1 = required in the same draw"),
+    "schedule.cbc.complete_requires.HGB": ("1", "1 = required in the same draw"),
     # sec. 7 IMWG
     "imwg.measurable.serum_m_protein": ("1.0", "g/dL"),
     "imwg.measurable.urine_m_protein": ("200", "mg/24h"),
@@ -147,6 +160,13 @@ def test_each_code_default_equals_the_reference(key, expected):
     value, unit = expected
     default = next(t for t in all_rule_defaults() if t.key == key)
     assert (default.value, default.unit) == (Decimal(value), unit)
+
+
+def test_every_rule_setting_unit_fits_its_column():
+    # SQLite does not enforce the length; PostgreSQL refused the seed when one did not fit.
+    width = RuleSetting._meta.get_field("unit").max_length
+    too_long = sorted(t.key for t in all_rule_defaults() if len(t.unit) > width)
+    assert too_long == []
 
 
 def test_after_migrate_every_code_default_has_a_stored_version():
