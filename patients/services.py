@@ -6,6 +6,7 @@ set explicitly (``_history_user``) so commands and tasks are attributed, not onl
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -19,6 +20,8 @@ from patients import errors
 from patients.errors import DomainError
 from patients.formatting import clinical_datetime
 from patients.models import Clinic, Diagnosis, Patient, PatientAccess, Transplant, WeightMeasurement
+
+logger = logging.getLogger(__name__)
 
 PATIENT_FIELDS = (
     "mrn",
@@ -71,6 +74,46 @@ def patient_rules_changed(patient_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     return Patient.objects.filter(pk__in=ids).update(rules_version=F("rules_version") + 1)
+
+
+# Sent by name: the monitoring worker runs it, and the lower apps never import monitoring.
+EVALUATE_TASK = "monitoring.tasks.evaluate_patient"
+EVALUATE_EXPIRES_SECONDS = 6 * 60 * 60  # the sweep has covered the patient by then anyway
+
+
+def patient_evaluation_request(patient_id: int | None) -> None:
+    """Ask the monitoring worker to re-evaluate a patient once this transaction commits, so
+    flags follow a therapy or REMS change within seconds instead of at the next sweep. The
+    dirty mark (``patient_rules_changed``) is already set in the same transaction: if the
+    broker is down the sweep still catches up, and the request is only logged."""
+    if patient_id is not None:
+        transaction.on_commit(lambda: _send_evaluation(patient_id))
+
+
+def _send_evaluation(patient_id: int) -> bool:
+    from celery import current_app
+
+    try:
+        with current_app.connection_for_write() as connection:
+            # Fail fast: kombu would otherwise retry for seconds on a down broker.
+            connection.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, timeout=2
+            )
+            current_app.send_task(
+                EVALUATE_TASK,
+                args=[patient_id],
+                expires=EVALUATE_EXPIRES_SECONDS,
+                retry=False,
+                connection=connection,
+            )
+    except Exception:  # noqa: BLE001 - a saved change must not fail on the broker
+        logger.warning(
+            "Could not queue rules evaluation for patient %s; the next sweep will evaluate it.",
+            patient_id,
+            exc_info=True,
+        )
+        return False
+    return True
 
 
 def clinic_rules_changed(clinic_id: int | None) -> int:

@@ -52,7 +52,11 @@ def _save(instance, *, user, reason: str) -> None:
     instance.full_clean()
     instance.save()
     if not (isinstance(instance, DoseSuggestion) and user is None):
-        patient_services.patient_rules_changed([patient_services.patient_id_of(instance)])
+        patient_id = patient_services.patient_id_of(instance)
+        patient_services.patient_rules_changed([patient_id])
+        # Flags follow the change within seconds (a REMS authorization clears "no
+        # authorization"), not at the next sweep.
+        patient_services.patient_evaluation_request(patient_id)
 
 
 def _today(today: date | None) -> date:
