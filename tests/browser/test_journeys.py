@@ -12,7 +12,7 @@ def test_physician_logs_in_finds_a_patient_and_opens_the_record(
     page.goto(f"{live_server.url}/patients/")
     page.get_by_label("MRN or name").fill("Lovelace")
     page.get_by_role("button", name="Search").click()
-    page.get_by_role("link", name="Lovelace, Ada").click()
+    page.get_by_role("link", name="Lovelace, Ada", exact=True).click()
     assert page.get_by_role("heading", name="Lovelace, Ada").is_visible()
     assert "Cytogenetic risk" in page.content()
     screenshot("patient-record")

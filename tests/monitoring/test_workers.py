@@ -206,7 +206,7 @@ def test_a_worker_killed_mid_sweep_loses_no_patient(settings, clinic_a, tmp_path
     try:
         tasks.sweep.apply_async(kwargs={"as_of": "2025-03-01", "batch_size": 3})
         assert wait_until(
-            lambda: "evaluate_batch" in (tmp_path / "first.log").read_text(), seconds=60
+            lambda: "evaluate_batch" in (tmp_path / "first.log").read_text(), seconds=180
         ), (tmp_path / "first.log").read_text()
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)

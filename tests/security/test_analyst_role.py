@@ -9,7 +9,15 @@ from patients.roles import ANALYST
 from tests.factories import UserFactory
 from tests.security.matrix_table import MATRIX, expand_kwargs
 
-GENERAL = {"home", "login", "about", "rule_settings", "api-schema", "monitoring:cohort"}
+GENERAL = {
+    "home",
+    "login",
+    "about",
+    "rule_settings",
+    "api-schema",
+    "monitoring:cohort",
+    "fhir:metadata",
+}
 
 
 @pytest.mark.django_db
