@@ -35,6 +35,7 @@ def matrix_world(nurse, physician, rems_admin, superuser, outsider, patient):
         vte_prophylaxis="aspirin",
         aspirin_dose_mg=81,
         justification="test world",
+        today=date(2024, 9, 10),  # recorded on the day: its follow-up calls are owed
     )
     hold = therapy_services.hold_start(
         course=course, user=physician, start_date=date(2025, 1, 5), reason="neutropenia"
