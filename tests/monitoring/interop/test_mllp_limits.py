@@ -47,6 +47,7 @@ def limited(transactional_db):
     thread.start()
     assert started.wait(10)
     yield port
+    time.sleep(IDLE * 2)  # every open connection ends (idle) before the loop stops
     loop.call_soon_threadsafe(box["server"].close)
     thread.join(5)
 
