@@ -529,7 +529,10 @@ def lab_result_supersede(*, result: LabResult, reason: str) -> LabResult:
     a finding that still stands keeps its flag and its pending suggestion.
     """
     row = LabResult.objects.select_for_update().get(pk=result.pk)
-    if row.entered_in_error_at is not None or row.result_status != LabResult.ResultStatus.PRELIMINARY:
+    if (
+        row.entered_in_error_at is not None
+        or row.result_status != LabResult.ResultStatus.PRELIMINARY
+    ):
         raise DomainError(errors.NOT_PRELIMINARY.format(result=row))
     row.result_status = LabResult.ResultStatus.SUPERSEDED
     _save(row, user=None, reason=f"Superseded: {reason}")

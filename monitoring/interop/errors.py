@@ -37,9 +37,7 @@ RANGE_IGNORED = (
     "{test}: reference range {value!r} is not understood (expected e.g. 4.0-11.0, <5); "
     "stored with the catalogue range."
 )
-BAD_STATUS = (
-    "{test}: result status (OBX-11) {value!r} is not one of P, R, S, F, U, C, D, W, I, X."
-)
+BAD_STATUS = "{test}: result status (OBX-11) {value!r} is not one of P, R, S, F, U, C, D, W, I, X."
 NO_RESULT_YET = (
     "{test}: no result (OBX-11 {status}: {meaning}); this line was skipped, the rest stored."
 )

@@ -6,7 +6,10 @@
 2. is acknowledged again, and not stored twice, when its sender already sent its MSH-10;
 3. is otherwise logged (raw text kept) and mapped: sender -> clinic, MRN (+ date of birth)
    -> patient, OBX-3 -> catalogue test, OBX-6 -> catalogue unit, OBX-7 -> the lab's
-   reference range, OBX-11 -> preliminary / final / corrected / withdrawn;
+   reference range, OBX-11 -> preliminary (P, R, S) / final (F, U) / corrected (C) /
+   withdrawn (D, W); I and X lines (no result yet, none obtainable) are skipped with a
+   warning ERR (severity W) and the message still ACK AA; so is an OBX-7 not understood
+   (the catalogue range is used);
 4. is stored all or nothing through ``monitoring.services.lab_results_record`` (the same
    plausibility, duplicate and unit checks as nurse entry), ACK AA; or, when anything
    cannot be mapped or is refused by those checks, held for the interface queue with

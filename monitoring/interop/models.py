@@ -84,8 +84,10 @@ class UnitMapping(TimeStampedModel):
         built_in = SPELLINGS.get((self.spelling or "").strip())
         if built_in is not None and built_in != self.unit:
             raise ValidationError(
-                {"unit": f"{self.spelling!r} is a built-in spelling of {built_in}; it cannot be "
-                 "mapped to another unit."}
+                {
+                    "unit": f"{self.spelling!r} is a built-in spelling of {built_in}; it cannot be "
+                    "mapped to another unit."
+                }
             )
 
 

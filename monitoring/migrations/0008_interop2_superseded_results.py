@@ -5,38 +5,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('monitoring', '0007_hostile_low_value_reason'),
-        ('patients', '0003_nurse_notes_followups'),
+        ("monitoring", "0007_hostile_low_value_reason"),
+        ("patients", "0003_nurse_notes_followups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='labresult',
-            name='monitoring_labresult_one_valid_per_test_and_time',
+            model_name="labresult",
+            name="monitoring_labresult_one_valid_per_test_and_time",
         ),
         migrations.RemoveIndex(
-            model_name='labresult',
-            name='labresult_valid_latest_idx',
+            model_name="labresult",
+            name="labresult_valid_latest_idx",
         ),
         migrations.AlterField(
-            model_name='historicallabresult',
-            name='result_status',
-            field=models.CharField(choices=[('final', 'Final'), ('preliminary', 'Preliminary'), ('superseded', 'Preliminary, superseded by the final result')], default='final', max_length=12),
+            model_name="historicallabresult",
+            name="result_status",
+            field=models.CharField(
+                choices=[
+                    ("final", "Final"),
+                    ("preliminary", "Preliminary"),
+                    ("superseded", "Preliminary, superseded by the final result"),
+                ],
+                default="final",
+                max_length=12,
+            ),
         ),
         migrations.AlterField(
-            model_name='labresult',
-            name='result_status',
-            field=models.CharField(choices=[('final', 'Final'), ('preliminary', 'Preliminary'), ('superseded', 'Preliminary, superseded by the final result')], default='final', max_length=12),
+            model_name="labresult",
+            name="result_status",
+            field=models.CharField(
+                choices=[
+                    ("final", "Final"),
+                    ("preliminary", "Preliminary"),
+                    ("superseded", "Preliminary, superseded by the final result"),
+                ],
+                default="final",
+                max_length=12,
+            ),
         ),
         migrations.AddIndex(
-            model_name='labresult',
-            index=models.Index(condition=models.Q(('entered_in_error_at__isnull', True), ('result_status__in', ['final', 'preliminary'])), fields=['patient', 'test_code', '-collected_at'], name='labresult_valid_latest_idx'),
+            model_name="labresult",
+            index=models.Index(
+                condition=models.Q(
+                    ("entered_in_error_at__isnull", True),
+                    ("result_status__in", ["final", "preliminary"]),
+                ),
+                fields=["patient", "test_code", "-collected_at"],
+                name="labresult_valid_latest_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='labresult',
-            constraint=models.UniqueConstraint(condition=models.Q(('entered_in_error_at__isnull', True), ('result_status__in', ['final', 'preliminary'])), fields=('patient', 'test_code', 'collected_at'), name='monitoring_labresult_one_valid_per_test_and_time'),
+            model_name="labresult",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("entered_in_error_at__isnull", True),
+                    ("result_status__in", ["final", "preliminary"]),
+                ),
+                fields=("patient", "test_code", "collected_at"),
+                name="monitoring_labresult_one_valid_per_test_and_time",
+            ),
         ),
     ]

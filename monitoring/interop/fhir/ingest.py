@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
-from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from monitoring import access, services
@@ -114,7 +114,11 @@ def _decimal(value, where: str) -> Decimal:
     """A number within the clinical parser's limits (no exponent, no 1e20, no NaN)."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise FhirInvalid([("value", f"{where}: {value!r} is not a number.", where)])
-    text = value if isinstance(value, str) else (repr(value) if isinstance(value, float) else str(value))
+    text = (
+        value
+        if isinstance(value, str)
+        else (repr(value) if isinstance(value, float) else str(value))
+    )
     try:
         return parsing.parse_clinical_number(text, label=where)
     except parsing.ParseError as error:
@@ -360,7 +364,9 @@ def _replace_on_record(items: list[_Checked], log, user) -> dict[tuple[str, date
                 result=existing, user=user, reason=f"Corrected ({item.status}; {label})"
             )
         elif existing.result_status == LabResult.ResultStatus.PRELIMINARY:
-            services.lab_result_supersede(result=existing, reason=f"the lab's newer result ({label})")
+            services.lab_result_supersede(
+                result=existing, reason=f"the lab's newer result ({label})"
+            )
             superseded[(existing.test_code, existing.collected_at)] = existing
         else:
             continue

@@ -4,7 +4,6 @@ beyond the cap are closed on accept, and the listener goes on serving."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import threading
 import time
