@@ -89,7 +89,8 @@ async def _connection(reader, writer, *, idle_timeout: float = IDLE_TIMEOUT_SECO
     try:
         while True:
             try:
-                block = await asyncio.wait_for(reader.readblock(), idle_timeout)
+                async with asyncio.timeout(idle_timeout):  # no extra task, unlike wait_for
+                    block = await reader.readblock()
             except TimeoutError:
                 logger.info("MLLP connection closed after %s s without a message", idle_timeout)
                 break
