@@ -466,6 +466,8 @@ def lab_result_correct(
 
         raise DomainError(patient_errors.REASON_REQUIRED, field="reason")
     old = LabResult.objects.select_for_update().get(pk=result.pk)
+    if old.result_status == LabResult.ResultStatus.SUPERSEDED:
+        raise DomainError(errors.SUPERSEDED_RESULT)
     if old.entered_in_error_at is not None:
         from patients import errors as patient_errors
 
@@ -511,6 +513,8 @@ def lab_result_mark_entered_in_error(
     resolve as "evidence withdrawn" and pending suggestions raised on it are withdrawn
     before anyone can accept them.
     """
+    if result.result_status == LabResult.ResultStatus.SUPERSEDED:
+        raise DomainError(errors.SUPERSEDED_RESULT)
     marked = patient_services.mark_entered_in_error(record=result, user=user, reason=reason)
     if marked.test_code in ("FLC_KAPPA", "FLC_LAMBDA"):
         _refresh_flc_ratio(marked.patient, marked.collected_at, user=user)

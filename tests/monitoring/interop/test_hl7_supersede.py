@@ -78,3 +78,29 @@ def test_superseded_preliminary_drops_out_of_current_results(sender, patient):
     assert [r.canonical_value for r in current] == [Decimal("86")]
     old = LabResult.objects.get(patient=patient, result_status="superseded")
     assert old.entered_in_error_at is None and current[0].corrects_id == old.pk
+
+
+def test_lab_list_shows_the_superseded_preliminary_without_actions_and_refuses_them(
+    sender, patient, client_for, nurse
+):
+    from django.urls import reverse
+
+    receive(oru([(DRAWN, [Res("777-3", "88", "10*9/L", status="P")])], control_id="P1"))
+    receive(oru([(DRAWN, [Res("777-3", "86", "10*9/L")])], control_id="F1"))
+    old = LabResult.objects.get(patient=patient, result_status="superseded")
+
+    labs = reverse("monitoring:labs", args=[patient.public_id])
+    assert "superseded by" not in client_for(nurse).get(labs).content.decode()  # current only
+    page = client_for(nurse).get(labs + "?in_error=1")  # with the replaced ones
+
+    text = page.content.decode()
+    assert "superseded by the final result" in text
+    assert reverse("monitoring:result_correct", args=[patient.public_id, old.pk]) not in text
+    response = client_for(nurse).post(
+        reverse("monitoring:result_mark_error", args=[patient.public_id, old.pk]),
+        {"reason": "test"},
+    )
+    assert response.status_code in (200, 400)
+    assert "was superseded by the laboratory" in response.content.decode()
+    old.refresh_from_db()
+    assert old.entered_in_error_at is None
