@@ -147,7 +147,7 @@ class ObservationType(FhirView):
             results = (
                 LabResult.objects.valid()
                 .filter(patient=patient)
-                .select_related("patient")
+                .select_related("patient", "corrects")
                 .order_by("-collected_at", "test_code")
             )
             if tests:

@@ -159,3 +159,17 @@ def test_a_second_final_is_still_a_duplicate(nurse, patient):
 
     assert response.status_code == 422
     assert LabResult.objects.count() == 1
+
+
+def test_final_after_preliminary_reads_final_and_the_preliminary_reads_preliminary(nurse, patient):
+    post(nurse, observation(patient, value=88, status="preliminary"))
+    post(nurse, observation(patient, value=86))
+    old = LabResult.objects.get(result_status="superseded")
+    new = LabResult.objects.valid().get()
+
+    read = fhir(nurse).get(f"/fhir/Observation/lab-{new.pk}").json()
+    earlier = fhir(nurse).get(f"/fhir/Observation/lab-{old.pk}").json()
+    found = fhir(nurse).get(f"/fhir/Observation?patient={patient.public_id}").json()
+
+    assert read["status"] == "final" and earlier["status"] == "preliminary"
+    assert [e["resource"]["status"] for e in found["entry"]] == ["final"]
