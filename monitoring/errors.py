@@ -14,6 +14,11 @@ from patients.errors import DomainError
 
 COLLECTED_IN_FUTURE = "Collection time {value} is in the future. Enter when the sample was drawn."
 COLLECTED_BEFORE_BIRTH = "Collection time {value} is before the patient's date of birth."
+SUPERSEDED_RESULT = (
+    "This preliminary result was superseded by the laboratory's final result; correct or "
+    "withdraw the final one instead."
+)
+NOT_PRELIMINARY = "{result} is not a current preliminary result; only a preliminary result is superseded by the final one."
 UNKNOWN_TEST = "{test} is not a test in the lab catalogue. Use a catalogue code (such as ANC) or its LOINC code."
 NOT_IN_PANEL = "{test} is not part of the {panel} panel."
 COMPUTED_TEST = "{test} is computed from kappa and lambda; enter those instead."

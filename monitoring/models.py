@@ -65,7 +65,16 @@ class UserLabUnit(models.Model):
         return f"{self.user_id}: {self.test_code} in {self.unit}"
 
 
+# A result that counts: not entered-in-error and not a preliminary the lab's final result
+# superseded (issue 11). Rules, charts, duplicates and the one-per-time constraint use it.
+CURRENT_RESULT = Q(entered_in_error_at__isnull=True, result_status__in=["final", "preliminary"])
+
+
 class LabResultQuerySet(EnteredInErrorQuerySet):
+    def valid(self):
+        """Current results: entered-in-error and superseded preliminary results drop out."""
+        return self.filter(CURRENT_RESULT)
+
     def for_patients(self, patient_ids):
         return self.filter(patient_id__in=patient_ids)
 
@@ -92,6 +101,9 @@ class LabResult(TimeStampedModel, EnteredInError):
     class ResultStatus(models.TextChoices):
         FINAL = "final", "Final"
         PRELIMINARY = "preliminary", "Preliminary"
+        # A preliminary result replaced by the lab's final one: kept with its history, not
+        # a mistake (never entered-in-error), out of rules and charts like one.
+        SUPERSEDED = "superseded", "Preliminary, superseded by the final result"
 
     class MrdMethod(models.TextChoices):
         NGF = "NGF", "Next-generation flow"
@@ -170,7 +182,7 @@ class LabResult(TimeStampedModel, EnteredInError):
         constraints = [
             models.UniqueConstraint(
                 fields=["patient", "test_code", "collected_at"],
-                condition=Q(entered_in_error_at__isnull=True),
+                condition=CURRENT_RESULT,
                 name="monitoring_labresult_one_valid_per_test_and_time",
             ),
             models.CheckConstraint(
@@ -187,7 +199,7 @@ class LabResult(TimeStampedModel, EnteredInError):
             # window "row_number() over (partition by patient, test order by collected_at desc)").
             models.Index(
                 fields=["patient", "test_code", "-collected_at"],
-                condition=Q(entered_in_error_at__isnull=True),
+                condition=CURRENT_RESULT,
                 name="labresult_valid_latest_idx",
             ),
             # The results of one panel entry, shown after save.

@@ -477,6 +477,8 @@ def lab_result_correct(
 
         raise DomainError(patient_errors.REASON_REQUIRED, field="reason")
     old = LabResult.objects.select_for_update().get(pk=result.pk)
+    if old.result_status == LabResult.ResultStatus.SUPERSEDED:
+        raise DomainError(errors.SUPERSEDED_RESULT)
     if old.entered_in_error_at is not None:
         from patients import errors as patient_errors
 
@@ -522,11 +524,59 @@ def lab_result_mark_entered_in_error(
     resolve as "evidence withdrawn" and pending suggestions raised on it are withdrawn
     before anyone can accept them.
     """
+    if result.result_status == LabResult.ResultStatus.SUPERSEDED:
+        raise DomainError(errors.SUPERSEDED_RESULT)
     marked = patient_services.mark_entered_in_error(record=result, user=user, reason=reason)
     if marked.test_code in ("FLC_KAPPA", "FLC_LAMBDA"):
         _refresh_flc_ratio(marked.patient, marked.collected_at, user=user)
     _evaluate_now(marked.patient_id, as_of=as_of)
     return marked
+
+
+@transaction.atomic
+def lab_result_supersede(*, result: LabResult, reason: str) -> LabResult:
+    """A preliminary result replaced by the lab's final one (issue 11): not a mistake.
+
+    Steps: lock it; mark it superseded (kept with history; it drops out of rules, charts
+    and the duplicate check like an entered-in-error result, but nothing resting on it is
+    "withdrawn"). No evaluation here: the caller stores the final, re-points the evidence
+    (``lab_results_evidence_repoint``) and the patient is evaluated once after commit, so
+    a finding that still stands keeps its flag and its pending suggestion.
+    """
+    row = LabResult.objects.select_for_update().get(pk=result.pk)
+    if (
+        row.entered_in_error_at is not None
+        or row.result_status != LabResult.ResultStatus.PRELIMINARY
+    ):
+        raise DomainError(errors.NOT_PRELIMINARY.format(result=row))
+    row.result_status = LabResult.ResultStatus.SUPERSEDED
+    _save(row, user=None, reason=f"Superseded: {reason}")
+    return row
+
+
+@transaction.atomic
+def lab_results_evidence_repoint(*, patient: Patient, replaced: Mapping[int, int]) -> None:
+    """Open flags and therapy suggestions that rest on superseded results now name the
+    results that replaced them (same draw, same test), so the evaluation that follows sees
+    the same finding: the flag keeps its id and no suggestion is raised or withdrawn."""
+    if not replaced:
+        return
+    for flag in Flag.objects.open().filter(patient=patient):
+        evidence = _repointed(flag.evidence, replaced)
+        if evidence != flag.evidence:
+            Flag.objects.filter(pk=flag.pk).update(evidence=evidence)
+    therapy_gateway.suggestions_repoint_evidence(
+        patient=patient, replaced=replaced, repoint=lambda e: _repointed(e, replaced)
+    )
+
+
+def _repointed(evidence, replaced: Mapping[int, int]) -> list:
+    return [
+        {**e, "result_id": replaced[e["result_id"]]}
+        if isinstance(e, dict) and e.get("result_id") in replaced
+        else e
+        for e in evidence or []
+    ]
 
 
 def _evaluate_now(patient_id: int, *, as_of: date | None = None) -> None:

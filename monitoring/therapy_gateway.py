@@ -66,6 +66,16 @@ def dose_suggestion_withdraw(*, patient, kind: str, reason: str) -> int:
     return services.dose_suggestion_withdraw(patient=patient, kind=kind, reason=reason)
 
 
+def suggestions_repoint_evidence(*, patient, replaced: dict[int, int], repoint) -> int:
+    """Suggestions resting on superseded lab results name the final results instead."""
+    services = _services()
+    if services is None or not hasattr(services, "dose_suggestions_repoint_evidence"):
+        return 0
+    return services.dose_suggestions_repoint_evidence(
+        patient=patient, replaced=replaced, repoint=repoint
+    )
+
+
 def suggestion_states(patient_ids: list[int]) -> tuple[list, dict]:
     """Pending suggestions, and the latest accepted one per (patient, kind): one query."""
     selectors = _selectors()

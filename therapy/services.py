@@ -579,6 +579,27 @@ def dose_suggestion_raise(
     return pending
 
 
+@transaction.atomic
+def dose_suggestions_repoint_evidence(*, patient: Patient, replaced: dict, repoint) -> int:
+    """The lab's final result superseded a preliminary one a pending or decided suggestion
+    rests on: the suggestion names the final result (same draw and test), with history, so
+    the same finding neither raises it again nor withdraws it. Returns how many changed."""
+    ids = set(replaced)
+    changed = 0
+    for suggestion in DoseSuggestion.objects.select_for_update().filter(
+        patient=patient,
+        status__in=[DoseSuggestion.Status.PENDING, DoseSuggestion.Status.ACCEPTED],
+    ):
+        evidence = repoint(suggestion.evidence)
+        if evidence == suggestion.evidence:
+            continue
+        suggestion.evidence = evidence
+        words = ", ".join(f"{old} -> {replaced[old]}" for old in sorted(ids))
+        _save(suggestion, user=None, reason=f"Evidence: preliminary result superseded ({words})")
+        changed += 1
+    return changed
+
+
 def _jsonable_evidence(evidence: list[dict]) -> list[dict]:
     from therapy.findings import jsonable
 

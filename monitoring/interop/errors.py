@@ -33,7 +33,18 @@ NO_UNIT = "{test}: OBX-6 (units) is empty."
 NO_VALUE = "{test}: OBX-5 (value) is empty."
 COMPARATOR = "{test}: {value!r} is a bound, not a measured value; enter it by hand if needed."
 BAD_RANGE = "{test}: reference range {value!r} is not understood (expected e.g. 4.0-11.0, <5)."
-BAD_STATUS = "{test}: result status (OBX-11) {value!r} is not one of P, F, C, D, W."
+RANGE_IGNORED = (
+    "{test}: reference range {value!r} is not understood (expected e.g. 4.0-11.0, <5); "
+    "stored with the catalogue range."
+)
+BAD_STATUS = "{test}: result status (OBX-11) {value!r} is not one of P, R, S, F, U, C, D, W, I, X."
+NO_RESULT_YET = (
+    "{test}: no result (OBX-11 {status}: {meaning}); this line was skipped, the rest stored."
+)
+NOTHING_TO_FINALISE = (
+    "{test} collected at {when}: the lab made a result final (OBX-11 U) that is not on "
+    "record as preliminary."
+)
 NO_TIME = "{test}: no collection time (OBX-14 or OBR-7)."
 BAD_TIME = "{test}: collection time {value!r} is not an HL7 date and time."
 NOTHING_TO_WITHDRAW = (

@@ -6,7 +6,10 @@
 2. is acknowledged again, and not stored twice, when its sender already sent its MSH-10;
 3. is otherwise logged (raw text kept) and mapped: sender -> clinic, MRN (+ date of birth)
    -> patient, OBX-3 -> catalogue test, OBX-6 -> catalogue unit, OBX-7 -> the lab's
-   reference range, OBX-11 -> preliminary / final / corrected / withdrawn;
+   reference range, OBX-11 -> preliminary (P, R, S) / final (F, U) / corrected (C) /
+   withdrawn (D, W); I and X lines (no result yet, none obtainable) are skipped with a
+   warning ERR (severity W) and the message still ACK AA; so is an OBX-7 not understood
+   (the catalogue range is used);
 4. is stored all or nothing through ``monitoring.services.lab_results_record`` (the same
    plausibility, duplicate and unit checks as nurse entry), ACK AA; or, when anything
    cannot be mapped or is refused by those checks, held for the interface queue with
@@ -82,6 +85,10 @@ _QUALITATIVE = {
     "detected": "positive",
     "not done": "not_done",
 }
+# HL7 table 0085 (observation result status) as read here.
+_PRELIMINARY = ("P", "R", "S")  # preliminary; results entered, not verified; partial
+_NO_RESULT = {"I": "specimen in the lab, results pending", "X": "no result obtainable"}
+_STATUSES = ("P", "R", "S", "F", "U", "C", "D", "W")
 _NUMBER = r"-?\d+(?:\.\d+)?"
 _RANGE = re.compile(rf"^\s*(?P<low>{_NUMBER})\s*(?:-|–|to)\s*(?P<high>{_NUMBER})\s*$")
 _BELOW = re.compile(rf"^\s*<=?\s*(?P<high>{_NUMBER})\s*$")
@@ -631,12 +638,16 @@ def _store(parsed: Parsed, patient: Patient, row: InterfaceMessage, now: datetim
             collected_at__in={i.collected_at for i in items},
         )
     }
+    replaced: dict[tuple[str, datetime], LabResult] = {}  # (test, time) -> superseded
     for item in items:
         existing = on_record.get((item.test.code, item.collected_at))
         label = f"message {row.control_id}, OBX {item.obx.sequence}"
+        when = f"{timezone.localtime(item.collected_at):%Y-%m-%d %H:%M}"
+        preliminary = (
+            existing is not None and existing.result_status == LabResult.ResultStatus.PRELIMINARY
+        )
         if item.status in ("D", "W"):
             if existing is None:
-                when = f"{timezone.localtime(item.collected_at):%Y-%m-%d %H:%M}"
                 problems.append(
                     _obx_problem(
                         item.obx,
@@ -653,17 +664,40 @@ def _store(parsed: Parsed, patient: Patient, row: InterfaceMessage, now: datetim
                 result=existing, user=None, reason=f"Withdrawn by the lab ({why}; {label})"
             )
             continue
-        supersedes = existing is not None and (
-            existing.result_status == LabResult.ResultStatus.PRELIMINARY or item.status == "C"
-        )
-        if supersedes:
-            why = "corrected" if item.status == "C" else "superseded by a newer lab result"
+        if item.status == "U" and item.entry is None:
+            # Made final without the value again: the stored preliminary becomes final.
+            if not preliminary:
+                problems.append(
+                    _obx_problem(
+                        item.obx,
+                        11,
+                        UNKNOWN_KEY,
+                        errors.NOTHING_TO_FINALISE.format(test=item.test.name, when=when),
+                    )
+                )
+                continue
+            existing.result_status = LabResult.ResultStatus.FINAL
+            existing._change_reason = f"Made final by the lab (OBX-11 U; {label})"
+            existing.save(update_fields=["result_status", "updated_at"])
+            saved.append(existing)
+            continue
+        if item.status == "C" and existing is not None:
             services.lab_result_mark_entered_in_error(
-                result=existing, user=None, reason=f"{why.capitalize()} ({label})"
+                result=existing, user=None, reason=f"Corrected ({label})"
             )
-            item.entry = dataclasses.replace(
-                item.entry, details={**item.entry.details, "corrects": existing}
+        elif preliminary:
+            # The lab's newer (usually final) result for the same draw: the preliminary is
+            # superseded, not withdrawn, so flags and suggestions resting on it carry over.
+            services.lab_result_supersede(
+                result=existing, reason=f"the lab's newer result ({label})"
             )
+            replaced[(item.test.code, item.collected_at)] = existing
+        else:
+            by_time[item.collected_at].append(item)
+            continue
+        item.entry = dataclasses.replace(
+            item.entry, details={**item.entry.details, "corrects": existing}
+        )
         by_time[item.collected_at].append(item)
     for collected_at, group_items in by_time.items():
         try:
@@ -688,6 +722,12 @@ def _store(parsed: Parsed, patient: Patient, row: InterfaceMessage, now: datetim
             )
     if problems:
         raise Held(problems)
+    if replaced:
+        new_ids = {(r.test_code, r.collected_at): r.pk for r in saved}
+        services.lab_results_evidence_repoint(
+            patient=patient,
+            replaced={old.pk: new_ids[key] for key, old in replaced.items() if key in new_ids},
+        )
     return saved, notes
 
 
@@ -721,7 +761,23 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
         )
         return None
     before = len(problems)
-    if obx.status not in ("P", "F", "C", "D", "W"):
+    if obx.status in _NO_RESULT:
+        # Specimen in the lab, or no result obtainable: nothing to store for this line, and
+        # no reason to hold the rest of the message (ACK AA with a warning ERR).
+        notes.append(
+            Problem(
+                "OBX",
+                obx.sequence,
+                11,
+                APPLICATION_ERROR,
+                errors.NO_RESULT_YET.format(
+                    test=test.name, status=obx.status, meaning=_NO_RESULT[obx.status]
+                ),
+                "W",
+            )
+        )
+        return None
+    if obx.status not in _STATUSES:
         problems.append(
             _obx_problem(
                 obx,
@@ -730,7 +786,9 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
                 errors.BAD_STATUS.format(test=test.name, value=obx.status),
             )
         )
-    when_text, where = (obx.observed_at, 14) if obx.observed_at else (group.collected_at, 7)
+    # One draw, one time: the specimen collection time (OBR-7) for every OBX of the order;
+    # OBX-14 (often the analysis time of each analyte) only when OBR-7 is absent.
+    when_text, where = (group.collected_at, 7) if group.collected_at else (obx.observed_at, 14)
     collected_at = None
     if not when_text:
         problems.append(
@@ -750,7 +808,7 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
                     errors.BAD_TIME.format(test=test.name, value=when_text),
                 )
             )
-    if obx.status in ("D", "W"):
+    if obx.status in ("D", "W") or (obx.status == "U" and not obx.value):
         return None if len(problems) > before else _Item(obx, test, obx.status, collected_at)
     value, unit, low, high = obx.value, "", None, None
     if not value:
@@ -789,12 +847,15 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
             try:
                 low, high = parse_range(obx.ref_range)
             except (ValueError, InvalidOperation):
-                problems.append(
-                    _obx_problem(
-                        obx,
+                # Stored with the catalogue range (the text kept as reported), not held.
+                notes.append(
+                    Problem(
+                        "OBX",
+                        obx.sequence,
                         7,
                         DATA_TYPE_ERROR,
-                        errors.BAD_RANGE.format(test=test.name, value=obx.ref_range),
+                        errors.RANGE_IGNORED.format(test=test.name, value=obx.ref_range),
+                        "W",
                     )
                 )
     else:
@@ -809,7 +870,7 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
         ref_high=high,
         details={
             "result_status": LabResult.ResultStatus.PRELIMINARY
-            if obx.status == "P"
+            if obx.status in _PRELIMINARY
             else LabResult.ResultStatus.FINAL,
             "lab_abnormal_flags": obx.flags[:40],
             "ref_range_as_reported": obx.ref_range[:60],

@@ -5,6 +5,11 @@ thread-sensitive executor (the ORM is synchronous), and its ACK written back in 
 framing. A block over the size limit or not framed right is refused with an ACK AR and
 logged; an oversized block closes the connection (the rest of it cannot be told apart
 from the next message). Any unexpected error answers AR and the listener goes on.
+
+Limits: a connection that sends nothing for ``MLLP_IDLE_TIMEOUT_SECONDS`` (default 60) is
+closed, and at most ``MLLP_MAX_CONNECTIONS`` (default 50) are served at once; one more is
+closed as soon as it is accepted (the peer reconnects later), so idle or stalled peers
+cannot hold the listener's sockets or its memory.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import logging
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import close_old_connections
 from hl7.mllp import InvalidBlockError, start_hl7_server
 
@@ -23,6 +29,8 @@ from monitoring.interop.models import InterfaceMessage
 logger = logging.getLogger(__name__)
 
 NOT_FRAMED = "The block does not start with the MLLP start character <VT> (0x0B)."
+IDLE_TIMEOUT_SECONDS = getattr(settings, "MLLP_IDLE_TIMEOUT_SECONDS", 60)
+MAX_CONNECTIONS = getattr(settings, "MLLP_MAX_CONNECTIONS", 50)
 FALLBACK_ACK = "MSH|^~\\&|MMM||||||ACK^R01^ACK|ACK0|P|2.5.1\rMSA|AR||Internal error\r"
 
 
@@ -56,13 +64,36 @@ def _refuse(problem: str) -> bytes:
         return FALLBACK_ACK.encode("utf-8")
 
 
-async def _connection(reader, writer) -> None:
+def _handler(*, idle_timeout: float, max_connections: int):
+    """The connection callback with the idle timeout and the cap on open connections."""
+    open_connections = 0
+
+    async def handler(reader, writer) -> None:
+        nonlocal open_connections
+        if open_connections >= max_connections:
+            logger.warning("MLLP connection refused: %s already open", open_connections)
+            writer.close()
+            return
+        open_connections += 1
+        try:
+            await _connection(reader, writer, idle_timeout=idle_timeout)
+        finally:
+            open_connections -= 1
+
+    return handler
+
+
+async def _connection(reader, writer, *, idle_timeout: float = IDLE_TIMEOUT_SECONDS) -> None:
     handle = sync_to_async(handle_block, thread_sensitive=True)
     refuse = sync_to_async(_refuse, thread_sensitive=True)
     try:
         while True:
             try:
-                block = await reader.readblock()
+                async with asyncio.timeout(idle_timeout):  # no extra task, unlike wait_for
+                    block = await reader.readblock()
+            except TimeoutError:
+                logger.info("MLLP connection closed after %s s without a message", idle_timeout)
+                break
             except asyncio.IncompleteReadError:
                 break  # the peer closed the connection
             except InvalidBlockError:
@@ -85,7 +116,13 @@ async def _connection(reader, writer) -> None:
 
 
 async def start(
-    host: str = "127.0.0.1", port: int = 2575, *, limit: int | None = None, reuse_port=False
+    host: str = "127.0.0.1",
+    port: int = 2575,
+    *,
+    limit: int | None = None,
+    reuse_port=False,
+    idle_timeout: float | None = None,
+    max_connections: int | None = None,
 ):
     """Start listening; returns the asyncio server (``server.close()`` to stop).
 
@@ -93,7 +130,10 @@ async def start(
     connections over them; one connection (and so its order of messages) stays on one.
     """
     return await start_hl7_server(
-        _connection,
+        _handler(
+            idle_timeout=idle_timeout or IDLE_TIMEOUT_SECONDS,
+            max_connections=max_connections or MAX_CONNECTIONS,
+        ),
         host,
         port,
         limit=limit or ingest.MAX_MESSAGE_BYTES,
@@ -102,9 +142,23 @@ async def start(
 
 
 async def serve_forever(
-    host: str, port: int, *, limit: int | None = None, ready=None, reuse_port=False
+    host: str,
+    port: int,
+    *,
+    limit: int | None = None,
+    ready=None,
+    reuse_port=False,
+    idle_timeout: float | None = None,
+    max_connections: int | None = None,
 ) -> None:
-    server = await start(host, port, limit=limit, reuse_port=reuse_port)
+    server = await start(
+        host,
+        port,
+        limit=limit,
+        reuse_port=reuse_port,
+        idle_timeout=idle_timeout,
+        max_connections=max_connections,
+    )
     if ready is not None:
         ready(server)
     async with server:

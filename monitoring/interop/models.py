@@ -63,7 +63,8 @@ class LabCodeMapping(TimeStampedModel):
 
 class UnitMapping(TimeStampedModel):
     """A unit spelling (OBX-6, exact and case-sensitive: G/L is giga, g/L is grams) -> the
-    catalogue unit. Adds to or overrides the built-in spellings in ``interop.units``."""
+    catalogue unit. Adds spellings to the built-in ones in ``interop.units``; it never
+    overrides one (a global table: one wrong row would mis-read every clinic's results)."""
 
     spelling = models.CharField(max_length=40, unique=True)
     unit = models.CharField("catalogue unit", max_length=20)
@@ -78,6 +79,16 @@ class UnitMapping(TimeStampedModel):
     def clean(self) -> None:
         if self.unit not in CATALOGUE_UNITS:
             raise ValidationError({"unit": f"Use a catalogue unit: {', '.join(CATALOGUE_UNITS)}."})
+        from monitoring.interop.units import SPELLINGS
+
+        built_in = SPELLINGS.get((self.spelling or "").strip())
+        if built_in is not None and built_in != self.unit:
+            raise ValidationError(
+                {
+                    "unit": f"{self.spelling!r} is a built-in spelling of {built_in}; it cannot be "
+                    "mapped to another unit."
+                }
+            )
 
 
 class InterfaceMessageQuerySet(models.QuerySet):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from monitoring.interop import units
 from monitoring.interop.hl7 import process
 from monitoring.interop.models import Hl7Sender, InterfaceMessage, LabCodeMapping, UnitMapping
 from patients.errors import DomainError
@@ -16,6 +17,9 @@ from patients.models import Patient
 REASON_REQUIRED = "Give a reason for rejecting the message."
 NOT_OPEN = "This message is already {status}; there is nothing to do."
 CANNOT_RETRY_REFUSED = "A refused message cannot be read; reject it with a reason instead."
+BUILT_IN_UNIT = (
+    "{spelling!r} is a built-in spelling of {unit}; it cannot be mapped to another unit."
+)
 PATIENT_OTHER_CLINIC = "The patient belongs to another clinic than the message's sender."
 
 
@@ -79,6 +83,9 @@ def code_mapping_save(*, facility: str, local_code: str, test_code: str, user) -
 
 @transaction.atomic
 def unit_mapping_save(*, spelling: str, unit: str, user) -> UnitMapping:
+    built_in = units.SPELLINGS.get(spelling.strip())
+    if built_in is not None and built_in != unit:
+        raise DomainError(BUILT_IN_UNIT.format(spelling=spelling, unit=built_in))
     mapping = UnitMapping.objects.filter(spelling=spelling).first() or UnitMapping(
         spelling=spelling
     )

@@ -75,8 +75,9 @@ UCUM_SYSTEM = "http://unitsofmeasure.org"
 
 
 def catalogue_unit(spelling: str, overrides: dict[str, str] | None = None) -> str | None:
-    """The catalogue unit for a spelling (admin table first), or None when unknown."""
+    """The catalogue unit for a spelling (built-in first, then the admin's table), or None
+    when unknown. A table row never overrides a built-in spelling."""
     spelling = spelling.strip()
-    if overrides and spelling in overrides:
-        return overrides[spelling]
-    return SPELLINGS.get(spelling)
+    if spelling in SPELLINGS:
+        return SPELLINGS[spelling]
+    return (overrides or {}).get(spelling)

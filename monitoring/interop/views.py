@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -30,6 +31,11 @@ from patients.models import Patient
 
 VIEW = "monitoring.view_interfacemessage"
 CHANGE = "monitoring.change_interfacemessage"
+# The mapping tables are global (every clinic's results): administrators only, never a
+# clinical role by default. Matching a patient, retrying and rejecting need CHANGE only.
+MAP_CODE = ("monitoring.add_labcodemapping", "monitoring.change_labcodemapping")
+MAP_UNIT = ("monitoring.add_unitmapping", "monitoring.change_unitmapping")
+MAPPING_FORBIDDEN = "Only an administrator may change the code and unit mapping tables."
 PAGE_SIZE = 25
 
 
@@ -96,6 +102,8 @@ def message_detail(request, pk: int):
         "needs_code": first_code is not None,
         "needs_unit": first_unit is not None,
         "needs_patient": any(p.get("segment") == "PID" for p in problems),
+        "can_map_code": request.user.has_perms(MAP_CODE),
+        "can_map_unit": request.user.has_perms(MAP_UNIT),
     }
     return render(request, "interop/message.html", context)
 
@@ -165,6 +173,8 @@ def message_match(request, pk: int):
 @require_POST
 def message_map_code(request, pk: int):
     row = message_for(request.user, pk, perm=CHANGE)
+    if not request.user.has_perms(MAP_CODE):
+        raise PermissionDenied(MAPPING_FORBIDDEN)
     form = CodeMappingForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Enter the laboratory code and choose a catalogue test.")
@@ -179,11 +189,17 @@ def message_map_code(request, pk: int):
 @require_POST
 def message_map_unit(request, pk: int):
     row = message_for(request.user, pk, perm=CHANGE)
+    if not request.user.has_perms(MAP_UNIT):
+        raise PermissionDenied(MAPPING_FORBIDDEN)
     form = UnitMappingForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Enter the unit as sent and choose a catalogue unit.")
         return redirect("interface:message", pk=row.pk)
-    interop_services.unit_mapping_save(user=request.user, **form.cleaned_data)
+    try:
+        interop_services.unit_mapping_save(user=request.user, **form.cleaned_data)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("interface:message", pk=row.pk)
     return message_retry(request, pk)
 
 

@@ -1,4 +1,5 @@
-"""A nurse works the interface queue in a real browser: map an unknown unit, retry, reject."""
+"""A nurse works the interface queue in a real browser: map an unknown unit (once given the
+administrator's mapping permissions), retry, reject."""
 
 import pytest
 
@@ -29,6 +30,15 @@ def test_nurse_maps_a_unit_and_rejects_a_wrong_patient_from_the_queue(
     screenshot("queue")
 
     page.get_by_role("link", name="U1").click()
+    # The unit table is global: a nurse without the mapping permission is told to ask.
+    assert page.get_by_test_id("mapping-admin-only").is_visible()
+    assert page.locator("form[action$='/map-unit/']").count() == 0
+    from django.contrib.auth.models import Permission
+
+    nurse.user_permissions.add(
+        *Permission.objects.filter(codename__in=["add_unitmapping", "change_unitmapping"])
+    )
+    page.reload()
     assert page.get_by_label("Unit as sent (OBX-6, exact)").input_value() == "Gpt/L"
     assert axe_violations() == []
     page.get_by_label("Catalogue unit").select_option("10^9/L")

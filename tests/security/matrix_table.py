@@ -243,7 +243,16 @@ MATRIX: dict[str, Url] = {
             methods=("POST",),
             kwargs=INTERFACE_MESSAGE,
         )
-        for action in ("retry", "match", "map_code", "map_unit", "reject")
+        for action in ("retry", "match", "reject")
+    },
+    # The code and unit mapping tables are global: administrators only (issue 11 review).
+    **{
+        f"interface:{action}": Url(
+            {**clinic(FORBIDDEN, FORBIDDEN, FORBIDDEN), "superuser": REDIRECT},
+            methods=("POST",),
+            kwargs=INTERFACE_MESSAGE,
+        )
+        for action in ("map_code", "map_unit")
     },
     # --- FHIR R4 (the API's authentication; a search without ?patient= is a 400) -----------
     # Clinic scoping per persona with ?patient= is in tests/security/test_fhir_scoping.py.

@@ -8,10 +8,11 @@ inside one transaction. Each request is logged as an ``InterfaceMessage`` (chann
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -25,6 +26,8 @@ from monitoring.interop.fhir.resources import LOCAL_TEST, LOINC
 from monitoring.interop.models import InterfaceMessage
 from monitoring.models import LabResult
 from monitoring.rules import catalogue
+from patients import parsing
+from patients.api_fields import json_depth
 from patients.errors import DomainError
 
 _QUALITATIVE = {"260385009": "negative", "10828004": "positive"}
@@ -51,10 +54,36 @@ class _Checked:
     patient: object
     collected_at: datetime
     entry: services.LabEntry
+    status: str = "final"  # as sent: final, amended, corrected or preliminary
+
+
+def _object(value, where: str) -> dict:
+    """A JSON object where FHIR has one (a string or number there is a 422, not a 500)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise FhirInvalid([("structure", f"{where} must be a JSON object.", where)])
+    return value
+
+
+def _array(value, where: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise FhirInvalid([("structure", f"{where} must be a JSON array.", where)])
+    return value
+
+
+def _codings(concept, where: str) -> list[dict]:
+    concept = _object(concept, where)
+    return [
+        _object(coding, f"{where}.coding[{i}]")
+        for i, coding in enumerate(_array(concept.get("coding"), f"{where}.coding"))
+    ]
 
 
 def _test_of(code: dict, where: str):
-    for coding in code.get("coding") or []:
+    for coding in _codings(code, f"{where}.code"):
         system, value = coding.get("system"), str(coding.get("code") or "")
         try:
             if system == LOINC:
@@ -71,6 +100,7 @@ def _test_of(code: dict, where: str):
 
 
 def _unit_of(quantity: dict, where: str) -> str:
+    quantity = _object(quantity, where)
     spelling = str(quantity.get("code") or quantity.get("unit") or "")
     unit = units.catalogue_unit(spelling)
     if unit is None:
@@ -81,13 +111,18 @@ def _unit_of(quantity: dict, where: str) -> str:
 
 
 def _decimal(value, where: str) -> Decimal:
+    """A number within the clinical parser's limits (no exponent, no 1e20, no NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise FhirInvalid([("value", f"{where}: {value!r} is not a number.", where)])
+    text = (
+        value
+        if isinstance(value, str)
+        else (repr(value) if isinstance(value, float) else str(value))
+    )
     try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise FhirInvalid([("value", f"{value!r} is not a number.", where)]) from None
-    if not number.is_finite():
-        raise FhirInvalid([("value", f"{value!r} is not a number.", where)])
-    return number
+        return parsing.parse_clinical_number(text, label=where)
+    except parsing.ParseError as error:
+        raise FhirInvalid([("value", error.message, where)]) from None
 
 
 # SNOMED CT codes a referenceRange.appliesTo uses for the sex it is meant for.
@@ -99,18 +134,28 @@ def _range_for(ranges: list, sex: str) -> int | None:
     the first one that applies to everyone (clinical reference: sex-specific where given)."""
     general = None
     for index, candidate in enumerate(ranges):
-        if not isinstance(candidate, dict):
-            continue
+        where = f"referenceRange[{index}]"
+        candidate = _object(candidate, where)
         applies = [
             _SEX_CODES.get(str(coding.get("code", "")).lower())
-            for concept in candidate.get("appliesTo") or []
-            for coding in (concept.get("coding") or [])
+            for i, concept in enumerate(_array(candidate.get("appliesTo"), f"{where}.appliesTo"))
+            for coding in _codings(concept, f"{where}.appliesTo[{i}]")
         ]
         if sex in applies:
             return index
         if not any(applies) and general is None:
             general = index
     return general
+
+
+def _check_shape(user, resource, where: str) -> _Checked:
+    """``_check``, with any shape it did not foresee answered as a 422, never a 500."""
+    try:
+        return _check(user, resource, where)
+    except (AttributeError, TypeError, KeyError):
+        raise FhirInvalid(
+            [("structure", f"{where} is not shaped as a FHIR Observation.", where)]
+        ) from None
 
 
 def _check(user, resource, where: str) -> _Checked:
@@ -127,7 +172,7 @@ def _check(user, resource, where: str) -> _Checked:
                 )
             ]
         )
-    reference = str((resource.get("subject") or {}).get("reference") or "")
+    reference = str(_object(resource.get("subject"), f"{where}.subject").get("reference") or "")
     if not reference.startswith("Patient/"):
         raise FhirInvalid([("required", "subject must reference a Patient.", f"{where}.subject")])
     try:
@@ -139,8 +184,17 @@ def _check(user, resource, where: str) -> _Checked:
             [("not-found", f"{reference} is not a patient of your clinics.", f"{where}.subject")],
             status=404,
         ) from None
-    test = _test_of(resource.get("code") or {}, where)
-    when = parse_datetime(str(resource.get("effectiveDateTime") or ""))
+    test = _test_of(resource.get("code"), where)
+    try:
+        when = parse_datetime(str(resource.get("effectiveDateTime") or ""))
+        if when is not None:
+            parsing.check_time_range(when, name="effectiveDateTime")
+    except (ValueError, OverflowError, parsing.ParseError) as error:
+        text = getattr(error, "message", "") or (
+            f"effectiveDateTime {str(resource.get('effectiveDateTime'))[:40]!r} is not a "
+            "valid date and time."
+        )
+        raise FhirInvalid([("value", text, f"{where}.effectiveDateTime")]) from None
     if when is None:
         raise FhirInvalid(
             [
@@ -155,10 +209,12 @@ def _check(user, resource, where: str) -> _Checked:
         when = timezone.make_aware(when, timezone.get_default_timezone())
     low = high = None
     if "valueQuantity" in resource:
-        quantity = resource["valueQuantity"] or {}
-        value = str(_decimal(quantity.get("value"), f"{where}.valueQuantity.value"))
+        quantity = _object(resource["valueQuantity"], f"{where}.valueQuantity")
+        value = parsing.format_plain(
+            _decimal(quantity.get("value"), f"{where}.valueQuantity.value")
+        )
         unit = _unit_of(quantity, f"{where}.valueQuantity.code")
-        ranges = resource.get("referenceRange") or []
+        ranges = _array(resource.get("referenceRange"), f"{where}.referenceRange")
         index = _range_for(ranges, patient.sex_at_birth)
         if index is not None:
             for name in ("low", "high"):
@@ -175,7 +231,10 @@ def _check(user, resource, where: str) -> _Checked:
                 else:
                     high = _decimal(limit.get("value"), path)
     elif "valueCodeableConcept" in resource:
-        codes = [str(c.get("code")) for c in resource["valueCodeableConcept"].get("coding") or []]
+        codes = [
+            str(c.get("code"))
+            for c in _codings(resource["valueCodeableConcept"], f"{where}.valueCodeableConcept")
+        ]
         value = next((_QUALITATIVE[c] for c in codes if c in _QUALITATIVE), "")
         unit = ""
         if not value:
@@ -204,7 +263,7 @@ def _check(user, resource, where: str) -> _Checked:
             else LabResult.ResultStatus.FINAL
         },
     )
-    return _Checked(where, patient, when, entry)
+    return _Checked(where, patient, when, entry, resource.get("status"))
 
 
 def observations_ingest(*, user, resources: list[tuple[str, dict]], raw: str) -> list[LabResult]:
@@ -235,7 +294,7 @@ def observations_ingest(*, user, resources: list[tuple[str, dict]], raw: str) ->
 
 
 def _store(user, resources, log) -> list[LabResult]:
-    checked = [_check(user, resource, where) for where, resource in resources]
+    checked = [_check_shape(user, resource, where) for where, resource in resources]
     if not checked:
         raise FhirInvalid([("required", "No Observation to store.", None)], status=400)
     log.patient = checked[0].patient
@@ -248,7 +307,9 @@ def _store(user, resources, log) -> list[LabResult]:
         groups.setdefault((item.patient.pk, item.collected_at), []).append(item)
     saved: list[LabResult] = []
     issues = []
+    replaced: dict[int, dict[tuple[str, datetime], LabResult]] = {}
     for items in groups.values():
+        replaced[items[0].patient.pk] = _replace_on_record(items, log, user)
         try:
             saved += services.lab_results_record(
                 patient=items[0].patient,
@@ -265,18 +326,69 @@ def _store(user, resources, log) -> list[LabResult]:
             ]
         except DomainError as error:
             issues.append(("business-rule", error.message, f"{items[0].where}.effectiveDateTime"))
+        except ValidationError as error:  # a field limit (a reference range too large)
+            issues.append(("value", " ".join(error.messages), items[0].where))
     if issues:
         raise FhirInvalid(issues)
+    new_ids = {(r.patient_id, r.test_code, r.collected_at): r.pk for r in saved}
+    for items in groups.values():
+        patient = items[0].patient
+        services.lab_results_evidence_repoint(
+            patient=patient,
+            replaced={
+                old.pk: new_ids[(patient.pk, *key)]
+                for key, old in replaced.get(patient.pk, {}).items()
+                if (patient.pk, *key) in new_ids
+            },
+        )
     log.result_ids = [r.pk for r in saved]
     log.save(update_fields=["result_ids", "updated_at"])
     return saved
 
 
+def _replace_on_record(items: list[_Checked], log, user) -> dict[tuple[str, datetime], LabResult]:
+    """What the lab's newer results replace at this collection time (issue 11, as HL7):
+    a final (or newer preliminary) result supersedes a preliminary one; an amended or
+    corrected one corrects what is on record (entered-in-error, with history). Anything
+    else already on record is a duplicate (refused by the lab entry service)."""
+    codes = {catalogue.find_test(i.entry.test).code: i for i in items}
+    on_record = LabResult.objects.valid().filter(
+        patient=items[0].patient, test_code__in=codes, collected_at=items[0].collected_at
+    )
+    superseded = {}
+    for existing in on_record:
+        item = codes[existing.test_code]
+        label = f"FHIR {item.where}, request {log.pk}"
+        if item.status in ("amended", "corrected"):
+            services.lab_result_mark_entered_in_error(
+                result=existing, user=user, reason=f"Corrected ({item.status}; {label})"
+            )
+        elif existing.result_status == LabResult.ResultStatus.PRELIMINARY:
+            services.lab_result_supersede(
+                result=existing, reason=f"the lab's newer result ({label})"
+            )
+            superseded[(existing.test_code, existing.collected_at)] = existing
+        else:
+            continue
+        item.entry = replace(item.entry, details={**item.entry.details, "corrects": existing})
+    return superseded
+
+
 def parse_body(body: bytes) -> dict:
+    """The JSON body with the API's limits: nesting depth checked before parsing."""
+    limit = settings.API_MAX_JSON_DEPTH
+    if json_depth(body) > limit:
+        raise FhirInvalid(
+            [("too-costly", f"The JSON is nested deeper than {limit} levels.", None)], 400
+        )
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise FhirInvalid([("structure", "The body is not JSON.", None)], status=400) from None
     if not isinstance(data, dict):
         raise FhirInvalid([("structure", "The body must be a FHIR resource.", None)], status=400)
     return data
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")

@@ -98,9 +98,16 @@ def _quantity(value: Decimal, unit: str) -> dict:
 def _status(result: LabResult) -> str:
     if result.entered_in_error_at is not None:
         return "entered-in-error"
-    if result.result_status == LabResult.ResultStatus.PRELIMINARY:
+    if result.result_status in (
+        LabResult.ResultStatus.PRELIMINARY,
+        LabResult.ResultStatus.SUPERSEDED,  # a preliminary the final replaced
+    ):
         return "preliminary"
-    return "corrected" if result.corrects_id else "final"
+    if result.corrects_id is None:
+        return "final"
+    # A final that superseded a preliminary is "final"; one that corrected a result is not.
+    superseded = result.corrects.result_status == LabResult.ResultStatus.SUPERSEDED
+    return "final" if superseded else "corrected"
 
 
 def observation_resource(result: LabResult) -> dict:

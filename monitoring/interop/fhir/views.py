@@ -6,6 +6,8 @@ Errors answer an OperationOutcome with the HTTP status, never a 500 for bad inpu
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -20,7 +22,7 @@ from monitoring.interop.fhir import resources
 from monitoring.interop.fhir.ingest import FhirInvalid, observations_ingest, parse_body
 from monitoring.models import LabResult, ResponseAssessment
 from monitoring.rules import catalogue
-from patients import audit
+from patients import audit, parsing
 from therapy import selectors as therapy_selectors
 
 FHIR_JSON = "application/fhir+json"
@@ -89,6 +91,11 @@ class FhirView(APIView):
         return patient
 
 
+def _note_written(request, saved) -> None:
+    """One access-log row per patient written to (after the 2xx, by the API middleware)."""
+    audit.note_read(request, list({r.patient_id: r.patient for r in saved}.values()))
+
+
 class Metadata(FhirView):
     permission_classes = [AllowAny]
     authentication_classes = []
@@ -128,18 +135,19 @@ class ObservationType(FhirView):
         patient = self.patient(request.query_params.get("patient"), "monitoring.view_labresult")
         category = request.query_params.get("category", "").rpartition("|")[2]
         tests, status_asked = _codes(request.query_params.get("code"))
-        try:
-            count = min(int(request.query_params.get("_count", 100)), MAX_COUNT)
-        except ValueError:
+        count_text = request.query_params.get("_count", "100").strip()
+        if not re.fullmatch(r"[0-9]{1,7}", count_text):
             raise FhirInvalid(
-                [("value", "_count must be a whole number.", "_count")], 400
-            ) from None
+                [("value", f"_count must be a whole number from 0 to {MAX_COUNT}.", "_count")],
+                400,
+            )
+        count = min(int(count_text), MAX_COUNT)
         found: list[dict] = []
         if category in ("", "laboratory") and (tests or not request.query_params.get("code")):
             results = (
                 LabResult.objects.valid()
                 .filter(patient=patient)
-                .select_related("patient")
+                .select_related("patient", "corrects")
                 .order_by("-collected_at", "test_code")
             )
             if tests:
@@ -160,6 +168,7 @@ class ObservationType(FhirView):
         saved = observations_ingest(
             user=request.user, resources=[("Observation", data)], raw=request.body.decode()
         )
+        _note_written(request, saved)
         body = resources.observation_resource(saved[0])
         response = Response(body, status=status.HTTP_201_CREATED)
         response["Location"] = f"{self.base_url()}Observation/{body['id']}"
@@ -171,10 +180,14 @@ class ObservationRead(FhirView):
 
     def get(self, request, resource_id: str):
         kind, _, pk = resource_id.partition("-")
-        if not pk.isdigit() or kind not in ("lab", "status"):
+        if kind not in ("lab", "status"):
             raise Http404
+        try:
+            number = parsing.parse_query_id(pk, name="Observation id")
+        except parsing.QueryParamError as error:
+            raise FhirInvalid([("not-found", error.message, "id")], 404) from None
         model = LabResult if kind == "lab" else ResponseAssessment
-        row = model.objects.filter(pk=int(pk)).select_related("patient").first()
+        row = model.objects.filter(pk=number).select_related("patient").first()
         if row is None:
             raise Http404
         perm = (
@@ -226,8 +239,10 @@ class Transaction(FhirView):
         for index, entry in enumerate(entries):
             where = f"Bundle.entry[{index}]"
             entry = entry if isinstance(entry, dict) else {}
-            method = (entry.get("request") or {}).get("method")
-            url = str((entry.get("request") or {}).get("url") or "")
+            request_part = entry.get("request")
+            request_part = request_part if isinstance(request_part, dict) else {}
+            method = request_part.get("method")
+            url = str(request_part.get("url") or "")
             if method != "POST" or url.rstrip("/") != "Observation":
                 raise FhirInvalid(
                     [
@@ -241,6 +256,7 @@ class Transaction(FhirView):
                 )
             pairs.append((f"{where}.resource", entry.get("resource")))
         saved = observations_ingest(user=request.user, resources=pairs, raw=request.body.decode())
+        _note_written(request, saved)
         created = [r for r in saved if r.source != LabResult.Source.COMPUTED]
         return Response(
             {

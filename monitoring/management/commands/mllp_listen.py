@@ -18,22 +18,47 @@ class Command(BaseCommand):
             "--max-bytes", type=int, default=ingest.MAX_MESSAGE_BYTES, help="message size limit"
         )
         parser.add_argument(
+            "--idle-timeout",
+            type=float,
+            default=mllp.IDLE_TIMEOUT_SECONDS,
+            help="seconds a connection may stay silent before it is closed",
+        )
+        parser.add_argument(
+            "--max-connections",
+            type=int,
+            default=mllp.MAX_CONNECTIONS,
+            help="connections served at once; one more is closed on accept",
+        )
+        parser.add_argument(
             "--reuse-port",
             action="store_true",
             help="let several listener processes share the port (SO_REUSEPORT)",
         )
 
-    def handle(self, *args, host, port, max_bytes, reuse_port, **options):
+    def handle(
+        self, *args, host, port, max_bytes, reuse_port, idle_timeout, max_connections, **options
+    ):
         ingest.MAX_MESSAGE_BYTES = max_bytes  # the same limit for the stream and the parser
 
         def ready(server):
             where = ", ".join(str(s.getsockname()[:2]) for s in server.sockets)
-            self.stdout.write(f"MLLP listener on {where}; limit {max_bytes} bytes per message.")
+            self.stdout.write(
+                f"MLLP listener on {where}; limit {max_bytes} bytes per message, "
+                f"{max_connections} connections, {idle_timeout:g} s idle."
+            )
             self.stdout.flush()
 
         try:
             asyncio.run(
-                mllp.serve_forever(host, port, limit=max_bytes, ready=ready, reuse_port=reuse_port)
+                mllp.serve_forever(
+                    host,
+                    port,
+                    limit=max_bytes,
+                    ready=ready,
+                    reuse_port=reuse_port,
+                    idle_timeout=idle_timeout,
+                    max_connections=max_connections,
+                )
             )
         except KeyboardInterrupt:
             self.stdout.write("MLLP listener stopped.")

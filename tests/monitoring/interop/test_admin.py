@@ -34,3 +34,12 @@ def test_unit_mapping_to_a_unit_outside_the_catalogue_is_refused(client_for, sup
     )
     assert response.status_code == 200 and "Use a catalogue unit" in response.content.decode()
     assert not UnitMapping.objects.exists()
+
+
+def test_admin_refuses_mapping_a_built_in_spelling_to_another_unit(client_for, superuser):
+    response = client_for(superuser).post(
+        "/admin/monitoring/unitmapping/add/", {"spelling": "G/L", "unit": "g/L"}
+    )
+    assert response.status_code == 200
+    assert "built-in spelling of 10^9/L" in response.content.decode()
+    assert not UnitMapping.objects.exists()

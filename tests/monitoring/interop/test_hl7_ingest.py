@@ -106,8 +106,8 @@ def test_preliminary_then_final_supersedes_the_preliminary(sender, patient):
     assert final.result_status == LabResult.ResultStatus.FINAL
     assert final.canonical_value == Decimal("86") and final.corrects_id == preliminary.pk
     preliminary.refresh_from_db()
-    assert preliminary.entered_in_error_at is not None
-    assert "superseded" in preliminary.entered_in_error_reason.lower()
+    assert preliminary.entered_in_error_at is None
+    assert preliminary.result_status == LabResult.ResultStatus.SUPERSEDED
 
 
 def test_correction_replaces_the_result_with_history(sender, patient):

@@ -71,30 +71,104 @@ def test_match_to_a_patient_of_another_clinic_is_refused(
     assert held.status == "held" and not LabResult.objects.exists()
 
 
-def test_map_code_and_retry_from_the_page(client_for, nurse, sender, patient):
+@pytest.fixture
+def mapping_admin(nurse):
+    """A nurse an administrator deliberately gave the mapping permissions."""
+    from django.contrib.auth.models import Permission
+
+    nurse.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="monitoring",
+            codename__in=[
+                "add_labcodemapping",
+                "change_labcodemapping",
+                "add_unitmapping",
+                "change_unitmapping",
+            ],
+        )
+    )
+    return type(nurse).objects.get(pk=nurse.pk)  # a fresh permission cache
+
+
+def test_map_code_and_retry_from_the_page(client_for, mapping_admin, sender, patient):
     held = receive(oru([(DRAWN, [Res("HB", "13.0", "g/dL", system="L")])])).message
-    page = client_for(nurse).get(f"/interface/{held.pk}/").content.decode()
+    page = client_for(mapping_admin).get(f"/interface/{held.pk}/").content.decode()
     assert 'value="HB"' in page  # the code named in the problem is prefilled
 
-    client_for(nurse).post(
+    client_for(mapping_admin).post(
         f"/interface/{held.pk}/map-code/", {"local_code": "HB", "test_code": "HGB"}
     )
 
     held.refresh_from_db()
     assert held.status == "accepted"
     mapping = LabCodeMapping.objects.get(local_code="HB")
-    assert mapping.history.first().history_user == nurse
+    assert mapping.history.first().history_user == mapping_admin
 
 
-def test_map_unit_and_retry_from_the_page(client_for, nurse, sender, patient):
+def test_map_unit_and_retry_from_the_page(client_for, superuser, sender, patient):
     held = receive(oru([(DRAWN, [Res("6690-2", "5.6", "Gpt/L")])])).message
 
-    client_for(nurse).post(
+    client_for(superuser).post(
         f"/interface/{held.pk}/map-unit/", {"spelling": "Gpt/L", "unit": "10^9/L"}
     )
 
     held.refresh_from_db()
     assert held.status == "accepted" and UnitMapping.objects.filter(spelling="Gpt/L").exists()
+
+
+@pytest.mark.parametrize("role", ["nurse", "physician"])
+def test_clinical_roles_may_not_change_the_global_mapping_tables(
+    request, client_for, sender, patient, role
+):
+    user = request.getfixturevalue(role)
+    held = receive(oru([(DRAWN, [Res("6690-2", "5.6", "Gpt/L")])])).message
+    page = client_for(user).get(f"/interface/{held.pk}/").content.decode()
+    assert "map-unit" not in page and 'data-testid="mapping-admin-only"' in page
+
+    unit = client_for(user).post(
+        f"/interface/{held.pk}/map-unit/", {"spelling": "Gpt/L", "unit": "10^9/L"}
+    )
+    code = client_for(user).post(
+        f"/interface/{held.pk}/map-code/", {"local_code": "HB", "test_code": "HGB"}
+    )
+
+    assert unit.status_code == code.status_code == 403
+    assert not UnitMapping.objects.exists() and not LabCodeMapping.objects.exists()
+    held.refresh_from_db()
+    assert held.status == "held"
+
+
+def test_nurse_without_mapping_permission_still_matches_and_retries(
+    client_for, nurse, sender, patient
+):
+    held = receive(oru([(DRAWN, CBC)], mrn="A-9999")).message
+
+    client_for(nurse).post(f"/interface/{held.pk}/match/", {"mrn": patient.mrn})
+
+    held.refresh_from_db()
+    assert held.status == "accepted"
+
+
+def test_a_built_in_spelling_cannot_be_mapped_to_another_unit(
+    client_for, superuser, sender, patient
+):
+    held = receive(oru([(DRAWN, [Res("6690-2", "5.6", "Gpt/L")])])).message
+
+    response = client_for(superuser).post(
+        f"/interface/{held.pk}/map-unit/", {"spelling": "g/L", "unit": "10^9/L"}, follow=True
+    )
+
+    assert "is a built-in spelling of g/L" in response.content.decode()
+    assert not UnitMapping.objects.exists()
+
+
+def test_an_existing_table_row_never_overrides_a_built_in_spelling(sender, patient):
+    UnitMapping.objects.create(spelling="g/L", unit="10^9/L")  # written before this fix
+
+    outcome = receive(oru([(DRAWN, [Res("718-7", "130", "g/L")])]))
+
+    assert outcome.ack_code == "AA", outcome.message.reason
+    assert LabResult.objects.get().canonical_value == 13
 
 
 def test_reject_needs_a_reason_and_keeps_the_message(client_for, nurse, sender, patient):
