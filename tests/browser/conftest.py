@@ -136,3 +136,22 @@ def regimen_catalogue(transactional_db):
     from django.apps import apps
 
     importlib.import_module("therapy.migrations.0002_regimen_catalogue").seed_catalogue(apps, None)
+
+
+@pytest.fixture
+def worker(settings):
+    """A real Celery worker on a queue of its own (every monitoring task is routed there),
+    so a worker of another test process never takes our message, nor ours theirs."""
+    import uuid
+
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    queue = f"browser-{uuid.uuid4().hex[:8]}"
+    settings.MONITORING_TASK_QUEUE = queue
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]
+    ):
+        yield
+    app.amqp.queues._consume_from = None

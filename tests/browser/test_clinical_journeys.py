@@ -2,15 +2,12 @@
 Celery worker (Redis in CI, the filesystem broker without it). Each ends in a screenshot."""
 
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.db import OperationalError
 from django.utils import timezone
 
-from config.celery import app
 from monitoring.models import Flag
 from therapy import services as therapy_services
 from therapy.models import DoseSuggestion, Hold, Regimen, RemsAuthorization, RemsEnrollment
@@ -28,17 +25,6 @@ def wait_until(condition, seconds=30.0):
             pass  # SQLite: the worker thread may hold the write lock for a moment
         time.sleep(0.1)  # polling a real worker
     return False
-
-
-@pytest.fixture
-def worker(settings):
-    queue = f"browser-{uuid.uuid4().hex[:8]}"
-    settings.MONITORING_TASK_QUEUE = queue
-    with start_worker(
-        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]
-    ):
-        yield
-    app.amqp.queues._consume_from = None
 
 
 @pytest.fixture

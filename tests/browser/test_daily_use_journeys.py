@@ -7,17 +7,14 @@ task being done; typing and Tab are not clicks. Evaluation after a lab entry run
 real Celery worker on its own queue."""
 
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core.management import call_command
 from django.db import OperationalError
 from django.utils import timezone
 
-from config.celery import app
 from monitoring import services as monitoring_services
 from monitoring.models import Flag, LabResult
 from patients.models import Patient
@@ -72,17 +69,6 @@ class Clicks:
             self.page.keyboard.press("Enter")
         self.count += 1
         self.page.wait_for_load_state("networkidle")
-
-
-@pytest.fixture
-def worker(settings):
-    queue = f"browser-{uuid.uuid4().hex[:8]}"
-    settings.MONITORING_TASK_QUEUE = queue
-    with start_worker(
-        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]
-    ):
-        yield
-    app.amqp.queues._consume_from = None
 
 
 @pytest.fixture
