@@ -3,6 +3,7 @@ from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
 from monitoring.timeline.models import ResponseAssessment
+from patients.widgets import IsoDateInput
 
 
 class ResponseAssessmentForm(forms.ModelForm):
@@ -20,7 +21,7 @@ class ResponseAssessmentForm(forms.ModelForm):
             "imaging_note",
         ]
         widgets = {
-            "assessed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "assessed_on": IsoDateInput(),
             "basis": forms.Textarea(attrs={"rows": 2}),
             "imaging_note": forms.Textarea(attrs={"rows": 1}),
         }

@@ -7,9 +7,10 @@ from django import forms
 from django.utils import timezone
 
 from patients.models import PatientNote
+from patients.widgets import IsoDateInput
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE = IsoDateInput()
 
 
 def _helper() -> FormHelper:
@@ -23,8 +24,12 @@ class NoteForm(forms.Form):
     reason = forms.ChoiceField(choices=[("", "Choose a reason")] + PatientNote.Reason.choices)
     contact_at = forms.DateTimeField(
         label="When",
-        input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+        input_formats=["%Y-%m-%d %H:%M", DATETIME_LOCAL],
+        # Typed as the app shows times (YYYY-MM-DD HH:MM), not the browser's locale picker.
+        widget=forms.DateTimeInput(
+            attrs={"placeholder": "YYYY-MM-DD HH:MM", "autocomplete": "off"},
+            format="%Y-%m-%d %H:%M",
+        ),
     )
     # Lenient: the service gives the exact words for an empty or over-long note.
     text = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 5}))
