@@ -290,3 +290,10 @@ def test_unknown_version_and_test_are_refused_in_words():
         match=r"^CTCAE grading of 'CREAT' is not supported; use one of: ANC, PLT, WBC, LYMPH, HGB\.$",
     ):
         grade("CREAT", D("1.0"), lln=None)
+
+
+def test_the_anemia_grade_4_note_is_only_added_at_grade_3():
+    result = grade("HGB", D("9.0"), lln=D("12.0"))
+    assert result.finding.message == (
+        "Anemia, grade 2 (CTCAE v5.0): Hemoglobin 9.0 g/dL is below 10.0 g/dL."
+    )

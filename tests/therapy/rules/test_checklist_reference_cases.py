@@ -254,3 +254,76 @@ def test_an_assessment_of_can_become_pregnant_is_not_overridden_by_software():
     )
     assert finding.outcome == "fcbp_adult"
     assert "physician reviews" in finding.message
+
+
+# --- Checklist details pinned for mutation testing -----------------------------------------
+
+from therapy.rems_rules import PregnancyTest  # noqa: E402
+
+
+def test_at_30_the_checklist_says_renal_dose_of_5_mg():
+    # Sec. 1: standard dosing needs CrCl > 30; sec. 3: 30 to < 60 starts at 5 mg.
+    text = item("crcl", crcl_ml_min="30").value_text
+    assert "at or below 30 mL/min, renal dose 5 mg once daily" in text
+
+
+def test_every_item_finding_cites_the_items_source():
+    for checklist_item in eligibility_checklist(
+        inputs(crcl_ml_min="22.7", can_become_pregnant=True)
+    ):
+        assert checklist_item.finding.source == checklist_item.source
+
+
+def test_renal_item_follows_the_clinics_not_studied_limit():
+    clinic = {
+        "dosing.renal.not_studied_below_crcl": Threshold(
+            "dosing.renal.not_studied_below_crcl", D("15"), "mL/min", SourceStatus.COMMON, "clinic"
+        )
+    }
+    assert item("crcl", clinic, crcl_ml_min="12").status == "fail"
+    assert item("crcl", crcl_ml_min="12").status == "warn"
+
+
+def _negative(hours_before, sensitivity="25"):
+    at = RX_AT - timedelta(hours=hours_before)
+    return PregnancyTest(at.date(), "negative", D(sensitivity), at)
+
+
+def test_pregnancy_item_follows_the_clinics_sensitivity_and_shows_the_latest_test_date():
+    tests = (_negative(12 * 24), _negative(3))
+    both = item("pregnancy_tests", can_become_pregnant=True, pregnancy_tests=tests)
+    assert both.status == "pass"
+    assert both.observed_on == RX_DAY
+    strict = {
+        "rems.pregnancy_test.max_detection_limit": Threshold(
+            "rems.pregnancy_test.max_detection_limit",
+            D("20"),
+            "mIU/mL",
+            SourceStatus.COMMON,
+            "clinic",
+        )
+    }
+    assert (
+        item("pregnancy_tests", strict, can_become_pregnant=True, pregnancy_tests=tests).status
+        == "fail"
+    )
+
+
+def test_inputs_name_bad_values_and_keep_tests_as_a_tuple():
+    with pytest.raises(ValueError, match=r"^anc must be a number, got 'x'$"):
+        inputs(anc="x")
+    with pytest.raises(
+        ValueError, match=r"^best_response must be one of sCR, CR, VGPR, PR, MR, SD, PD$"
+    ):
+        inputs(best_response="nCR")
+    assert isinstance(inputs(pregnancy_tests=[_negative(3)]).pregnancy_tests, tuple)
+
+
+def test_several_old_baseline_labs_are_listed():
+    labs = {
+        **dict.fromkeys(ALL_BASELINE, LAB_DAY),
+        "WBC": date(2025, 7, 1),
+        "HGB": date(2025, 7, 2),
+    }
+    text = item("baseline_labs", baseline_labs=labs).value_text
+    assert text.endswith("too old: white cells 2025-07-01, hemoglobin 2025-07-02")
