@@ -134,11 +134,11 @@ def entries_from_history(
     label: str,
     area: str,
     headline: Headline | None = None,
-    extra: Callable[[Any], dict[str, str]] | None = None,
+    annotate: Callable[[Any], dict[str, str]] | None = None,
     hide: frozenset[str] = frozenset(),
 ) -> list[HistoryEntry]:
     """Every version of every row in ``history`` (a simple-history queryset) as an entry in
-    words; an edit that changed nothing a person reads is left out. ``extra(row)`` may give
+    words; an edit that changed nothing a person reads is left out. ``annotate(row)`` may give
     a version its ``reason`` or ``rule_id``; ``hide`` names fields its headline already says."""
     model = history.model.instance_type
     rows = list(history.select_related("history_user").order_by("id", "history_date", "history_id"))
@@ -164,7 +164,7 @@ def entries_from_history(
                     continue
                 what = f"{label} recorded" if previous is None else f"{label} changed"
             reason = row.history_change_reason or ""
-        more = extra(row) if extra else {}
+        more = annotate(row) if annotate else {}
         if _says_nothing_new(reason, what):
             reason = ""
         entries.append(

@@ -152,7 +152,7 @@ def history_entries(patient: Patient) -> list[HistoryEntry]:
             label="Dose suggestion",
             area="Therapy",
             headline=_suggestion,
-            extra=_suggestion_extra,
+            annotate=_suggestion_extra,
             hide=_SUGGESTION_SAID,
         ),
     ]
