@@ -292,5 +292,5 @@ def test_record_page_shows_latest_labs_and_open_flags(client_for, nurse, patient
     page = (
         client_for(nurse).get(reverse("patients:detail", args=[patient.public_id])).content.decode()
     )
-    assert "Latest labs" in page and "0.80 10^9/L" in page
+    assert "Latest labs" in page and "0.8 10^9/L" in page
     assert "Neutropenia" in page and "Enter labs" in page
