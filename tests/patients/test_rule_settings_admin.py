@@ -31,15 +31,21 @@ def _new_version(**overrides):
 
 @pytest.fixture
 def version_1():
-    return RuleSetting.objects.create(
+    # Migration 0008 seeds version 1 of every key; take it, or write it when a
+    # transactional test flushed the table.
+    setting, _ = RuleSetting.objects.get_or_create(
         key=KEY,
         version=1,
-        value="0.5",
-        unit="10^9/L",
-        status="label",
-        source="Lenalidomide US PI",
-        effective_from=date(2025, 1, 1),
+        clinic=None,
+        defaults={
+            "value": "0.5",
+            "unit": "10^9/L",
+            "status": "label",
+            "source": "Lenalidomide US PI",
+            "effective_from": date(2025, 1, 1),
+        },
     )
+    return setting
 
 
 def test_a_new_version_of_a_known_key_is_saved(client_for, superuser, version_1):
