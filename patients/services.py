@@ -253,13 +253,16 @@ def patient_update(
 ) -> Patient:
     today = today or timezone.localdate()
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    changed = False
     for field, value in data.items():
-        if field in PATIENT_FIELDS:
+        if field in PATIENT_FIELDS and getattr(patient, field) != value:
             setattr(patient, field, value)
+            changed = True
     _check_patient_facts(patient, today=today)
     _check_mrn_free(patient)
     _save(patient, user=user, reason=reason or "Demographics edited")
-    patient_rules_changed([patient.pk])
+    if changed:  # a form saved unchanged is no new rule input
+        patient_rules_changed([patient.pk])
     return patient
 
 
@@ -271,12 +274,15 @@ def diagnosis_save(
     diagnosis = Diagnosis.objects.select_for_update().filter(patient=patient).first() or Diagnosis(
         patient=patient
     )
+    changed = diagnosis.pk is None
     for field, value in data.items():
-        if field in DIAGNOSIS_FIELDS:
+        if field in DIAGNOSIS_FIELDS and getattr(diagnosis, field) != value:
             setattr(diagnosis, field, value)
+            changed = True
     _check_diagnosis_facts(diagnosis, patient, today=today)
     _save(diagnosis, user=user, reason=reason or "Diagnosis edited")
-    patient_rules_changed([patient.pk])
+    if changed:
+        patient_rules_changed([patient.pk])
     return diagnosis
 
 
