@@ -621,9 +621,10 @@ def suspicious_change(
     test = find_test(code)
     direction = "rise" if new_canonical > previous_canonical else "fall"
     return (
-        f"{test.name} changed from {previous_canonical} to {new_canonical} "
-        f"{test.canonical_unit}, a {fold.quantize(Decimal(1))}-fold {direction} "
-        f"(check limit {fold_limit.value}-fold): check the unit before saving."
+        f"{test.name} changed from {clinical_number(previous_canonical, test.decimal_places)} "
+        f"to {clinical_number(new_canonical, test.decimal_places)} "
+        f"{test.canonical_unit}, a {clinical_number(fold, 0)}-fold {direction} "
+        f"(check limit {clinical_number(fold_limit.value)}-fold): check the unit before saving."
     )
 
 

@@ -336,3 +336,12 @@ def test_the_unit_mix_up_fold_is_configurable():
     default = catalogue.DEFAULTS[0]
     tenfold = {default.key: Threshold(default.key, D(10), "fold", default.status, default.source)}
     assert suspicious_change("FLC_KAPPA", D("12"), D("120"), thresholds=tenfold) is not None
+
+
+def test_the_unit_mixup_warning_reads_numbers_as_a_clinician_does():
+    # Stored values come back padded to ten places; the nurse reads "2.17", not 2.1700000000.
+    message = suspicious_change("ANC", D("2.1700000000"), D("2170.0000000000"))
+    assert message == (
+        "Neutrophils (ANC) changed from 2.17 to 2170 10^9/L, a 1000-fold rise "
+        "(check limit 100-fold): check the unit before saving."
+    )
