@@ -25,12 +25,13 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from monitoring import evaluation, notifications
+from patients import services as patient_services
 
 logger = logging.getLogger(__name__)
 
 TRANSIENT = (OperationalError, InterfaceError)
 SWEEP_BATCH_SIZE = 500
-EVALUATE_EXPIRES_SECONDS = 6 * 60 * 60  # after that the sweep has covered it anyway
+EVALUATE_EXPIRES_SECONDS = patient_services.EVALUATE_EXPIRES_SECONDS
 
 # Patient ids whose evaluation could not be queued during a ``queue_outcome()`` block.
 _NOT_QUEUED: ContextVar[list[int] | None] = ContextVar("monitoring_not_queued", default=None)
@@ -131,33 +132,15 @@ def deliver_notifications() -> int:
 
 
 def enqueue_patient_evaluation(patient_id: int) -> bool:
-    """Queue a patient's evaluation; never raises. A broker outage is logged, and the next
-    sweep raises whatever flag this task would have raised."""
-    try:
-        with app.connection_for_write() as connection:
-            # Fail fast: kombu's default is to retry the connection for seconds, which a
-            # nurse would feel as a hung save while the broker is down.
-            connection.ensure_connection(
-                max_retries=1, interval_start=0, interval_step=0, timeout=2
-            )
-            evaluate_patient.apply_async(
-                args=[patient_id],
-                expires=EVALUATE_EXPIRES_SECONDS,
-                retry=False,
-                connection=connection,
-                # The queue comes from config.celery.route_task (MONITORING_TASK_QUEUE).
-            )
-    except Exception:  # noqa: BLE001 - the broker being down must not fail a saved entry
-        logger.warning(
-            "Could not queue rules evaluation for patient %s; the next sweep will evaluate it.",
-            patient_id,
-            exc_info=True,
-        )
-        not_queued = _NOT_QUEUED.get()
-        if not_queued is not None:
-            not_queued.append(patient_id)
-        return False
-    return True
+    """Queue a patient's evaluation; never raises (``patients.services.evaluation_send``).
+    A broker outage is logged, remembered for the page's confirmation (``queue_outcome``),
+    and the next sweep raises whatever flag this task would have raised."""
+    if patient_services.evaluation_send(patient_id):
+        return True
+    not_queued = _NOT_QUEUED.get()
+    if not_queued is not None:
+        not_queued.append(patient_id)
+    return False
 
 
 def enqueue_notification_delivery() -> bool:

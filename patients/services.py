@@ -87,10 +87,13 @@ def patient_evaluation_request(patient_id: int | None) -> None:
     dirty mark (``patient_rules_changed``) is already set in the same transaction: if the
     broker is down the sweep still catches up, and the request is only logged."""
     if patient_id is not None:
-        transaction.on_commit(lambda: _send_evaluation(patient_id))
+        transaction.on_commit(lambda: evaluation_send(patient_id))
 
 
-def _send_evaluation(patient_id: int) -> bool:
+def evaluation_send(patient_id: int) -> bool:
+    """Queue the patient's evaluation now; never raises. The one sender for every caller
+    (lab saves in monitoring, therapy and REMS changes here): False when the broker is
+    down, which is logged, and the next sweep evaluates the patient."""
     from celery import current_app
 
     try:
