@@ -20,8 +20,7 @@ def ten_year_patient(user):
 
     from django.utils import timezone
 
-    from monitoring.models import LabResult
-    from patients.models import Diagnosis, Patient
+    from patients.models import Diagnosis, LabResult, Patient
 
     clinic = user.clinics.order_by("pk").first()
     patient, created = Patient.objects.get_or_create(
@@ -130,7 +129,7 @@ def main() -> None:
     client.force_login(user)
     patients = Patient.objects.for_user(user).valid()
     busiest = ten_year_patient(user)
-    from monitoring.models import LabResult
+    from patients.models import LabResult
 
     print(
         f"timeline patient: {busiest.mrn} with {LabResult.objects.filter(patient=busiest).count()} lab results over ten years"

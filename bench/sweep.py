@@ -98,7 +98,7 @@ def main() -> None:
 
     from monitoring.evaluation import sweep_patient_ids, sweep_run
     from monitoring.models import Flag
-    from monitoring.selectors import end_of_day
+    from patients.lab_selectors import end_of_day
     from patients.services import patient_rules_changed
 
     with connection.cursor() as cursor:

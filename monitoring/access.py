@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from monitoring.models import Flag, LabResult
+from monitoring.models import Flag
 from patients.access import clinics_for_user, patient_for_user, require_perm
-from patients.models import Clinic, Patient
+from patients.models import Clinic, LabResult, Patient
 from patients.parsing import parse_query_id
 
 

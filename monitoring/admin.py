@@ -1,7 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from monitoring.models import ClinicLabUnit, Flag, LabResult, MonitoringStatus, Notification
+from monitoring.models import Flag, MonitoringStatus, Notification
+from patients.models import ClinicLabUnit, LabResult
 
 
 @admin.register(ClinicLabUnit)

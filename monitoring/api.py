@@ -19,10 +19,12 @@ from rest_framework.response import Response
 
 from monitoring import access, selectors, services
 from monitoring.errors import LabEntryRejected
-from monitoring.models import Flag, LabResult
-from monitoring.rules.catalogue import UnknownTestError, find_test
+from monitoring.models import Flag
+from patients import lab_selectors
 from patients.api_fields import ClinicalDateTimeField, StrictTextField
 from patients.errors import DomainError
+from patients.lab_catalogue import UnknownTestError, find_test
+from patients.models import LabResult
 from patients.parsing import QueryParamError, parse_query_date
 
 
@@ -168,9 +170,9 @@ class PatientLabs(generics.GenericAPIView):
         responses=LabResultSerializer(many=True),
     )
     def get(self, request, public_id):
-        patient = access.patient_for(request.user, public_id, perm="monitoring.view_labresult")
+        patient = access.patient_for(request.user, public_id, perm="patients.view_labresult")
         filters = inline_filters(request.query_params)
-        results = selectors.patient_results(patient, **filters)
+        results = lab_selectors.patient_results(patient, **filters)
         page = self.paginate_queryset(results)
         return self.get_paginated_response(LabResultSerializer(page, many=True).data)
 
@@ -179,7 +181,7 @@ class PatientLabs(generics.GenericAPIView):
         responses={201: LabResultSerializer(many=True), 400: REJECTED},
     )
     def post(self, request, public_id):
-        patient = access.patient_for(request.user, public_id, perm="monitoring.add_labresult")
+        patient = access.patient_for(request.user, public_id, perm="patients.add_labresult")
         incoming = LabCollectionInSerializer(data=request.data)
         if not incoming.is_valid():
             return Response(

@@ -1,9 +1,7 @@
 from django.apps import AppConfig
 
+# Lab results are the patients app's (patients.roles): their permissions are named there.
 NURSE_PERMISSIONS = [
-    "monitoring.view_labresult",
-    "monitoring.add_labresult",
-    "monitoring.change_labresult",
     "monitoring.view_flag",
     "monitoring.acknowledge_flag",
     "monitoring.view_responseassessment",  # the timeline, read-only
@@ -17,7 +15,7 @@ PHYSICIAN_PERMISSIONS = [
     # Confirmed IMWG response assessments (the timeline page).
     "monitoring.add_responseassessment",
 ]
-REMS_ADMINISTRATOR_PERMISSIONS = ["monitoring.view_labresult", "monitoring.view_flag"]
+REMS_ADMINISTRATOR_PERMISSIONS = ["monitoring.view_flag"]
 # The Cohort page (aggregates of the clinic's patients, never a patient list).
 COHORT_PERMISSIONS = ["monitoring.view_cohort"]
 

@@ -32,9 +32,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from monitoring.evaluation import sweep_run
-from monitoring.models import LabResult
-from monitoring.rules import catalogue, ctcae
-from patients.models import Patient
+from monitoring.rules import ctcae
+from patients import lab_catalogue as catalogue
+from patients.models import LabResult, Patient
 from patients.rulebook import thresholds_by_key
 
 DEMO_MRN = r"^[NS][0-9]{6}$"

@@ -40,13 +40,14 @@ from django.utils import timezone
 
 from monitoring import therapy_gateway
 from monitoring.lab_reader import HCG_CODES
-from monitoring.models import Flag, LabResult, MonitoringStatus, Notification
-from monitoring.rules import catalogue, ctcae, imwg, schedule
+from monitoring.models import Flag, MonitoringStatus, Notification
+from monitoring.rules import ctcae, imwg, schedule
 from monitoring.rules import flags as flag_rules
 from monitoring.rules.registry import all_rule_defaults
-from monitoring.selectors import end_of_day, latest_results, local_date, marker_history
+from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_number, clinical_quantity
-from patients.models import Patient, WeightMeasurement
+from patients.lab_selectors import end_of_day, latest_results, local_date, marker_history
+from patients.models import LabResult, Patient, WeightMeasurement
 from patients.roles import PHYSICIAN
 from patients.rulebook import Finding, Threshold
 from patients.selectors import rule_settings_coming, rule_thresholds

@@ -8,9 +8,9 @@ from datetime import datetime
 from django import forms
 from django.utils import timezone
 
-from monitoring.rules.catalogue import PANELS, find_test
 from monitoring.services import COMPUTED_CODES, LabEntry
 from patients import parsing
+from patients.lab_catalogue import PANELS, find_test
 from patients.widgets import IsoDateInput
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -267,7 +267,7 @@ class ResultFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from monitoring.rules.catalogue import TESTS
+        from patients.lab_catalogue import TESTS
 
         self.fields["test"].choices = [("", "All tests"), *((t.code, t.name) for t in TESTS)]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from monitoring.models import Flag, LabResult
+from monitoring.models import Flag
 from patients.formatting import clinical_datetime
 from patients.history import HistoryEntry, person
-from patients.models import Patient
+from patients.models import LabResult, Patient
 
 
 def _result_text(result: LabResult) -> str:

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from monitoring.models import LabResult
-from monitoring.selectors import end_of_day, latest_results
 from patients.formatting import clinical_number
+from patients.lab_selectors import end_of_day, latest_results
+from patients.models import LabResult
 from therapy.ports import LabValue, PregnancyTestResult
 
 HCG_CODES = ("HCG_SERUM_QUAL", "HCG_SERUM_QUANT", "HCG_URINE_QUAL")

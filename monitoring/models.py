@@ -1,226 +1,16 @@
-"""Lab results, the safety flags raised from them, and the notification outbox.
+"""The safety flags raised from the lab results, the monitoring status and the outbox.
 
-The lab catalogue itself (tests, units, limits) is pure data in ``monitoring.rules.catalogue``;
-rows here refer to a test by its catalogue code. Every measured value keeps what was typed
-(value and unit as entered) next to its canonical value, so a unit mix-up stays visible.
+The lab results themselves live in the patients app (``patients.models.LabResult``, tables
+still named monitoring_*), beside the weights, so therapy reads them directly.
 """
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
-from monitoring.rules.catalogue import PANELS, TESTS
-from patients.formatting import clinical_datetime, clinical_power_of_ten, clinical_quantity
-from patients.models import (
-    Clinic,
-    EnteredInError,
-    EnteredInErrorQuerySet,
-    Patient,
-    TimeStampedModel,
-)
-
-TEST_CHOICES = [(t.code, t.name) for t in TESTS]
-PANEL_CHOICES = [(p.code, p.name) for p in PANELS.values()]
-
-
-class ClinicLabUnit(TimeStampedModel):
-    """The unit a clinic's lab reports a test in: the default on the entry page."""
-
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="lab_units")
-    test_code = models.CharField(max_length=20, choices=TEST_CHOICES)
-    unit = models.CharField(max_length=20)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["clinic", "test_code"], name="monitoring_cliniclabunit_one_per_test"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.clinic.code}: {self.test_code} in {self.unit}"
-
-
-class UserLabUnit(models.Model):
-    """The unit a user last entered a test in: remembered for their next entry."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    test_code = models.CharField(max_length=20, choices=TEST_CHOICES)
-    unit = models.CharField(max_length=20)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "test_code"], name="monitoring_userlabunit_one_per_test"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id}: {self.test_code} in {self.unit}"
-
-
-# A result that counts: not entered-in-error and not a preliminary the lab's final result
-# superseded (issue 11). Rules, charts, duplicates and the one-per-time constraint use it.
-CURRENT_RESULT = Q(entered_in_error_at__isnull=True, result_status__in=["final", "preliminary"])
-
-
-class LabResultQuerySet(EnteredInErrorQuerySet):
-    def valid(self):
-        """Current results: entered-in-error and superseded preliminary results drop out."""
-        return self.filter(CURRENT_RESULT)
-
-    def for_patients(self, patient_ids):
-        return self.filter(patient_id__in=patient_ids)
-
-
-class LabResult(TimeStampedModel, EnteredInError):
-    class Qualitative(models.TextChoices):
-        NEGATIVE = "negative", "Negative"
-        POSITIVE = "positive", "Positive"
-        NOT_DONE = "not_done", "Not done"
-
-    class OutOfRange(models.TextChoices):
-        NONE = "", "Within range"
-        LOW = "low", "Low"
-        HIGH = "high", "High"
-
-    class Source(models.TextChoices):
-        ENTRY = "entry", "Entered on the panel page"
-        API = "api", "Lab interface (API)"
-        COMPUTED = "computed", "Computed"
-        DEMO = "demo", "Synthetic demo data"
-        HL7 = "hl7", "Lab interface (HL7 v2)"
-        FHIR = "fhir", "Lab interface (FHIR)"
-
-    class ResultStatus(models.TextChoices):
-        FINAL = "final", "Final"
-        PRELIMINARY = "preliminary", "Preliminary"
-        # A preliminary result replaced by the lab's final one: kept with its history, not
-        # a mistake (never entered-in-error), out of rules and charts like one.
-        SUPERSEDED = "superseded", "Preliminary, superseded by the final result"
-
-    class MrdMethod(models.TextChoices):
-        NGF = "NGF", "Next-generation flow"
-        NGS = "NGS", "Next-generation sequencing"
-        OTHER = "other", "Other"
-        NONE = "", "—"
-
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lab_results")
-    test_code = models.CharField(max_length=20, choices=TEST_CHOICES)
-    panel = models.CharField(max_length=20, choices=PANEL_CHOICES)
-    # Results typed together (one panel, one collection) share a collection id.
-    collection_id = models.UUIDField(default=uuid.uuid4)
-    # Clinical time (when the sample was drawn) and record time (when it was typed in).
-    collected_at = models.DateTimeField()
-    entered_at = models.DateTimeField()
-    entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ENTRY)
-
-    # What was typed, exactly (a string, so "0.50" keeps its precision) ...
-    value_as_entered = models.CharField(max_length=40, blank=True)
-    unit_as_entered = models.CharField(max_length=20, blank=True)
-    # ... and the same value in the test's canonical unit (catalogue), used by every rule.
-    canonical_value = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
-    canonical_unit = models.CharField(max_length=20, blank=True)
-    qualitative = models.CharField(max_length=10, choices=Qualitative.choices, blank=True)
-
-    out_of_range = models.CharField(max_length=4, choices=OutOfRange.choices, blank=True)
-    ref_low = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
-    ref_high = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
-    ctcae_grade = models.PositiveSmallIntegerField(null=True, blank=True)
-    ctcae_label = models.CharField(max_length=40, blank=True)
-    ctcae_version = models.CharField(max_length=8, blank=True)
-    # The reporting lab's reference range (OBX-7, API, FHIR) was used for ref_low/ref_high
-    # (and so for CTCAE grade 1); otherwise they hold the catalogue default.
-    ref_from_lab = models.BooleanField(default=False)
-    ref_range_as_reported = models.CharField(max_length=60, blank=True)
-    # The lab's own abnormal flags (OBX-8): shown, never trusted over out_of_range.
-    lab_abnormal_flags = models.CharField(max_length=40, blank=True)
-    result_status = models.CharField(
-        max_length=12, choices=ResultStatus.choices, default=ResultStatus.FINAL
-    )
-    interface_message = models.ForeignKey(
-        "monitoring.InterfaceMessage",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="results",
-    )
-
-    # MRD and pregnancy tests: how the result was obtained matters clinically.
-    mrd_method = models.CharField(max_length=8, choices=MrdMethod.choices, blank=True)
-    mrd_sensitivity_exponent = models.PositiveSmallIntegerField(
-        "MRD sensitivity (10^-n)", null=True, blank=True
-    )
-    hcg_sensitivity_miu_ml = models.DecimalField(
-        "hCG test sensitivity (mIU/mL)", max_digits=8, decimal_places=2, null=True, blank=True
-    )
-
-    # A value 100-fold away from the previous one was saved only after explicit confirmation.
-    suspicious_confirmed = models.BooleanField(default=False)
-    # A value below the test's lower plausibility limit was saved only with a confirmation
-    # and this reason (likely a unit mix-up otherwise).
-    low_value_reason = models.TextField(blank=True)
-    # A correction replaces a result (marked entered-in-error) by this one.
-    corrects = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
-    )
-
-    history = HistoricalRecords()
-    objects = LabResultQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-collected_at", "test_code"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["patient", "test_code", "collected_at"],
-                condition=CURRENT_RESULT,
-                name="monitoring_labresult_one_valid_per_test_and_time",
-            ),
-            models.CheckConstraint(
-                condition=Q(canonical_value__isnull=False) | ~Q(qualitative=""),
-                name="monitoring_labresult_has_a_value",
-            ),
-            models.CheckConstraint(
-                condition=Q(entered_at__gte=models.F("collected_at")),
-                name="monitoring_labresult_entered_after_collection",
-            ),
-        ]
-        indexes = [
-            # Latest valid value per patient and test (rules, latest-labs panel, lab reader,
-            # window "row_number() over (partition by patient, test order by collected_at desc)").
-            models.Index(
-                fields=["patient", "test_code", "-collected_at"],
-                condition=CURRENT_RESULT,
-                name="labresult_valid_latest_idx",
-            ),
-            # The results of one panel entry, shown after save.
-            models.Index(fields=["collection_id"], name="labresult_collection_idx"),
-        ]
-
-    def __str__(self) -> str:
-        # In the clinic's time zone: this text titles the entered-in-error page.
-        return f"{self.get_test_code_display()} {self.shown_value} ({clinical_datetime(self.collected_at)})"
-
-    @property
-    def shown_value(self) -> str:
-        if self.qualitative:
-            return self.get_qualitative_display()
-        from monitoring.rules.catalogue import find_test
-
-        # The catalogue's display precision, no trailing zeros, never an exponent.
-        places = find_test(self.test_code).decimal_places
-        if self.canonical_unit == "fraction":  # an MRD level: 2 × 10^-6, not 0.000002
-            return f"{clinical_power_of_ten(self.canonical_value, places)} {self.canonical_unit}"
-        return clinical_quantity(self.canonical_value, self.canonical_unit, places)
+from patients.models import Patient, TimeStampedModel
 
 
 class FlagQuerySet(models.QuerySet):
@@ -443,15 +233,7 @@ class Notification(models.Model):
 # The physician's confirmed response assessments live with the timeline code.
 from monitoring.timeline.models import ResponseAssessment  # noqa: E402
 
-__all__ = [
-    "ClinicLabUnit",
-    "Flag",
-    "LabResult",
-    "MonitoringStatus",
-    "Notification",
-    "ResponseAssessment",
-    "UserLabUnit",
-]
+__all__ = ["Flag", "MonitoringStatus", "Notification", "ResponseAssessment"]
 
 # The Cohort page's permission (no table: the page reads the records above).
 from monitoring.cohort.models import CohortReport  # noqa: E402

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from monitoring import selectors
-from monitoring.rules.catalogue import PANELS
+from patients import lab_selectors
+from patients.lab_catalogue import PANELS
 from patients.panels import Panel, register_panel
 
 ENTRY_PANELS = [(p.code, p.name) for p in PANELS.values()]
@@ -15,10 +16,10 @@ def _can(request, perm: str) -> bool:
 
 
 def record_context(request, patient) -> dict:
-    if not _can(request, "monitoring.view_labresult"):
+    if not _can(request, "patients.view_labresult"):
         return {"hidden": True}
     return {
-        "latest": selectors.latest_by_test(patient),
+        "latest": lab_selectors.latest_by_test(patient),
         "open_flags": selectors.open_flags_for(patient)
         if _can(request, "monitoring.view_flag")
         else [],
@@ -34,8 +35,8 @@ def header_context(request, patient) -> dict:
 
 def tabs_context(request, patient) -> dict:
     return {
-        "can_view": _can(request, "monitoring.view_labresult"),
-        "can_enter": _can(request, "monitoring.add_labresult"),
+        "can_view": _can(request, "patients.view_labresult"),
+        "can_enter": _can(request, "patients.add_labresult"),
     }
 
 

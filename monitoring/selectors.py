@@ -1,143 +1,18 @@
-"""Reads for the monitoring app: lab results, flags, worklists. Querysets come back with
+"""Reads for the monitoring app: flags and worklists (lab results: ``patients.lab_selectors``). Querysets come back with
 their joins applied, and every list is a fixed number of queries whatever its length."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Window
-from django.db.models.functions import RowNumber
-from django.utils import timezone
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 
-from monitoring.models import (
-    ClinicLabUnit,
-    Flag,
-    LabResult,
-    MonitoringStatus,
-    Notification,
-    UserLabUnit,
-)
-from monitoring.rules.catalogue import PANELS, find_test
+from monitoring.models import Flag, MonitoringStatus, Notification
+from patients.lab_selectors import end_of_day
 from patients.models import Patient
 from patients.roles import PHYSICIAN
-
-
-def end_of_day(on: date) -> datetime:
-    """The last instant of a local calendar day: results collected that day count for it."""
-    return timezone.make_aware(datetime.combine(on + timedelta(days=1), time.min)) - timedelta(
-        microseconds=1
-    )
-
-
-def local_date(moment: datetime) -> date:
-    return timezone.localtime(moment).date()
-
-
-def latest_results(
-    patient_ids: list[int],
-    codes: list[str] | tuple[str, ...],
-    *,
-    upto: datetime | None = None,
-    before: datetime | None = None,
-    per_code: int = 1,
-) -> dict[tuple[int, str], list[LabResult]]:
-    """The newest ``per_code`` valid results per (patient, test), newest first, in one query.
-
-    ``row_number() over (partition by patient, test order by collected_at desc)``, served by
-    the partial index labresult_valid_latest_idx.
-    """
-    results = LabResult.objects.valid().filter(patient_id__in=patient_ids, test_code__in=codes)
-    if upto is not None:
-        results = results.filter(collected_at__lte=upto)
-    if before is not None:
-        results = results.filter(collected_at__lt=before)
-    ranked = results.annotate(
-        rank=Window(
-            RowNumber(),
-            partition_by=[F("patient_id"), F("test_code")],
-            order_by=[F("collected_at").desc(), F("pk").desc()],
-        )
-    ).filter(rank__lte=per_code)
-    found: dict[tuple[int, str], list[LabResult]] = defaultdict(list)
-    # Ties broken by pk, as in the window: the same rows in the same order whatever the
-    # batch (a second sweep over unchanged data must write nothing).
-    for result in ranked.order_by("patient_id", "test_code", "-collected_at", "-pk"):
-        found[(result.patient_id, result.test_code)].append(result)
-    return dict(found)
-
-
-def marker_history(patient_ids: list[int], *, upto: datetime) -> dict[int, list[LabResult]]:
-    """Every valid response marker (M-protein, free light chains) per patient, oldest first."""
-    codes = ("SPEP_M", "UPEP_M24", "FLC_KAPPA", "FLC_LAMBDA")
-    rows = (
-        LabResult.objects.valid()
-        .filter(patient_id__in=patient_ids, test_code__in=codes, collected_at__lte=upto)
-        .only("id", "patient_id", "test_code", "canonical_value", "canonical_unit", "collected_at")
-        # One draw holds several markers at the same instant: test code, then pk, break the
-        # tie so "the latest marker" (evidence, messages) is the same whatever the batch.
-        .order_by("patient_id", "collected_at", "test_code", "pk")
-    )
-    history: dict[int, list[LabResult]] = defaultdict(list)
-    for row in rows:
-        history[row.patient_id].append(row)
-    return dict(history)
-
-
-def patient_results(
-    patient: Patient,
-    *,
-    test: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    include_in_error: bool = False,
-) -> QuerySet[LabResult]:
-    results = LabResult.objects.filter(patient=patient).select_related(
-        "entered_by", "entered_in_error_by"
-    )
-    if not include_in_error:
-        results = results.valid()
-    if test:
-        results = results.filter(test_code=find_test(test).code)
-    if since:
-        results = results.filter(collected_at__gte=end_of_day(since - timedelta(days=1)))
-    if until:
-        results = results.filter(collected_at__lte=end_of_day(until))
-    return results.order_by("-collected_at", "test_code", "-pk")
-
-
-def latest_by_test(patient: Patient) -> list[LabResult]:
-    """The newest valid result of every test the patient has, in catalogue order."""
-    codes = [code for panel in PANELS.values() for code in panel.test_codes]
-    found = latest_results([patient.pk], codes)
-    return [found[(patient.pk, code)][0] for code in codes if (patient.pk, code) in found]
-
-
-def collection_results(patient: Patient, collection_id) -> list[LabResult]:
-    return list(
-        LabResult.objects.filter(patient=patient, collection_id=collection_id).order_by("pk")
-    )
-
-
-def default_units(user, clinic_id: int | None, codes) -> dict[str, str]:
-    """The unit to preselect per test: the user's last one, else the clinic's, else canonical."""
-    units = {code: find_test(code).canonical_unit for code in codes}
-    for row in ClinicLabUnit.objects.filter(clinic_id=clinic_id, test_code__in=codes):
-        units[row.test_code] = row.unit
-    for row in UserLabUnit.objects.filter(user=user, test_code__in=codes):
-        units[row.test_code] = row.unit
-    return units
-
-
-def clinic_units(clinic_id: int | None, codes) -> dict[str, str]:
-    """The clinic's default unit per test (else canonical): the unit lab entry skips on Tab."""
-    units = {code: find_test(code).canonical_unit for code in codes}
-    for row in ClinicLabUnit.objects.filter(clinic_id=clinic_id, test_code__in=codes):
-        units[row.test_code] = row.unit
-    return units
-
 
 # --- Flags ----------------------------------------------------------------------------
 

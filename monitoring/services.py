@@ -24,13 +24,14 @@ from django.utils import timezone
 
 from monitoring import errors, therapy_gateway
 from monitoring.errors import EntryProblem, LabEntryRejected
-from monitoring.models import Flag, LabResult, UserLabUnit
-from monitoring.rules import catalogue, ctcae
-from monitoring.selectors import latest_results, local_date
+from monitoring.models import Flag
+from monitoring.rules import ctcae
+from patients import lab_catalogue as catalogue
 from patients import services as patient_services
 from patients.errors import DomainError
 from patients.formatting import clinical_datetime
-from patients.models import Patient
+from patients.lab_selectors import latest_results, local_date
+from patients.models import LabResult, Patient, UserLabUnit
 from patients.parsing import ParseError, parse_clinical_number
 from patients.selectors import rule_thresholds
 

@@ -20,10 +20,11 @@ from monitoring.forms import (
 )
 from monitoring.models import Flag
 from monitoring.nursing import selectors as nursing_selectors
-from monitoring.rules.catalogue import PANELS, find_test
+from patients import lab_selectors
 from patients import services as patient_services
 from patients.access import clinics_for_user
 from patients.errors import DomainError
+from patients.lab_catalogue import PANELS, find_test
 
 PAGE_SIZE = 25
 SWEEP_LATER = (
@@ -40,14 +41,14 @@ def _log_access(request, patient) -> None:
 def lab_entry(request, public_id, panel):
     if panel not in PANELS:
         raise Http404("No such panel.")
-    patient = access.patient_for(request.user, public_id, perm="monitoring.add_labresult")
+    patient = access.patient_for(request.user, public_id, perm="patients.add_labresult")
     codes = PANELS[panel].test_codes
-    units = selectors.default_units(request.user, patient.clinic_id, codes)
+    units = lab_selectors.default_units(request.user, patient.clinic_id, codes)
     form = LabPanelForm(
         request.POST or None,
         panel=panel,
         units=units,
-        clinic_units=selectors.clinic_units(patient.clinic_id, codes),
+        clinic_units=lab_selectors.clinic_units(patient.clinic_id, codes),
     )
     problems = {}
     if request.method == "POST" and form.is_valid():
@@ -92,8 +93,8 @@ def lab_entry(request, public_id, panel):
 
 
 def lab_collection(request, public_id, collection_id):
-    patient = access.patient_for(request.user, public_id, perm="monitoring.view_labresult")
-    results = selectors.collection_results(patient, collection_id)
+    patient = access.patient_for(request.user, public_id, perm="patients.view_labresult")
+    results = lab_selectors.collection_results(patient, collection_id)
     if not results:
         raise Http404("No such collection.")
     return render(
@@ -102,11 +103,11 @@ def lab_collection(request, public_id, collection_id):
 
 
 def lab_list(request, public_id):
-    patient = access.patient_for(request.user, public_id, perm="monitoring.view_labresult")
+    patient = access.patient_for(request.user, public_id, perm="patients.view_labresult")
     _log_access(request, patient)
     form = ResultFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    results = selectors.patient_results(
+    results = lab_selectors.patient_results(
         patient,
         test=filters.get("test") or None,
         since=filters.get("since"),
@@ -133,7 +134,7 @@ def lab_list(request, public_id):
 
 def lab_result(request, public_id, result_id):
     patient, result = access.result_for(
-        request.user, public_id, result_id, perm="monitoring.view_labresult"
+        request.user, public_id, result_id, perm="patients.view_labresult"
     )
     _log_access(request, patient)
     history = result.history.select_related("history_user").order_by("-history_date")
@@ -152,7 +153,7 @@ def lab_result(request, public_id, result_id):
 @require_http_methods(["GET", "POST"])
 def lab_correct(request, public_id, result_id):
     patient, result = access.result_for(
-        request.user, public_id, result_id, perm="monitoring.change_labresult"
+        request.user, public_id, result_id, perm="patients.change_labresult"
     )
     test = find_test(result.test_code)
     if result.source == "computed":
@@ -197,7 +198,7 @@ def lab_correct(request, public_id, result_id):
 @require_http_methods(["GET", "POST"])
 def lab_mark_error(request, public_id, result_id):
     patient, result = access.result_for(
-        request.user, public_id, result_id, perm="monitoring.change_labresult"
+        request.user, public_id, result_id, perm="patients.change_labresult"
     )
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

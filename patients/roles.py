@@ -40,6 +40,13 @@ _NURSING = [
     "patients.change_followupcall",
 ]
 
+# The lab record: nurses and physicians enter and correct results; REMS administrators read.
+_LABS = [
+    "patients.view_labresult",
+    "patients.add_labresult",
+    "patients.change_labresult",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Nurses see patients, record weights and (monitoring) enter and correct labs.
     NURSE: [
@@ -47,11 +54,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "patients.add_weightmeasurement",
         "patients.change_weightmeasurement",
         *_NURSING,
+        *_LABS,
     ],
     # Physicians: everything clinical.
-    PHYSICIAN: [*_VIEW_PATIENTS, *_EDIT_PATIENTS, *_NURSING],
+    PHYSICIAN: [*_VIEW_PATIENTS, *_EDIT_PATIENTS, *_NURSING, *_LABS],
     # REMS administrators: REMS records; demographics read-only, no lab or dose changes.
-    REMS_ADMINISTRATOR: ["patients.view_patient", "patients.view_diagnosis"],
+    REMS_ADMINISTRATOR: [
+        "patients.view_patient",
+        "patients.view_diagnosis",
+        "patients.view_labresult",
+    ],
     # Analysts: read-only aggregates of their clinics (the Cohort page); no patient record.
     ANALYST: [],
 }

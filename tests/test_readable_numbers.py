@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
-from monitoring.models import Flag, LabResult
-from patients.models import Patient
+from monitoring.models import Flag
+from patients.models import LabResult, Patient
 from therapy.models import DoseSuggestion
 
 # Five or more decimals, a stored column's padding ("30.0000"), or an exponent (1E+1, 0E-10).

@@ -20,9 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from monitoring.models import LabResult, ResponseAssessment
-from monitoring.rules import catalogue
-from patients.models import Patient
+from monitoring.models import ResponseAssessment
+from patients import lab_catalogue as catalogue
+from patients.models import LabResult, Patient
 from therapy.models import MaintenanceCourse
 
 DEMO_MRN = r"^[NS][0-9]{6}$"

@@ -27,9 +27,9 @@ from django.core.cache import cache
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from monitoring.models import LabResult, ResponseAssessment
+from monitoring.models import ResponseAssessment
 from patients.formatting import clinical_number
-from patients.models import Diagnosis, Patient, Transplant
+from patients.models import Diagnosis, LabResult, Patient, Transplant
 from patients.risk import Cytogenetics, cytogenetic_risk
 from therapy.models import DoseChange, Hold, MaintenanceCourse
 

@@ -46,10 +46,9 @@ from monitoring.interop.models import (
     LabCodeMapping,
     UnitMapping,
 )
-from monitoring.models import LabResult
-from monitoring.rules import catalogue
+from patients import lab_catalogue as catalogue
 from patients.errors import DomainError
-from patients.models import Patient
+from patients.models import LabResult, Patient
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from monitoring.rules.catalogue import TESTS
+from patients.lab_catalogue import TESTS
 from patients.models import Clinic, Patient, TimeStampedModel
 
 TEST_CHOICES = [(t.code, t.name) for t in TESTS]

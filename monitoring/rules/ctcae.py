@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from monitoring.rules.catalogue import find_test
+from patients.lab_catalogue import find_test
 from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
 
 RULE_ID = "ctcae.grade"

@@ -21,8 +21,8 @@ from datetime import date
 from decimal import Context, Decimal, localcontext
 from typing import Literal
 
-from monitoring.rules.catalogue import flc_ratio
 from patients.formatting import clinical_number
+from patients.lab_catalogue import flc_ratio
 from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from monitoring.rules import catalogue, ctcae, flags, imwg, schedule
+from monitoring.rules import ctcae, flags, imwg, schedule
+from patients import lab_catalogue as catalogue
 from patients.nursing import rules as nursing_rules
 from patients.rulebook import Threshold
 from therapy import dosing, eligibility, rems_rules

@@ -15,8 +15,8 @@ from typing import Any
 
 from django.utils.timezone import localdate, localtime
 
-from monitoring.models import Flag, LabResult, ResponseAssessment
-from monitoring.rules import catalogue, ctcae, imwg, schedule
+from monitoring.models import Flag, ResponseAssessment
+from monitoring.rules import ctcae, imwg, schedule
 from monitoring.timeline.figures import (
     CountSeries,
     DiseaseSeries,
@@ -27,8 +27,9 @@ from monitoring.timeline.figures import (
     Span,
     ThresholdLine,
 )
+from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_number
-from patients.models import Patient
+from patients.models import LabResult, Patient
 from patients.nursing.selectors import note_events
 from patients.rulebook import Finding, Threshold
 from patients.selectors import cytogenetic_risk_for, rule_thresholds

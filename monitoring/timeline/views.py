@@ -40,7 +40,7 @@ def _page(request, patient, form, *, status=200):
 def data_tables(request, public_id):
     """The charts' values as tables, loaded when the reader opens them (htmx), so the
     timeline page itself does not render years of rows."""
-    patient = patient_for_user(request.user, public_id, perm="monitoring.view_labresult")
+    patient = patient_for_user(request.user, public_id, perm="patients.view_labresult")
     patient_services.access_record(user=request.user, patient=patient, path=request.path)
     context = {
         "patient": patient,
@@ -51,7 +51,7 @@ def data_tables(request, public_id):
 
 
 def timeline(request, public_id):
-    patient = patient_for_user(request.user, public_id, perm="monitoring.view_labresult")
+    patient = patient_for_user(request.user, public_id, perm="patients.view_labresult")
     patient_services.access_record(user=request.user, patient=patient, path=request.path)
     return _page(
         request, patient, ResponseAssessmentForm(initial={"assessed_on": timezone.localdate()})

@@ -16,8 +16,8 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from monitoring import services as monitoring_services
-from monitoring.models import Flag, LabResult
-from patients.models import Patient
+from monitoring.models import Flag
+from patients.models import LabResult, Patient
 from tests.monitoring.conftest import cbc, evaluate
 from therapy import services as therapy_services
 from therapy.models import DoseSuggestion, Hold, Regimen, RemsAuthorization, RemsEnrollment

@@ -5,7 +5,7 @@ import pytest
 
 from monitoring.interop import hl7 as ingest
 from monitoring.interop import services as interop_services
-from monitoring.models import LabResult
+from patients.models import LabResult
 from tests.monitoring.interop.conftest import CBC, Res, oru
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

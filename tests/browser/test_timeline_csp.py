@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from monitoring.models import LabResult
+from patients.models import LabResult
 from therapy import services as therapy_services
 from therapy.models import Regimen
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from monitoring import services
 from monitoring.evaluation import patient_rules_evaluate
 from monitoring.models import Flag
-from monitoring.rules.catalogue import find_test
+from patients.lab_catalogue import find_test
 
 COURSE_START = date(2025, 1, 6)
 

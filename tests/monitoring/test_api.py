@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from monitoring.models import Flag, LabResult
+from monitoring.models import Flag
+from patients.models import LabResult
 from tests.factories import PatientFactory
 from tests.monitoring.conftest import evaluate, record
 

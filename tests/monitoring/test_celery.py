@@ -16,7 +16,8 @@ from django.urls import reverse
 from config.celery import app
 from monitoring import tasks
 from monitoring.evaluation import sweep_run
-from monitoring.models import Flag, LabResult
+from monitoring.models import Flag
+from patients.models import LabResult
 from tests.monitoring.conftest import record
 
 

@@ -5,7 +5,8 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 
-from monitoring.models import Flag, LabResult
+from monitoring.models import Flag
+from patients.models import LabResult
 
 
 @pytest.mark.django_db

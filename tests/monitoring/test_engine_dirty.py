@@ -310,7 +310,7 @@ def test_the_full_sweep_warns_naming_patient_and_kind_when_it_changes_a_skipped_
     cbc(patient, nurse, date(2025, 3, 10), plt="150")
     sweep_run(as_of=AS_OF, full=False)
     # A write that bypassed the services (no dirty mark): only the safety net sees it.
-    from monitoring.models import LabResult
+    from patients.models import LabResult
 
     LabResult.objects.filter(patient=patient, test_code="PLT").update(canonical_value=Decimal("40"))
     assert sweep_run(as_of=AS_OF, full=False).patients == 0

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from monitoring import services as lab_services
 from monitoring.errors import LabEntryRejected
 from monitoring.evaluation import sweep_run
-from monitoring.models import Flag, LabResult
+from monitoring.models import Flag
 from patients import services as patient_services
 from patients.errors import DomainError
-from patients.models import Patient
+from patients.models import LabResult, Patient
 from tests.factories import DiagnosisFactory, PatientFactory
 from tests.monitoring.conftest import cbc, record, start_course
 from therapy import services as therapy_services

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import connection
 
 from monitoring.evaluation import sweep_run
-from monitoring.models import Flag, LabResult
+from monitoring.models import Flag
+from patients.models import LabResult
 from tests.factories import DiagnosisFactory, PatientFactory, WeightFactory
 from tests.monitoring.conftest import cbc, record, start_course
 

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from monitoring import services
-from monitoring.models import Flag, LabResult
+from monitoring.models import Flag
+from patients.models import LabResult
 from tests.monitoring.conftest import cbc, evaluate, open_flag, record, start_course
 from therapy import services as therapy_services
 from therapy.models import DoseSuggestion, RemsEnrollment

@@ -13,8 +13,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from monitoring import errors
-from monitoring.models import LabResult
-from monitoring.rules import catalogue
+from patients import lab_catalogue as catalogue
+from patients.models import LabResult
 
 D = Decimal
 ANC_MIXUP = (

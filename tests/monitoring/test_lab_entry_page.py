@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from monitoring import errors
-from monitoring.models import ClinicLabUnit, LabResult, UserLabUnit
+from patients.models import ClinicLabUnit, LabResult, UserLabUnit
 from tests.monitoring.conftest import at, record
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from monitoring.evaluation import sweep_run
-from monitoring.models import Flag, LabResult, MonitoringStatus
+from monitoring.models import Flag, MonitoringStatus
+from patients.models import LabResult
 from tests.factories import WeightFactory
 from tests.monitoring.conftest import cbc, evaluate, open_flag, record
 from therapy.models import DoseSuggestion, Hold

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitoring.rules.catalogue import from_canonical, to_canonical
 from monitoring.services import CANONICAL_PLACES
+from patients.lab_catalogue import from_canonical, to_canonical
 from tests.monitoring.conftest import at, record
 
 pytestmark = pytest.mark.django_db

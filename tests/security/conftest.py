@@ -4,8 +4,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from monitoring.models import Flag, InterfaceMessage, LabResult
-from patients.models import FollowUpCall
+from monitoring.models import Flag, InterfaceMessage
+from patients.models import FollowUpCall, LabResult
 from patients.nursing import services as nursing_services
 from patients.rulebook import Finding
 from tests.factories import WeightFactory

@@ -3,8 +3,7 @@ reads with a patient, and of lab ingest (a patient of another clinic is 404, as 
 
 import pytest
 
-from monitoring.models import LabResult
-from patients.models import PatientAccess
+from patients.models import LabResult, PatientAccess
 from tests.security.matrix_table import FORBIDDEN, NOT_FOUND, OK, PERSONAS
 
 CREATED = 201

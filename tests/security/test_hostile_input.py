@@ -14,11 +14,12 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from monitoring import errors, tasks
-from monitoring.models import Flag, LabResult
+from monitoring.models import Flag
 from monitoring.views import SWEEP_LATER
 from patients import parsing
 from patients.api_fields import JSON_TOO_DEEP
 from patients.login import USERNAME_TOO_LONG
+from patients.models import LabResult
 from therapy.views import FIRST_MONTH, LAST_MONTH
 
 pytestmark = pytest.mark.django_db

@@ -24,11 +24,11 @@ from monitoring.errors import LabEntryRejected
 from monitoring.interop import units
 from monitoring.interop.fhir.resources import LOCAL_TEST, LOINC
 from monitoring.interop.models import InterfaceMessage
-from monitoring.models import LabResult
-from monitoring.rules import catalogue
+from patients import lab_catalogue as catalogue
 from patients import parsing
 from patients.api_fields import json_depth
 from patients.errors import DomainError
+from patients.models import LabResult
 
 _QUALITATIVE = {"260385009": "negative", "10828004": "positive"}
 _STATUSES = {
@@ -177,7 +177,7 @@ def _check(user, resource, where: str) -> _Checked:
         raise FhirInvalid([("required", "subject must reference a Patient.", f"{where}.subject")])
     try:
         patient = access.patient_for(
-            user, reference.removeprefix("Patient/"), perm="monitoring.add_labresult"
+            user, reference.removeprefix("Patient/"), perm="patients.add_labresult"
         )
     except (Http404, ValidationError, ValueError):
         raise FhirInvalid(

@@ -11,8 +11,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from monitoring.interop.units import UCUM, UCUM_SYSTEM
-from monitoring.models import LabResult
-from monitoring.rules import catalogue
+from patients import lab_catalogue as catalogue
+from patients.models import LabResult
 
 FHIR_VERSION = "4.0.1"
 LOINC = "http://loinc.org"

@@ -20,9 +20,10 @@ from rest_framework.views import APIView
 from monitoring import access
 from monitoring.interop.fhir import resources
 from monitoring.interop.fhir.ingest import FhirInvalid, observations_ingest, parse_body
-from monitoring.models import LabResult, ResponseAssessment
-from monitoring.rules import catalogue
+from monitoring.models import ResponseAssessment
 from patients import audit, parsing
+from patients import lab_catalogue as catalogue
+from patients.models import LabResult
 from therapy import selectors as therapy_selectors
 
 FHIR_JSON = "application/fhir+json"
@@ -132,7 +133,7 @@ def _codes(param: str | None) -> tuple[set[str], bool]:
 
 class ObservationType(FhirView):
     def get(self, request):
-        patient = self.patient(request.query_params.get("patient"), "monitoring.view_labresult")
+        patient = self.patient(request.query_params.get("patient"), "patients.view_labresult")
         category = request.query_params.get("category", "").rpartition("|")[2]
         tests, status_asked = _codes(request.query_params.get("code"))
         count_text = request.query_params.get("_count", "100").strip()
@@ -191,7 +192,7 @@ class ObservationRead(FhirView):
         if row is None:
             raise Http404
         perm = (
-            "monitoring.view_labresult" if kind == "lab" else "monitoring.view_responseassessment"
+            "patients.view_labresult" if kind == "lab" else "monitoring.view_responseassessment"
         )
         self.patient(str(row.patient.public_id), perm)  # 404 outside the user's clinics
         if kind == "lab":

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from monitoring.models import LabResult
+from patients.models import LabResult
 
 pytestmark = pytest.mark.django_db
 

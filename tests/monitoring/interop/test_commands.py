@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from monitoring.interop.models import Hl7Sender, InterfaceMessage
-from monitoring.models import LabResult
+from patients.models import LabResult
 from tests.factories import PatientFactory
 from tests.monitoring.interop.conftest import AUTHORITY, CBC, FACILITY, oru
 

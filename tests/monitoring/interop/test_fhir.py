@@ -16,8 +16,8 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 from rest_framework.test import APIClient
 
 from monitoring.interop.models import InterfaceMessage
-from monitoring.models import LabResult, ResponseAssessment
-from patients.models import PatientAccess
+from monitoring.models import ResponseAssessment
+from patients.models import LabResult, PatientAccess
 from tests.monitoring.interop.conftest import CBC, Res, oru, receive
 from therapy import services as therapy_services
 from therapy.dosing import DoseLevel

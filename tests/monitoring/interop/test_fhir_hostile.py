@@ -10,8 +10,7 @@ import pytest
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from rest_framework.test import APIClient
 
-from monitoring.models import LabResult
-from patients.models import PatientAccess
+from patients.models import LabResult, PatientAccess
 from tests.monitoring.interop.test_fhir import observation
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import pytest
 from monitoring.interop import hl7 as ingest
 from monitoring.interop import services as interop_services
 from monitoring.interop.models import InterfaceMessage
-from monitoring.models import LabResult
+from patients.models import LabResult
 from tests.monitoring.interop.conftest import CBC, Res, oru, receive
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from monitoring.models import LabResult
-from monitoring.selectors import latest_results
+from patients.lab_selectors import latest_results
+from patients.models import LabResult
 from tests.monitoring.interop.conftest import CBC, Res, oru, receive
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from monitoring.models import Flag, LabResult, Notification
+from monitoring.models import Flag, Notification
+from patients.models import LabResult
 from tests.monitoring.conftest import evaluate
 from tests.monitoring.interop.conftest import Res, oru, receive
 from therapy.models import DoseSuggestion

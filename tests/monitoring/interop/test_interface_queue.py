@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitoring.interop.models import InterfaceMessage, LabCodeMapping, UnitMapping
-from monitoring.models import LabResult
+from patients.models import LabResult
 from tests.factories import PatientFactory
 from tests.monitoring.interop.conftest import CBC, Res, oru, receive
 

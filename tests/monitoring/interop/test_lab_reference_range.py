@@ -10,8 +10,9 @@ import pytest
 
 from monitoring import services
 from monitoring.evaluation import patient_rules_evaluate
-from monitoring.models import Flag, LabResult
+from monitoring.models import Flag
 from monitoring.rules import ctcae
+from patients.models import LabResult
 from tests.monitoring.interop.conftest import Res, oru, receive
 
 pytestmark = pytest.mark.django_db

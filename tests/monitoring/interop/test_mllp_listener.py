@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from monitoring.interop import mllp
 from monitoring.interop import services as interop_services
 from monitoring.interop.models import InterfaceMessage
-from monitoring.models import LabResult
+from patients.models import LabResult
 from tests.monitoring.interop.conftest import CBC, oru
 
 VT, FS, CR = b"\x0b", b"\x1c", b"\r"

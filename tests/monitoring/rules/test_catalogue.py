@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitoring.rules import catalogue
-from monitoring.rules.catalogue import (
+from patients import lab_catalogue as catalogue
+from patients.lab_catalogue import (
     PANELS,
     TESTS,
     UnitError,

@@ -3,8 +3,8 @@ from decimal import Decimal
 import pytest
 
 from monitoring.rules import ctcae
-from monitoring.rules.catalogue import find_test, to_canonical
 from monitoring.rules.ctcae import grade
+from patients.lab_catalogue import find_test, to_canonical
 from patients.rulebook import Threshold, thresholds_by_key
 
 D = Decimal

@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from monitoring.models import LabResult
 from monitoring.timeline import services as timeline_services
 from monitoring.timeline.models import ResponseAssessment
+from patients.models import LabResult
 from therapy import services as therapy_services
 from therapy.models import Regimen
 
