@@ -191,9 +191,7 @@ class ObservationRead(FhirView):
         row = model.objects.filter(pk=number).select_related("patient").first()
         if row is None:
             raise Http404
-        perm = (
-            "patients.view_labresult" if kind == "lab" else "monitoring.view_responseassessment"
-        )
+        perm = "patients.view_labresult" if kind == "lab" else "monitoring.view_responseassessment"
         self.patient(str(row.patient.public_id), perm)  # 404 outside the user's clinics
         if kind == "lab":
             return Response(resources.observation_resource(row))
