@@ -30,7 +30,6 @@ class MonitoringConfig(AppConfig):
         from monitoring.cohort import panels as cohort_panels
         from monitoring.history import history_entries
         from monitoring.interop import panels as interop_panels
-        from monitoring.lab_reader import MonitoringLabReader
         from monitoring.rules.registry import all_rule_defaults
         from patients.panels import register_history_entries
         from patients.roles import (
@@ -41,14 +40,12 @@ class MonitoringConfig(AppConfig):
             register_role_permissions,
         )
         from patients.rulebook import register_rule_defaults
-        from therapy.ports import register_lab_reader
 
         register_role_permissions(NURSE, NURSE_PERMISSIONS)
         register_role_permissions(PHYSICIAN, PHYSICIAN_PERMISSIONS)
         register_role_permissions(REMS_ADMINISTRATOR, REMS_ADMINISTRATOR_PERMISSIONS)
         register_role_permissions(PHYSICIAN, COHORT_PERMISSIONS)
         register_role_permissions(ANALYST, COHORT_PERMISSIONS)
-        register_lab_reader(MonitoringLabReader())
         panels.register()
         cohort_panels.register()
         interop_panels.register()

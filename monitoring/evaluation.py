@@ -38,21 +38,27 @@ from django.db import transaction
 from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
-from monitoring import therapy_gateway
-from monitoring.lab_reader import HCG_CODES
 from monitoring.models import Flag, MonitoringStatus, Notification
 from monitoring.rules import ctcae, imwg, schedule
 from monitoring.rules import flags as flag_rules
 from monitoring.rules.registry import all_rule_defaults
 from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_number, clinical_quantity
-from patients.lab_selectors import end_of_day, latest_results, local_date, marker_history
-from patients.models import LabResult, Patient, WeightMeasurement
+from patients.lab_selectors import (
+    HCG_CODES,
+    end_of_day,
+    latest_results,
+    local_date,
+    marker_history,
+)
+from patients.models import LabResult, Patient
 from patients.roles import PHYSICIAN
 from patients.rulebook import Finding, Threshold
-from patients.selectors import rule_settings_coming, rule_thresholds
+from patients.selectors import WeightUsed, rule_settings_coming, rule_thresholds, weight_history
 from therapy import dosing
-from therapy.selectors import planned_course_starts
+from therapy import selectors as therapy_selectors
+from therapy import services as therapy_services
+from therapy.selectors import crcl_with_weight, planned_course_starts
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +171,7 @@ class _Batch:
     rems: dict[int, Any]
     latest: dict[tuple[int, str], list[LabResult]]
     markers: dict[int, list[LabResult]]
-    weights: dict[int, list[tuple[date, Decimal]]]
+    weights: dict[int, list[WeightUsed]]
     pregnancy: dict[int, LabResult]  # the latest valid hCG result per patient
     # The results of each patient's latest complete CBC (every required count, one draw).
     cbc_draws: dict[int, list[LabResult]] = field(default_factory=dict)
@@ -199,8 +205,8 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
     for (pid, _code), rows in latest_results(in_scope, HCG_CODES, upto=upto, per_code=1).items():
         if rows and (pid not in pregnancy or rows[0].collected_at > pregnancy[pid].collected_at):
             pregnancy[pid] = rows[0]
-    snapshots = therapy_gateway.course_snapshots(in_scope, as_of=as_of) if in_scope else {}
-    pending, accepted = therapy_gateway.suggestion_states(sorted(patients))
+    snapshots = therapy_selectors.course_snapshots(in_scope, as_of=as_of) if in_scope else {}
+    pending, accepted = therapy_selectors.suggestion_states(sorted(patients))
     # Patients on a course are reviewed daily anyway (_next_review): the dates coming are
     # read only for those without one.
     off_course = [pid for pid in in_scope if pid not in snapshots]
@@ -210,10 +216,10 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
         patients=patients,
         thresholds=thresholds,
         snapshots=snapshots,
-        rems=therapy_gateway.rems_states(in_scope, as_of=as_of) if in_scope else {},
+        rems=therapy_selectors.rems_states(in_scope, as_of=as_of) if in_scope else {},
         latest=latest,
         markers=marker_history(in_scope, upto=upto),
-        weights=_weights(with_creatinine),
+        weights=weight_history(with_creatinine),
         pregnancy=pregnancy,
         cbc_draws=_complete_cbc_draws(in_scope, latest, patients, thresholds, upto),
         accepted=accepted,
@@ -338,27 +344,6 @@ def _latest_complete(rows: list[LabResult], required: tuple[str, ...]) -> list[L
         if set(required) <= set(draws[collected_at]):
             return [draws[collected_at][code] for code in required]
     return []
-
-
-def _weights(patient_ids: list[int]) -> dict[int, list[tuple[date, Decimal]]]:
-    """Valid weights per patient in one query. Same data and tie rule as
-    ``patients.selectors.weight_nearest``, read for a whole batch at once."""
-    found: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
-    rows = (
-        WeightMeasurement.objects.valid()
-        .filter(patient_id__in=patient_ids)
-        .order_by("patient_id", "measured_on", "pk")
-        .values_list("patient_id", "measured_on", "weight_kg")
-    )
-    for patient_id, measured_on, weight_kg in rows:
-        found[patient_id].append((measured_on, weight_kg))
-    return dict(found)
-
-
-def _weight_nearest(weights: list[tuple[date, Decimal]], on: date) -> tuple[date, Decimal] | None:
-    if not weights:
-        return None
-    return min(weights, key=lambda w: (abs((w[0] - on).days), w[0]))
 
 
 def _in_scope(patient: Patient) -> bool:
@@ -705,29 +690,25 @@ def _renal(
     weights = batch.weights.get(pid, [])
     on_dialysis = bool(getattr(getattr(patient, "diagnosis", None), "on_dialysis", False))
 
-    def crcl(result: LabResult):
-        on = local_date(result.collected_at)
-        weight = _weight_nearest(weights, on)
-        if weight is None:
-            return None
-        return dosing.crcl_cockcroft_gault(
-            age_years=patient.age_on(on),
-            weight_kg=weight[1],
-            creatinine_mg_dl=result.canonical_value,
-            sex_at_birth=patient.sex_at_birth,
-        ), weight
-
-    computed = [crcl(r) for r in rows]
+    computed = [
+        crcl_with_weight(
+            patient,
+            creatinine_mg_dl=r.canonical_value,
+            collected_at=r.collected_at,
+            weights=weights,
+        )
+        for r in rows
+    ]
     if not computed or computed[0] is None:
         return {}, None, {}
-    current, current_weight = computed[0]
+    current, current_weight = computed[0].finding, computed[0].weight
     current_crcl = current.values["crcl_ml_min"]
     band = dosing.renal_band(current_crcl, on_dialysis, t).outcome
     info = {"current_band": band}
     above = _renal_above_band(snap, rows, current, current_crcl, on_dialysis, t)
     if len(computed) < 2 or computed[1] is None:
         return above, current_crcl, info
-    previous, previous_weight = computed[1]
+    previous, previous_weight = computed[1].finding, computed[1].weight
     crossed = dosing.renal_band_crossed(
         previous.values["crcl_ml_min"], current_crcl, on_dialysis, t
     )
@@ -735,9 +716,10 @@ def _renal(
         return above, current_crcl, info
     used = (
         f"creatinine {clinical_number(rows[0].canonical_value, 2)} mg/dL on "
-        f"{local_date(rows[0].collected_at)} with weight {clinical_number(current_weight[1], 1)} kg "
-        f"of {current_weight[0]}; before: creatinine {clinical_number(rows[1].canonical_value, 2)} "
-        f"mg/dL with weight {clinical_number(previous_weight[1], 1)} kg of {previous_weight[0]}"
+        f"{local_date(rows[0].collected_at)} with weight {clinical_number(current_weight.weight_kg, 1)} kg "
+        f"of {current_weight.measured_on}; before: creatinine {clinical_number(rows[1].canonical_value, 2)} "
+        f"mg/dL with weight {clinical_number(previous_weight.weight_kg, 1)} kg of "
+        f"{previous_weight.measured_on}"
     )
     finding = dataclasses.replace(
         crossed,
@@ -745,8 +727,8 @@ def _renal(
             **crossed.values,
             "current": current.values,
             "previous": previous.values,
-            "current_weight_on": current_weight[0],
-            "previous_weight_on": previous_weight[0],
+            "current_weight_on": current_weight.measured_on,
+            "previous_weight_on": previous_weight.measured_on,
         },
     )
     return (
@@ -1256,7 +1238,7 @@ def _withdraw_suggestions_on_withdrawn_evidence(
         )
         if not words:
             continue
-        therapy_gateway.dose_suggestion_withdraw(
+        therapy_services.dose_suggestion_withdraw(
             patient=batch.patients[suggestion.patient_id],
             kind=suggestion.kind,
             reason=f"Evidence withdrawn: {words}",
@@ -1298,7 +1280,7 @@ def _therapy_suggestions(open_now, wanted, batch, suggestions, withdrawals) -> N
             continue
         if flag.patient_id not in batch.snapshots:
             continue
-        suggestion = therapy_gateway.dose_suggestion_raise(
+        suggestion = _dose_suggestion_raise(
             patient=batch.patients[flag.patient_id],
             kind=d.suggestion_kind,
             finding=d.finding,
@@ -1313,16 +1295,26 @@ def _therapy_suggestions(open_now, wanted, batch, suggestions, withdrawals) -> N
     if suggestions:
         pending = {
             (s.patient_id, s.kind)
-            for s in therapy_gateway.pending_suggestions([p.pk for p, *_ in suggestions])
+            for s in therapy_selectors.pending_suggestions([p.pk for p, *_ in suggestions])
         }
     for patient, kind, finding, evidence in suggestions:
         if (patient.pk, kind) in pending:
             continue  # already waiting for the physician; re-raising would only churn history
-        therapy_gateway.dose_suggestion_raise(
+        _dose_suggestion_raise(
             patient=patient, kind=kind, finding=finding, evidence=evidence, as_of=batch.as_of
         )
     for patient, kind, reason in withdrawals:
-        therapy_gateway.dose_suggestion_withdraw(patient=patient, kind=kind, reason=reason)
+        therapy_services.dose_suggestion_withdraw(patient=patient, kind=kind, reason=reason)
+
+
+def _dose_suggestion_raise(*, patient, kind: str, finding, evidence: list[dict], as_of: date):
+    """Raise (idempotently) a therapy dose suggestion on the active course; None without one."""
+    course = therapy_selectors.active_course_for(patient)
+    if course is None:
+        return None
+    return therapy_services.dose_suggestion_raise(
+        patient=patient, course=course, kind=kind, finding=finding, evidence=evidence, as_of=as_of
+    )
 
 
 def _queue_notifications(open_now: list[Flag], wanted, batch: _Batch) -> int:

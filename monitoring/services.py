@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from monitoring import errors, therapy_gateway
+from monitoring import errors
 from monitoring.errors import EntryProblem, LabEntryRejected
 from monitoring.models import Flag
 from monitoring.rules import ctcae
@@ -34,6 +34,7 @@ from patients.lab_selectors import latest_results, local_date
 from patients.models import LabResult, Patient, UserLabUnit
 from patients.parsing import ParseError, parse_clinical_number
 from patients.selectors import rule_thresholds
+from therapy import services as therapy_services
 
 COMPUTED_CODES = {"FLC_RATIO"}
 CANONICAL_PLACES = Decimal("1E-10")
@@ -566,7 +567,7 @@ def lab_results_evidence_repoint(*, patient: Patient, replaced: Mapping[int, int
         evidence = _repointed(flag.evidence, replaced)
         if evidence != flag.evidence:
             Flag.objects.filter(pk=flag.pk).update(evidence=evidence)
-    therapy_gateway.suggestions_repoint_evidence(
+    therapy_services.dose_suggestions_repoint_evidence(
         patient=patient, replaced=replaced, repoint=lambda e: _repointed(e, replaced)
     )
 
@@ -624,7 +625,7 @@ def dose_suggestion_accept(*, suggestion, user, on: date, now: datetime | None =
     is evaluated at once, so counts and badges change in this request.
     """
     now = now or timezone.now()
-    accepted = therapy_gateway.dose_suggestion_accept(suggestion=suggestion, user=user, on=on)
+    accepted = therapy_services.dose_suggestion_accept(suggestion=suggestion, user=user, on=on)
     evidence = _decision_evidence(accepted)
     what = "; ".join(e["value"] for e in evidence) or "dose kept as it is"
     Flag.objects.open().filter(
@@ -648,7 +649,7 @@ def dose_suggestion_dismiss(*, suggestion, user, reason: str, now: datetime | No
     """Dismiss a therapy suggestion with a reason; the flag that raised it is acknowledged
     with that reason (it leaves the to-do lists, and opens again if the finding worsens)."""
     now = now or timezone.now()
-    dismissed = therapy_gateway.dose_suggestion_dismiss(
+    dismissed = therapy_services.dose_suggestion_dismiss(
         suggestion=suggestion, user=user, reason=reason
     )
     Flag.objects.filter(

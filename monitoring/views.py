@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from monitoring import access, selectors, services, tasks, therapy_gateway
+from monitoring import access, selectors, services, tasks
 from monitoring.errors import LabEntryRejected
 from monitoring.forms import (
     AcknowledgeForm,
@@ -25,6 +25,8 @@ from patients import services as patient_services
 from patients.access import clinics_for_user
 from patients.errors import DomainError
 from patients.lab_catalogue import PANELS, find_test
+from therapy import selectors as therapy_selectors
+from therapy.forms import DismissForm
 
 PAGE_SIZE = 25
 SWEEP_LATER = (
@@ -308,7 +310,7 @@ def inbox(request):
     )
     flags = selectors.mark_nobody_notified(list(page.object_list))
     patient_ids = [flag.patient_id for flag in flags]
-    rows = _with_suggestions(flags, therapy_gateway.pending_suggestions(patient_ids))
+    rows = _with_suggestions(flags, therapy_selectors.pending_suggestions(patient_ids))
     return render(
         request,
         "monitoring/inbox.html",
@@ -362,7 +364,7 @@ def _safe_next(request, fallback: str) -> str:
 def _suggestion(request, public_id, suggestion_id):
     patient = access.patient_for(request.user, public_id, perm=DECIDE_SUGGESTION)
     _log_access(request, patient)
-    suggestion = therapy_gateway.suggestion_for(patient, suggestion_id)
+    suggestion = therapy_selectors.suggestion_for(patient, suggestion_id)
     if suggestion is None:
         raise Http404("No such suggestion.")
     return patient, suggestion
@@ -389,7 +391,7 @@ def suggestion_accept(request, public_id, suggestion_id):
 @require_http_methods(["GET", "POST"])
 def suggestion_dismiss(request, public_id, suggestion_id):
     patient, suggestion = _suggestion(request, public_id, suggestion_id)
-    form = therapy_gateway.dismiss_form(request.POST or None)
+    form = DismissForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.dose_suggestion_dismiss(

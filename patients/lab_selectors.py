@@ -6,12 +6,15 @@ every list is a fixed number of queries whatever its length, batches included.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from patients.formatting import clinical_number
 from patients.lab_catalogue import PANELS, find_test
 from patients.models import ClinicLabUnit, LabResult, Patient, UserLabUnit
 
@@ -128,3 +131,94 @@ def clinic_units(clinic_id: int | None, codes) -> dict[str, str]:
     for row in ClinicLabUnit.objects.filter(clinic_id=clinic_id, test_code__in=codes):
         units[row.test_code] = row.unit
     return units
+
+
+# --- What therapy's rules read ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabValue:
+    code: str  # catalogue code, e.g. "ANC", "PLT", "CREAT"
+    value: Decimal  # in the catalogue's canonical unit
+    unit: str
+    collected_at: datetime
+    result_id: int
+
+
+def latest_values(patient_id: int, codes, *, as_of: date) -> dict[str, LabValue]:
+    """The newest valid numeric value of each test on or before ``as_of`` (one query)."""
+    found = latest_results([patient_id], codes, upto=end_of_day(as_of))
+    values = {}
+    for (_, code), rows in found.items():
+        row = rows[0]
+        if row.canonical_value is None:
+            continue
+        values[code] = LabValue(
+            code=code,
+            # The same number without the column's ten stored decimals, so therapy's
+            # checklist text reads "0.64", not "0.6400000000" (equal in value).
+            value=Decimal(clinical_number(row.canonical_value)),
+            unit=row.canonical_unit,
+            collected_at=row.collected_at,
+            result_id=row.pk,
+        )
+    return values
+
+
+HCG_CODES = ("HCG_SERUM_QUAL", "HCG_SERUM_QUANT", "HCG_URINE_QUAL")
+# A quantitative serum hCG reads negative below its reference limit (5 mIU/mL), which is
+# then the test's detection limit for the REMS sensitivity check.
+QUANT_HCG_SENSITIVITY = Decimal("5")
+
+
+@dataclass(frozen=True)
+class PregnancyTestResult:
+    collected_at: datetime
+    result: str  # "negative" | "positive"
+    sensitivity_miu_ml: Decimal | None
+    result_id: int
+
+
+def pregnancy_tests(
+    patient_ids: list[int], *, since: date, as_of: date
+) -> dict[int, list[PregnancyTestResult]]:
+    """Each patient's valid negative or positive pregnancy tests collected from ``since``
+    to ``as_of`` (clinic days), oldest first: one query for the whole batch."""
+    rows = (
+        LabResult.objects.valid()
+        .filter(
+            patient_id__in=patient_ids,
+            test_code__in=HCG_CODES,
+            qualitative__in=["negative", "positive"],
+            collected_at__gte=timezone.make_aware(datetime.combine(since, time.min)),
+            collected_at__lte=end_of_day(as_of),
+        )
+        .order_by("patient_id", "collected_at", "pk")
+    )
+    found: dict[int, list[PregnancyTestResult]] = defaultdict(list)
+    for row in rows:
+        sensitivity = row.hcg_sensitivity_miu_ml
+        if sensitivity is None and row.test_code == "HCG_SERUM_QUANT":
+            sensitivity = QUANT_HCG_SENSITIVITY
+        found[row.patient_id].append(
+            PregnancyTestResult(
+                collected_at=row.collected_at,
+                result=row.qualitative,
+                sensitivity_miu_ml=sensitivity,
+                result_id=row.pk,
+            )
+        )
+    return dict(found)
+
+
+def last_negative_pregnancy_tests(
+    patient_ids: list[int], *, since: date, as_of: date
+) -> dict[int, date]:
+    """The clinic date of each patient's last negative pregnancy test (``pregnancy_tests``
+    window): one query for the whole batch."""
+    found = {}
+    for patient_id, tests in pregnancy_tests(patient_ids, since=since, as_of=as_of).items():
+        negatives = [t.collected_at for t in tests if t.result == "negative"]
+        if negatives:
+            found[patient_id] = local_date(max(negatives))
+    return found

@@ -80,16 +80,29 @@ class WeightUsed:
     measured_on: date
 
 
-def weight_nearest(patient: Patient, on: date) -> WeightUsed | None:
-    """The valid weight measured nearest to ``on`` (before or after); ties go to the earlier."""
-    weights = WeightMeasurement.objects.valid().filter(patient=patient)
-    before = weights.filter(measured_on__lte=on).order_by("-measured_on").first()
-    after = weights.filter(measured_on__gt=on).order_by("measured_on").first()
-    candidates = [w for w in (before, after) if w is not None]
-    if not candidates:
+def weight_history(patient_ids: Iterable[int]) -> dict[int, list[WeightUsed]]:
+    """Every valid weight of each patient, oldest first (ties by entry order): one query
+    for a whole batch. ``weight_nearest`` picks from it."""
+    found: dict[int, list[WeightUsed]] = {}
+    rows = (
+        WeightMeasurement.objects.valid()
+        .filter(patient_id__in=list(patient_ids))
+        .order_by("patient_id", "measured_on", "pk")
+        .values_list("patient_id", "measured_on", "weight_kg")
+    )
+    for patient_id, measured_on, weight_kg in rows:
+        found.setdefault(patient_id, []).append(
+            WeightUsed(weight_kg=weight_kg, measured_on=measured_on)
+        )
+    return found
+
+
+def weight_nearest(weights: list[WeightUsed], on: date) -> WeightUsed | None:
+    """The weight measured nearest to ``on`` (before or after); a tie goes to the earlier
+    date, then to the first entered. ``weights`` comes from ``weight_history``."""
+    if not weights:
         return None
-    best = min(candidates, key=lambda w: (abs((w.measured_on - on).days), w.measured_on))
-    return WeightUsed(weight_kg=best.weight_kg, measured_on=best.measured_on)
+    return min(weights, key=lambda w: (abs((w.measured_on - on).days), w.measured_on))
 
 
 def latest_transplant(patient: Patient, *, on_or_before: date) -> Transplant | None:

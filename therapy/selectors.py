@@ -16,9 +16,21 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
 from patients.formatting import clinical_number
+from patients.lab_selectors import (
+    last_negative_pregnancy_tests,
+    latest_values,
+    local_date,
+    pregnancy_tests,
+)
 from patients.models import Patient
 from patients.rulebook import Finding, Threshold
-from patients.selectors import latest_transplant, rule_thresholds, weight_nearest
+from patients.selectors import (
+    WeightUsed,
+    latest_transplant,
+    rule_thresholds,
+    weight_history,
+    weight_nearest,
+)
 from therapy import cycles, dosing, eligibility, rems_rules
 from therapy.dosing import DoseLevel, format_mg
 from therapy.eligibility import ChecklistItem, EligibilityInputs
@@ -33,7 +45,6 @@ from therapy.models import (
     RemsSurvey,
     parse_days,
 )
-from therapy.ports import lab_reader, last_negative_pregnancy_tests
 
 ELIGIBILITY_DEFAULTS = dosing.DEFAULTS + rems_rules.DEFAULTS + eligibility.DEFAULTS
 
@@ -402,9 +413,7 @@ def rems_states(patient_ids: list[int], *, as_of: date) -> dict[int, RemsState]:
     ]
     earliest = min((p.therapy_start for p in patients if p.pk in need_tests), default=as_of)
     tests = (
-        last_negative_pregnancy_tests(
-            lab_reader(), need_tests, since=earliest - timedelta(days=14), as_of=as_of
-        )
+        last_negative_pregnancy_tests(need_tests, since=earliest - timedelta(days=14), as_of=as_of)
         if need_tests
         else {}
     )
@@ -684,13 +693,14 @@ def eligibility_for(
     # New York is still that day, not the next UTC day).
     prescription_at = timezone.localtime(prescription_at)
     thresholds = rule_thresholds(ELIGIBILITY_DEFAULTS, clinic_id=patient.clinic_id)
-    reader = lab_reader()
-    labs = reader.latest_values(patient.pk, LAB_CODES, as_of=as_of)
+    labs = latest_values(patient.pk, LAB_CODES, as_of=as_of)
     crcl, crcl_on, basis = _crcl(patient, labs.get("CREAT"))
     anc, plt = labs.get("ANC"), labs.get("PLT")
     diagnosis = getattr(patient, "diagnosis", None)
     enrollment = RemsEnrollment.objects.filter(patient=patient).first()
-    tests = reader.pregnancy_tests(patient.pk, since=as_of - timedelta(days=14), as_of=as_of)
+    tests = pregnancy_tests([patient.pk], since=as_of - timedelta(days=14), as_of=as_of).get(
+        patient.pk, []
+    )
     transplant = latest_transplant(patient, on_or_before=as_of)
     inputs = EligibilityInputs(
         best_response=(diagnosis.best_response_pre_maintenance or None) if diagnosis else None,
@@ -726,29 +736,65 @@ def eligibility_for(
     return Eligibility(items=items, overall=eligibility.overall(items), as_of=as_of)
 
 
+@dataclass(frozen=True)
+class CrclUsed:
+    """A Cockcroft-Gault creatinine clearance with the inputs it used."""
+
+    finding: Finding  # dosing.crcl_cockcroft_gault: values["crcl_ml_min"], the formula's inputs
+    creatinine_on: date
+    weight: WeightUsed
+
+    @property
+    def crcl_ml_min(self) -> Decimal:
+        return self.finding.values["crcl_ml_min"]
+
+
+def crcl_with_weight(
+    patient: Patient,
+    *,
+    creatinine_mg_dl: Decimal,
+    collected_at: datetime,
+    weights: list[WeightUsed],
+) -> CrclUsed | None:
+    """THE creatinine clearance of one creatinine result: Cockcroft-Gault with the patient's
+    age on the clinic date of the draw and the weight measured nearest that date (None
+    without a weight). ``weights`` come from ``patients.selectors.weight_history``, one
+    query for a whole batch; the sweep and the start-of-maintenance checklist both call it."""
+    on = local_date(collected_at)
+    weight = weight_nearest(weights, on)
+    if weight is None:
+        return None
+    finding = dosing.crcl_cockcroft_gault(
+        age_years=patient.age_on(on),
+        weight_kg=weight.weight_kg,
+        creatinine_mg_dl=creatinine_mg_dl,
+        sex_at_birth=patient.sex_at_birth,
+    )
+    return CrclUsed(finding=finding, creatinine_on=on, weight=weight)
+
+
 def _crcl(patient: Patient, creatinine) -> tuple[Decimal | None, date | None, str]:
-    """Cockcroft-Gault from the latest creatinine and the weight nearest its date."""
+    """The checklist's CrCl from the latest creatinine, with its basis in words."""
     if creatinine is None:
         return None, None, ""
-    on = timezone.localdate(creatinine.collected_at)
-    weight = weight_nearest(patient, on)
-    if weight is None:
+    used = crcl_with_weight(
+        patient,
+        creatinine_mg_dl=creatinine.value,
+        collected_at=creatinine.collected_at,
+        weights=weight_history([patient.pk]).get(patient.pk, []),
+    )
+    on = local_date(creatinine.collected_at)
+    if used is None:
         return (
             None,
             on,
             f"creatinine {clinical_number(creatinine.value)} mg/dL on {on}; no weight on record",
         )
-    finding = dosing.crcl_cockcroft_gault(
-        age_years=patient.age_on(on),
-        weight_kg=weight.weight_kg,
-        creatinine_mg_dl=creatinine.value,
-        sex_at_birth=patient.sex_at_birth,
-    )
     basis = (
         f"creatinine {clinical_number(creatinine.value)} mg/dL on {on}, "
-        f"weight {clinical_number(weight.weight_kg)} kg on {weight.measured_on}"
+        f"weight {clinical_number(used.weight.weight_kg)} kg on {used.weight.measured_on}"
     )
-    return finding.values["crcl_ml_min"], on, basis
+    return used.crcl_ml_min, on, basis
 
 
 # --- Course pages ---------------------------------------------------------------------------

@@ -9,13 +9,13 @@ from django.db.models import QuerySet
 from monitoring.models import Flag, MonitoringStatus
 from monitoring.nursing import dosing_calendar as plan
 from monitoring.rules import schedule
+from patients.lab_selectors import last_negative_pregnancy_tests
 from patients.models import FollowUpCall, Patient
 from patients.nursing.selectors import follow_ups_due
 from patients.selectors import rule_thresholds
 from therapy import rems_rules
 from therapy import selectors as therapy_selectors
 from therapy.models import parse_days
-from therapy.ports import lab_reader, last_negative_pregnancy_tests
 
 
 def physician_requests(clinic_id: int) -> QuerySet[Flag]:
@@ -76,7 +76,7 @@ def dosing_calendar(patient: Patient, *, today: date, cycles: int) -> dict | Non
     pregnancy = []
     if _tests_for_pregnancy(patient, today):
         last_negative = last_negative_pregnancy_tests(
-            lab_reader(), [patient.pk], since=course.start_date - timedelta(days=14), as_of=today
+            [patient.pk], since=course.start_date - timedelta(days=14), as_of=today
         ).get(patient.pk)
         pregnancy = plan.pregnancy_test_dates(
             therapy_start=course.start_date,

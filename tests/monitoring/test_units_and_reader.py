@@ -1,5 +1,5 @@
 """Stored values grade exactly like the pure rules at every boundary, whatever the unit;
-therapy reads valid canonical values through the registered lab reader."""
+therapy reads valid canonical values through patients.lab_selectors."""
 
 from datetime import date
 from decimal import Decimal
@@ -67,23 +67,26 @@ def test_stored_canonical_value_converts_back_to_what_was_entered(pair, value):
     assert from_canonical(code, stored, unit).quantize(Decimal("0.01")) == value
 
 
-def test_therapy_reads_latest_valid_values_and_pregnancy_tests_through_the_port(patient, nurse):
+def test_therapy_reads_latest_valid_values_and_pregnancy_tests_from_the_lab_record(patient, nurse):
     from monitoring import services
-    from therapy.ports import lab_reader
+    from patients import lab_selectors
 
     record(patient, nurse, date(2025, 3, 1), ANC="1.2", CREAT="1.1")
     (newer,) = record(patient, nurse, date(2025, 3, 8), ANC="0.4")
     services.lab_result_mark_entered_in_error(result=newer, user=nurse, reason="Wrong patient")
     record(patient, nurse, date(2025, 3, 2), HCG_URINE_QUAL="negative")
-    reader = lab_reader()
-    values = reader.latest_values(patient.pk, ["ANC", "CREAT", "PLT"], as_of=date(2025, 3, 10))
+    values = lab_selectors.latest_values(
+        patient.pk, ["ANC", "CREAT", "PLT"], as_of=date(2025, 3, 10)
+    )
     assert (
         values["ANC"].value == Decimal("1.2")
         and values["CREAT"].unit == "mg/dL"
         and "PLT" not in values
     )
-    tests = reader.pregnancy_tests(patient.pk, since=date(2025, 3, 1), as_of=date(2025, 3, 10))
+    tests = lab_selectors.pregnancy_tests(
+        [patient.pk], since=date(2025, 3, 1), as_of=date(2025, 3, 10)
+    )[patient.pk]
     assert [(t.result, t.collected_at) for t in tests] == [("negative", at(date(2025, 3, 2)))]
-    assert reader.last_negative_pregnancy_tests(
+    assert lab_selectors.last_negative_pregnancy_tests(
         [patient.pk], since=date(2025, 1, 1), as_of=date(2025, 3, 10)
     ) == {patient.pk: date(2025, 3, 2)}

@@ -1,5 +1,5 @@
-"""Therapy fixtures: a REMS-enrolled patient, a course started by the physician, and a
-fake lab reader standing in for the monitoring app's."""
+"""Therapy fixtures: a REMS-enrolled patient, a course started by the physician, and lab
+results written into the lab record."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from therapy import ports, services
+from patients.lab_catalogue import find_test
+from patients.models import LabResult
+from therapy import services
 from therapy.models import MaintenanceCourse, Regimen, RemsEnrollment
-from therapy.ports import LabValue, PregnancyTestResult
 
 START = date(2024, 9, 10)  # ~100 days after the fixture patient's transplant (2024-06-01)
 
@@ -63,51 +64,42 @@ def at(on: date, hour: int = 9) -> datetime:
 
 
 @dataclass
-class FakeLabReader:
-    """Latest values by patient id and code; pregnancy tests by patient id."""
+class Labs:
+    """Lab results written straight into the lab record (patients.LabResult), which therapy
+    reads through patients.lab_selectors like in production."""
 
-    values: dict[int, dict[str, LabValue]] = field(default_factory=dict)
-    tests: dict[int, list[PregnancyTestResult]] = field(default_factory=dict)
-    next_id: int = 1
+    made: list[LabResult] = field(default_factory=list)
 
-    def add(self, patient, code: str, value, on: date, unit: str = "") -> LabValue:
-        lab = LabValue(code, Decimal(str(value)), unit, at(on), self.next_id)
-        self.next_id += 1
-        self.values.setdefault(patient.pk, {})[code] = lab
-        return lab
-
-    def add_pregnancy_test(self, patient, on: datetime, result: str = "negative") -> None:
-        self.tests.setdefault(patient.pk, []).append(
-            PregnancyTestResult(on, result, Decimal("25"), self.next_id)
+    def add(self, patient, code: str, value, on: date, unit: str = "") -> LabResult:
+        test = find_test(code)
+        return self._save(
+            patient,
+            code,
+            at(on),
+            canonical_value=Decimal(str(value)),
+            canonical_unit=test.canonical_unit,
+            value_as_entered=str(value),
+            unit_as_entered=unit or test.canonical_unit,
         )
-        self.next_id += 1
 
-    def latest_values(self, patient_id, codes, *, as_of):
-        found = self.values.get(patient_id, {})
-        return {c: v for c, v in found.items() if c in codes and v.collected_at.date() <= as_of}
+    def add_pregnancy_test(self, patient, on: datetime, result: str = "negative") -> LabResult:
+        return self._save(
+            patient, "HCG_URINE_QUAL", on, qualitative=result, hcg_sensitivity_miu_ml=Decimal("25")
+        )
 
-    def pregnancy_tests(self, patient_id, *, since, as_of):
-        return [
-            t
-            for t in self.tests.get(patient_id, [])
-            if since <= timezone.localdate(t.collected_at) <= as_of
-        ]
+    def _save(self, patient, code: str, collected_at: datetime, **values) -> LabResult:
+        result = LabResult.objects.create(
+            patient=patient,
+            test_code=code,
+            panel=find_test(code).panel,
+            collected_at=collected_at,
+            entered_at=collected_at,
+            **values,
+        )
+        self.made.append(result)
+        return result
 
 
 @pytest.fixture
-def labs():
-    previous = ports.lab_reader()
-    reader = FakeLabReader()
-    ports.register_lab_reader(reader)
-    yield reader
-    ports.register_lab_reader(previous)
-
-
-@pytest.fixture(autouse=True)
-def null_labs():
-    """Therapy tests start with no labs (the null reader), whatever the monitoring app
-    registered; ``labs`` replaces it with a fake reader."""
-    previous = ports.lab_reader()
-    ports.register_lab_reader(ports.NullLabReader())
-    yield
-    ports.register_lab_reader(previous)
+def labs(db):
+    return Labs()
