@@ -1,33 +1,6 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from monitoring.models import Flag, MonitoringStatus, Notification
-from patients.models import ClinicLabUnit, LabResult
-
-
-@admin.register(ClinicLabUnit)
-class ClinicLabUnitAdmin(admin.ModelAdmin):
-    list_display = ["clinic", "test_code", "unit"]
-    list_filter = ["clinic"]
-
-
-@admin.register(LabResult)
-class LabResultAdmin(SimpleHistoryAdmin):
-    list_display = [
-        "patient",
-        "test_code",
-        "canonical_value",
-        "canonical_unit",
-        "ctcae_grade",
-        "collected_at",
-        "entered_in_error_at",
-    ]
-    list_filter = ["test_code", "panel", "source"]
-    raw_id_fields = ["patient", "entered_by", "entered_in_error_by", "corrects"]
-    date_hierarchy = "collected_at"
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # clinical rows are marked entered-in-error, never deleted
 
 
 @admin.register(Flag)

@@ -10,7 +10,9 @@ from simple_history.admin import SimpleHistoryAdmin
 from patients.formatting import clinical_number
 from patients.models import (
     Clinic,
+    ClinicLabUnit,
     Diagnosis,
+    LabResult,
     Patient,
     PatientAccess,
     RuleSetting,
@@ -206,3 +208,28 @@ def _superusers_only(request) -> bool:
 
 admin.site.has_permission = _superusers_only
 admin.site.site_header = "Myeloma Maintenance Monitor administration"
+
+
+@admin.register(ClinicLabUnit)
+class ClinicLabUnitAdmin(admin.ModelAdmin):
+    list_display = ["clinic", "test_code", "unit"]
+    list_filter = ["clinic"]
+
+
+@admin.register(LabResult)
+class LabResultAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "patient",
+        "test_code",
+        "canonical_value",
+        "canonical_unit",
+        "ctcae_grade",
+        "collected_at",
+        "entered_in_error_at",
+    ]
+    list_filter = ["test_code", "panel", "source"]
+    raw_id_fields = ["patient", "entered_by", "entered_in_error_by", "corrects"]
+    date_hierarchy = "collected_at"
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # clinical rows are marked entered-in-error, never deleted
