@@ -678,7 +678,7 @@ class LabResult(TimeStampedModel, EnteredInError):
             ),
         ]
         indexes = [
-            # Latest valid value per patient and test (rules, latest-labs panel, lab reader,
+            # Latest valid value per patient and test (rules, latest-labs panel, therapy checks,
             # window "row_number() over (partition by patient, test order by collected_at desc)").
             models.Index(
                 fields=["patient", "test_code", "-collected_at"],

@@ -403,7 +403,7 @@ def rems_states(patient_ids: list[int], *, as_of: date) -> dict[int, RemsState]:
 
     One query for patients, enrollment, latest authorization, latest survey and active
     course start; one rule-settings query per clinic among them; pregnancy tests from the
-    lab port (one batch call when the reader offers it).
+    lab record (``patients.lab_selectors``, one query for the batch).
     """
     patients = list(_rems_rows(patient_ids, as_of=as_of))
     thresholds = _thresholds_by_clinic({p.clinic_id for p in patients}, rems_rules.DEFAULTS)
@@ -687,7 +687,7 @@ LAB_CODES = sorted({"ANC", "PLT", "CREAT", *eligibility.BASELINE_LAB_CODES})
 def eligibility_for(
     patient: Patient, *, as_of: date, prescription_at: datetime | None = None
 ) -> Eligibility:
-    """The start-of-maintenance checklist from the record and the latest labs (lab port)."""
+    """The start-of-maintenance checklist from the record and the latest lab results."""
     prescription_at = prescription_at or timezone.make_aware(datetime.combine(as_of, time(9, 0)))
     # In the clinic's time zone: the rules take its calendar date (a 21:00 prescription in
     # New York is still that day, not the next UTC day).
