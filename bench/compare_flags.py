@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from datetime import date, datetime, time
@@ -93,11 +94,17 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=150)
     args = parser.parse_args()
 
-    _fresh_database()
+    database = _fresh_database()
     from harness import setup_django
 
     setup_django()
-    found = collect(args.patients)
+    try:
+        found = collect(args.patients)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        shutil.rmtree(database.parent, ignore_errors=True)
     summary = f"{len(found['flags'])} flags, {len(found['suggestions'])} suggestions"
     if args.dump:
         args.dump.write_text(json.dumps(found, indent=1, sort_keys=True))
