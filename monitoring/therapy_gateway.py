@@ -101,3 +101,9 @@ def dismiss_form(data=None):
     from therapy.forms import DismissForm
 
     return DismissForm(data)
+
+
+def therapy_dates_coming(patient_ids: list[int], *, after: date) -> dict[int, tuple[date, str]]:
+    """Per patient, the first therapy fact dated after ``after`` and what it is."""
+    selectors = _selectors()
+    return selectors.therapy_dates_coming(patient_ids, after=after)
