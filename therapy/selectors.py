@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Min, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import CharField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from patients.formatting import clinical_number
@@ -877,11 +877,11 @@ def therapy_dates_coming(patient_ids: Iterable[int], *, after: date) -> dict[int
     """CONTRACT. Per patient, the first date after ``after`` on which a therapy fact already
     recorded starts to count, with what it is: a planned course starts, a dose change or a
     hold starts or ends, a REMS authorization or survey dated later (monitoring's next
-    review). Five queries whatever the number of patients."""
+    review). One query (such facts are few) whatever the number of patients."""
     patient_ids = list(patient_ids)
     courses = MaintenanceCourse.objects.active().filter(patient_id__in=patient_ids)
     holds = Hold.objects.valid().filter(course__in=courses)
-    queries = (
+    dated = (
         ("planned course starts", courses, "patient_id", "start_date"),
         (
             "dose change takes effect",
@@ -904,14 +904,15 @@ def therapy_dates_coming(patient_ids: Iterable[int], *, after: date) -> dict[int
             "completed_on",
         ),
     )
+    parts = [
+        rows.filter(**{f"{date_field}__gt": after})
+        .annotate(what=Value(what, output_field=CharField()))
+        .values_list(patient_field, date_field, "what")
+        .order_by()
+        for what, rows, patient_field, date_field in dated
+    ]
     coming: dict[int, tuple[date, str]] = {}
-    for what, rows, patient_field, date_field in queries:
-        for pid, first in (
-            rows.filter(**{f"{date_field}__gt": after})
-            .values(patient_field)
-            .annotate(first=Min(date_field))
-            .values_list(patient_field, "first")
-        ):
-            if pid not in coming or first < coming[pid][0]:
-                coming[pid] = (first, what)
+    for pid, on, what in parts[0].union(*parts[1:], all=True):
+        if pid not in coming or (on, what) < coming[pid]:
+            coming[pid] = (on, what)
     return coming
