@@ -267,7 +267,6 @@ def _next_review(batch: _Batch, pid: int, patient: Patient, snap) -> date | None
                     flagged.append((code, local_date(rows[0].collected_at)))
         state = batch.rems.get(pid)
         course = review.CourseDates(
-            start_date=snap.start_date,
             cbc_due_on=local_date(draw[0].collected_at) + timedelta(days=interval)
             if draw
             else snap.start_date,

@@ -59,7 +59,6 @@ class Review:
 class CourseDates:
     """What the time-driven rules of a patient on a course read, as of today."""
 
-    start_date: date
     cbc_due_on: date  # schedule.cbc_due_date: one interval after the last complete CBC
     # The CBC interval in force (``_interval_now``): the phase at the last CBC, weekly while
     # held for low counts; the overdue severity and a count's staleness both use it.

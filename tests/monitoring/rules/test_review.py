@@ -26,7 +26,6 @@ def calendar(*holds: Hold, start=START) -> CourseCalendar:
 
 # A cycle 3 CBC on 10 March: next due 28 days later, 7 April. Response labs due far ahead.
 COURSE = CourseDates(
-    start_date=START,
     cbc_due_on=date(2025, 4, 7),
     cbc_interval_days=28,
     dosing=True,
