@@ -39,7 +39,7 @@ from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from monitoring.models import Flag, MonitoringStatus, Notification
-from monitoring.rules import ctcae, imwg, schedule
+from monitoring.rules import ctcae, imwg, review, schedule
 from monitoring.rules import flags as flag_rules
 from monitoring.rules.registry import all_rule_defaults
 from patients import lab_catalogue as catalogue
@@ -58,7 +58,7 @@ from patients.selectors import WeightUsed, rule_settings_coming, rule_thresholds
 from therapy import dosing
 from therapy import selectors as therapy_selectors
 from therapy import services as therapy_services
-from therapy.selectors import crcl_with_weight, planned_course_starts
+from therapy.selectors import crcl_with_weight
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ class _Batch:
     # Dates after as_of on which something already recorded starts to count (next_review_on):
     # per patient (a planned course's start, a result collected later), per clinic (a rule
     # setting coming into force).
-    coming: dict[int, date] = field(default_factory=dict)
+    coming: dict[int, tuple[date, str]] = field(default_factory=dict)
     coming_rules: dict[int, date] = field(default_factory=dict)
 
 
@@ -207,9 +207,6 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
             pregnancy[pid] = rows[0]
     snapshots = therapy_selectors.course_snapshots(in_scope, as_of=as_of) if in_scope else {}
     pending, accepted = therapy_selectors.suggestion_states(sorted(patients))
-    # Patients on a course are reviewed daily anyway (_next_review): the dates coming are
-    # read only for those without one.
-    off_course = [pid for pid in in_scope if pid not in snapshots]
     return _Batch(
         as_of=as_of,
         upto=upto,
@@ -225,19 +222,20 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
         accepted=accepted,
         pending=pending,
         in_error=_in_error_words(sorted(patients)),
-        coming=_coming(off_course, as_of, upto) if off_course else {},
+        coming=_coming(in_scope, as_of, upto) if in_scope else {},
         coming_rules=rule_settings_coming(
-            {patients[pid].clinic_id for pid in off_course}, after=as_of
+            {patients[pid].clinic_id for pid in in_scope}, after=as_of
         )
-        if off_course
+        if in_scope
         else {},
     )
 
 
-def _coming(patient_ids: list[int], as_of: date, upto: datetime) -> dict[int, date]:
+def _coming(patient_ids: list[int], as_of: date, upto: datetime) -> dict[int, tuple[date, str]]:
     """Per patient, the first date after ``as_of`` on which a recorded fact starts to
-    count: a planned course starts, or a result collected after ``as_of`` (a back-fill)."""
-    coming = planned_course_starts(patient_ids, after=as_of)
+    count, with what it is: a therapy fact dated later (a planned course, a dose change,
+    a hold, a REMS record) or a result collected after ``as_of`` (a back-fill)."""
+    coming = therapy_selectors.therapy_dates_coming(patient_ids, after=as_of)
     later = (
         LabResult.objects.valid()
         .filter(patient_id__in=patient_ids, collected_at__gt=upto)
@@ -247,22 +245,65 @@ def _coming(patient_ids: list[int], as_of: date, upto: datetime) -> dict[int, da
     )
     for pid, first in later:
         on = local_date(first)
-        coming[pid] = min(coming.get(pid, on), on)
+        if pid not in coming or on < coming[pid][0]:
+            coming[pid] = (on, "a result collected")
     return coming
 
 
 def _next_review(batch: _Batch, pid: int, patient: Patient, snap) -> date | None:
     """The earliest date a time-driven rule can change this patient's flags (None: only a
-    change of input can). Conservative: an active course is reviewed daily (its cycle,
-    phase, due dates, holds and REMS dates move with the calendar); without one, only a
-    planned course starting, a later-dated result or a rule setting coming into force can
-    change anything (cytopenia staleness and REMS apply on a course; IMWG reads results)."""
+    change of input can), enumerated by ``review.next_review`` from the values the rules
+    read here (the same CBC interval, due dates and flagged counts)."""
     if not _in_scope(patient):
         return None
-    candidates = [batch.coming.get(pid), batch.coming_rules.get(patient.clinic_id)]
+    t = batch.thresholds[patient.clinic_id]
+    course = None
     if snap is not None:
-        candidates.append(batch.as_of + timedelta(days=1))
-    return min((c for c in candidates if c is not None), default=None)
+        interval = _interval_now(batch, pid, snap, t)
+        draw = _last_cbc(batch, pid)
+        markers = batch.markers.get(pid, [])
+        version = ctcae.version_in_force(t)
+        flagged = []
+        for code in flag_rules.CYTOPENIA_KIND_BY_CODE:
+            rows = batch.latest.get((pid, code))
+            if rows:
+                lln = _lln(rows[0], catalogue.find_test(code))
+                grade = ctcae.grade(
+                    code, rows[0].canonical_value, lln=lln, version=version, thresholds=t
+                ).grade
+                if flag_rules.cytopenia_flagged(grade, t):
+                    flagged.append((code, local_date(rows[0].collected_at)))
+        state = batch.rems.get(pid)
+        course = review.CourseDates(
+            cbc_due_on=local_date(draw[0].collected_at) + timedelta(days=interval)
+            if draw
+            else snap.start_date,
+            cbc_interval_days=interval,
+            dosing=not snap.on_hold,
+            held_for_cytopenia=snap.held_for_cytopenia,
+            response_labs_due_on=schedule.response_labs_status(
+                last_response_labs_on=local_date(markers[-1].collected_at) if markers else None,
+                course_start=snap.start_date,
+                as_of=batch.as_of,
+                thresholds=t,
+            ).values["due_on"],
+            flagged_counts=tuple(flagged),
+            calendar=getattr(snap, "calendar", None),
+            rems_changes=getattr(state, "changes", ())
+            if state is not None and snap.includes_lenalidomide
+            else (),
+        )
+    found = review.next_review(
+        as_of=batch.as_of,
+        thresholds=t,
+        course=course,
+        recorded_coming=batch.coming.get(pid),
+        setting_coming=batch.coming_rules.get(patient.clinic_id),
+    )
+    if found is None:
+        return None
+    logger.debug("Next review of %s on %s: %s", patient.public_id, found.on, found.reason)
+    return found.on
 
 
 def _in_error_words(patient_ids: list[int]) -> dict[int, str]:

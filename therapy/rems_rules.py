@@ -639,3 +639,45 @@ def _pregnancy_test_actions(
     if status.outcome == "due_soon":
         return ["pregnancy_test_due"]
     return []
+
+
+def status_changes(
+    snapshot: RemsSnapshot,
+    *,
+    as_of: date,
+    thresholds: Mapping[str, Threshold] | None = None,
+) -> tuple[tuple[date, str], ...]:
+    """The dates after ``as_of`` on which ``rems_status`` can change with nothing new
+    recorded, earliest first, each with the rule that changes: the sweep's next review.
+
+    Read from the same rules as ``rems_status``: a window opens the day the days left
+    reach its length, and an expiry date is the last valid day (expired from the next).
+    An FCBP survey follows the authorization, so its dates are the authorization's.
+    """
+    t = settings(thresholds)
+    changes: list[tuple[date, str]] = []
+    certification = snapshot.prescriber_certification_expires_on
+    if certification is not None:
+        within = _days(t, "rems.prescriber_certification.expiring_within_days")
+        changes.append((certification - within, "prescriber certification expiring"))
+        changes.append((certification + timedelta(days=1), "prescriber certification expired"))
+    authorization = _authorization_expires_on(snapshot, t)
+    if authorization is not None:
+        within = _days(t, "rems.authorization.expiring_within_days")
+        changes.append((authorization - within, "authorization expiring"))
+        changes.append((authorization + timedelta(days=1), "authorization expired"))
+    fcbp = is_fcbp(snapshot.risk_category)
+    if not fcbp and snapshot.last_survey_on is not None:
+        interval = _days(t, "rems.survey.other_interval_days")
+        changes.append((snapshot.last_survey_on + interval, "survey due"))
+    if fcbp and snapshot.therapy_start is not None:
+        due_on = next_pregnancy_test_due(
+            therapy_start=snapshot.therapy_start,
+            last_negative_test=snapshot.last_negative_pregnancy_test,
+            menses_regular=snapshot.menses_regular,
+            thresholds=t,
+        )
+        soon = _days(t, "rems.pregnancy_test.due_soon_days")
+        changes.append((due_on - soon, "pregnancy test due"))
+        changes.append((due_on + timedelta(days=1), "pregnancy test overdue"))
+    return tuple(sorted(change for change in changes if change[0] > as_of))

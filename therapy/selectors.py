@@ -7,12 +7,13 @@ Every batch selector runs a fixed number of queries whatever the number of patie
 from __future__ import annotations
 
 import calendar as month_calendar
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import CharField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from patients.formatting import clinical_number
@@ -396,6 +397,9 @@ class RemsState:
     patient_id: int
     risk_category: str | None  # the confirmed category; None when not enrolled
     status: Finding  # rems_rules.rems_status: values["actions"] lists what is needed
+    # Dates after as_of on which the status can change with nothing new recorded, earliest
+    # first, each with the rule (rems_rules.status_changes; an unenrolled minor's category).
+    changes: tuple[tuple[date, str], ...] = ()
 
 
 def rems_states(patient_ids: list[int], *, as_of: date) -> dict[int, RemsState]:
@@ -436,12 +440,29 @@ def rems_states(patient_ids: list[int], *, as_of: date) -> dict[int, RemsState]:
             menses_regular=p.menses_regular is True,
         )
         status = rems_rules.rems_status(snapshot, as_of=as_of, thresholds=thresholds[p.clinic_id])
+        changes = rems_rules.status_changes(
+            snapshot, as_of=as_of, thresholds=thresholds[p.clinic_id]
+        )
+        if enrollment is None and (adult_on := _adult_on(p, thresholds[p.clinic_id])) > as_of:
+            # Not enrolled: the suggested category turns adult on that birthday.
+            changes = tuple(sorted((*changes, (adult_on, "risk category: adult"))))
         states[p.pk] = RemsState(
             patient_id=p.pk,
             risk_category=enrollment.patient_risk_category if enrollment else None,
             status=status,
+            changes=changes,
         )
     return states
+
+
+def _adult_on(patient: Patient, thresholds: dict[str, Threshold]) -> date:
+    """The birthday on which ``suggest_risk_category`` counts the patient as an adult."""
+    years = math.ceil(rems_rules.settings(thresholds)["rems.adult_age_years"].value)
+    born = patient.date_of_birth
+    try:
+        return born.replace(year=born.year + years)
+    except ValueError:  # born on 29 February: a year later it is 1 March (Patient.age_on)
+        return date(born.year + years, 3, 1)
 
 
 def _rems_rows(patient_ids: list[int], *, as_of: date) -> QuerySet[Patient]:
@@ -896,3 +917,48 @@ def planned_course_starts(patient_ids: Iterable[int], *, after: date) -> dict[in
         .filter(patient_id__in=list(patient_ids), start_date__gt=after)
         .values_list("patient_id", "start_date")
     )
+
+
+def therapy_dates_coming(patient_ids: Iterable[int], *, after: date) -> dict[int, tuple[date, str]]:
+    """CONTRACT. Per patient, the first date after ``after`` on which a therapy fact already
+    recorded starts to count, with what it is: a planned course starts, a dose change or a
+    hold starts or ends, a REMS authorization or survey dated later (monitoring's next
+    review). One query (such facts are few) whatever the number of patients."""
+    patient_ids = list(patient_ids)
+    courses = MaintenanceCourse.objects.active().filter(patient_id__in=patient_ids)
+    holds = Hold.objects.valid().filter(course__in=courses)
+    dated = (
+        ("planned course starts", courses, "patient_id", "start_date"),
+        (
+            "dose change takes effect",
+            DoseChange.objects.valid().filter(course__in=courses),
+            "course__patient_id",
+            "effective_from",
+        ),
+        ("hold starts", holds, "course__patient_id", "start_date"),
+        ("hold ends", holds, "course__patient_id", "end_date"),
+        (
+            "REMS authorization dated later",
+            RemsAuthorization.objects.valid().filter(patient_id__in=patient_ids),
+            "patient_id",
+            "obtained_on",
+        ),
+        (
+            "REMS survey dated later",
+            RemsSurvey.objects.valid().filter(patient_id__in=patient_ids),
+            "patient_id",
+            "completed_on",
+        ),
+    )
+    parts = [
+        rows.filter(**{f"{date_field}__gt": after})
+        .annotate(what=Value(what, output_field=CharField()))
+        .values_list(patient_field, date_field, "what")
+        .order_by()
+        for what, rows, patient_field, date_field in dated
+    ]
+    coming: dict[int, tuple[date, str]] = {}
+    for pid, on, what in parts[0].union(*parts[1:], all=True):
+        if pid not in coming or (on, what) < coming[pid]:
+            coming[pid] = (on, what)
+    return coming

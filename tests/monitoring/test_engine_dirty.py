@@ -292,14 +292,19 @@ def test_a_stale_patient_instance_saved_whole_does_not_undo_a_dirty_mark(patient
 
 
 @pytest.mark.django_db
-def test_the_incremental_sweep_skips_patients_not_due_and_reviews_them_the_next_day(
+def test_the_incremental_sweep_skips_patients_not_due_until_their_cbc_turns_overdue(
     patient, nurse, physician, regimen
 ):
-    start_course(patient, physician, regimen)
-    cbc(patient, nurse, date(2025, 3, 10))
+    start_course(patient, physician, regimen)  # 6 January: cycle 3 from 3 March
+    cbc(patient, nurse, date(2025, 3, 10))  # cycle 3: next CBC 28 days later, 7 April
     assert sweep_run(as_of=AS_OF, full=False).patients == 1
     assert sweep_run(as_of=AS_OF, full=False).patients == 0
-    assert sweep_run(as_of=AS_OF + timedelta(days=1), full=False).patients == 1
+    # Due 7 April, 3-day grace: overdue from 11 April (reference sec. 4), nothing before.
+    assert MonitoringStatus.objects.get(patient=patient).next_review_on == date(2025, 4, 11)
+    assert sweep_run(as_of=date(2025, 4, 10), full=False).patients == 0
+    outcome = sweep_run(as_of=date(2025, 4, 11), full=False)
+    assert outcome.patients == 1
+    assert "cbc_overdue" in outcome.kinds_open[patient.pk]
 
 
 @pytest.mark.django_db

@@ -179,3 +179,25 @@ def test_pending_suggestions_are_those_still_undecided(course, patient):
     assert [s.kind for s in selectors.pending_suggestions([patient.pk])] == ["hold"]
     services.dose_suggestion_withdraw(patient=patient, kind="hold", reason="counts recovered")
     assert not selectors.pending_suggestions([patient.pk]).exists()
+
+
+def test_therapy_dates_coming_gives_the_first_fact_dated_later_and_what_it_is(
+    course, patient, physician
+):
+    services.hold_start(
+        course=course, user=physician, start_date=START + timedelta(days=10), reason="neutropenia"
+    )
+    hold = course.holds.get()
+    services.hold_end(hold=hold, user=physician, end_date=START + timedelta(days=20))
+    coming = selectors.therapy_dates_coming
+    assert coming([patient.pk], after=START + timedelta(days=9)) == {
+        patient.pk: (START + timedelta(days=10), "hold starts")
+    }
+    # On the start day itself it counts already: the next is the hold's end.
+    assert coming([patient.pk], after=START + timedelta(days=10))[patient.pk][1] == "hold ends"
+    assert coming([patient.pk], after=START + timedelta(days=20)) == {}
+
+
+def test_therapy_dates_coming_is_one_query(course, patient, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        selectors.therapy_dates_coming([patient.pk], after=START)
