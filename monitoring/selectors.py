@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -233,51 +234,100 @@ class WorklistRow:
     worst: int = 0
 
 
-def worklist_patients(clinic_id: int, *, as_of: date, window_days: int = 7) -> QuerySet[Patient]:
+class WorklistEntry(NamedTuple):
+    """Why a patient is on the worklist: the worst open item's severity, a CBC due soon that
+    is not flagged overdue yet, and the place among flagged patients of the oldest open item
+    (``opened_rank``: the database orders the times, so none is parsed here)."""
+
+    patient_id: int
+    worst: int | None
+    cbc_due_on: date | None
+    opened_rank: int | None
+
+
+def _worklist_order(entry: WorklistEntry) -> tuple:
+    """Worst first; then the CBC due soonest; then the oldest open item; then the pk."""
+    return (
+        entry.worst is None,
+        -(entry.worst or 0),
+        entry.cbc_due_on is None,
+        entry.cbc_due_on or date.max,
+        entry.opened_rank is None,
+        entry.opened_rank or 0,
+        entry.patient_id,
+    )
+
+
+def worklist_patients(clinic_id: int, *, as_of: date, window_days: int = 7) -> list[WorklistEntry]:
     """Patients with something to do, worst first: open (unacknowledged) worklist flags,
-    or a CBC due within ``window_days`` that is not flagged overdue yet. One query per page;
-    ``worklist_rows`` fills in the items."""
-    todo = Q(flags__status=Flag.Status.OPEN, flags__kind__in=WORKLIST_KINDS)
+    or a CBC due within ``window_days`` that is not flagged overdue yet.
+
+    Two queries of small tuples whatever the clinic's size: the open flags per patient (an
+    index-only scan of flag_open_patient_counts_idx, no flag row read) and the CBCs due
+    (monstatus_cbc_due_idx). They are merged and ordered here; ``worklist_rows`` then reads
+    the patients and items of one page only."""
+    flagged = (
+        Flag.objects.filter(
+            status=Flag.Status.OPEN,
+            kind__in=WORKLIST_KINDS,
+            patient__clinic_id=clinic_id,
+            patient__entered_in_error_at__isnull=True,
+        )
+        .values("patient_id")
+        .annotate(worst=Max("severity"), first_opened=Min("opened_at"))
+        .order_by("first_opened", "patient_id")
+        .values_list("patient_id", "worst")
+    )
+    entries = {
+        patient_id: WorklistEntry(patient_id, worst, None, rank)
+        for rank, (patient_id, worst) in enumerate(flagged)
+    }
     overdue_flagged = Flag.objects.open().filter(
         patient=OuterRef("patient_id"), kind=Flag.Kind.CBC_OVERDUE
     )
-    due = MonitoringStatus.objects.filter(
-        patient=OuterRef("pk"),
-        on_course=True,
-        cbc_due_on__lte=as_of + timedelta(days=window_days),
-    ).exclude(Exists(overdue_flagged))
-    return (
-        Patient.objects.filter(clinic_id=clinic_id, entered_in_error_at__isnull=True)
-        .annotate(
-            worst=Max("flags__severity", filter=todo),
-            first_opened=Min("flags__opened_at", filter=todo),
-            cbc_due_on=Subquery(due.values("cbc_due_on")[:1]),
+    due = (
+        MonitoringStatus.objects.filter(
+            patient__clinic_id=clinic_id,
+            patient__entered_in_error_at__isnull=True,
+            on_course=True,
+            cbc_due_on__lte=as_of + timedelta(days=window_days),
         )
-        .filter(Q(worst__isnull=False) | Q(cbc_due_on__isnull=False))
-        .order_by(
-            F("worst").desc(nulls_last=True),
-            F("cbc_due_on").asc(nulls_last=True),
-            "first_opened",
-            "pk",
-        )
+        .exclude(Exists(overdue_flagged))
+        .values_list("patient_id", "cbc_due_on")
     )
+    for patient_id, cbc_due_on in due:
+        known = entries.get(patient_id)
+        entries[patient_id] = (
+            known._replace(cbc_due_on=cbc_due_on)
+            if known
+            else WorklistEntry(patient_id, None, cbc_due_on, None)
+        )
+    return sorted(entries.values(), key=_worklist_order)
 
 
-def worklist_rows(patients, *, as_of: date) -> list[WorklistRow]:
-    """The items of one page of worklist patients (two queries whatever the page size)."""
-    rows = {p.pk: WorklistRow(patient=p, worst=p.worst or 0) for p in patients}
+def worklist_rows(entries: list[WorklistEntry], *, as_of: date) -> list[WorklistRow]:
+    """The patients and items of one page of worklist entries (three queries whatever the
+    page size, plus two when an urgent flag needs the "nobody notified" check)."""
+    patients = Patient.objects.in_bulk([e.patient_id for e in entries])
+    rows = {
+        e.patient_id: WorklistRow(patient=patients[e.patient_id], worst=e.worst or 0)
+        for e in entries
+    }
     flags = (
         Flag.objects.filter(patient_id__in=rows, status=Flag.Status.OPEN, kind__in=WORKLIST_KINDS)
-        .select_related("patient")
+        # Never shown on the worklist: what a resolved flag and the rule's inputs keep.
+        .defer("thresholds", "resolving_evidence")
         .order_by("-severity", "opened_at", "pk")
     )
-    flags = mark_nobody_notified(list(flags))
+    flags = list(flags)
+    for flag in flags:
+        flag.patient = patients[flag.patient_id]  # already read: no join, no extra query
+    flags = mark_nobody_notified(flags)
     for flag in flags:
         rows[flag.patient_id].flags.append(flag)
-    for status in MonitoringStatus.objects.filter(patient_id__in=rows, on_course=True):
-        row = rows[status.patient_id]
-        if getattr(row.patient, "cbc_due_on", None) is not None:
-            row.cbc = status
+    due = {e.patient_id for e in entries if e.cbc_due_on is not None}
+    for status in MonitoringStatus.objects.filter(patient_id__in=due, on_course=True):
+        rows[status.patient_id].cbc = status
     return list(rows.values())
 
 
@@ -345,12 +395,17 @@ def open_flag_counts(user) -> dict[str, int]:
     # A nurse's "notify physician" request waits in the inbox until the physician has seen it,
     # even when the flag itself was acknowledged.
     nurse_request = Q(physician_notified_at__isnull=False, physician_seen_at__isnull=True)
+    # Counted on patient_id and only columns of flag_open_patient_counts_idx: an index-only scan on
+    # PostgreSQL, so every page pays the same small cost whatever the flags hold (their JSON
+    # is never read) and however many resolved flags there are (pinned by a test).
     return Flag.objects.filter(
         status__in=Flag.OPEN_STATUSES,
         patient__clinic__staff=user,
         patient__entered_in_error_at__isnull=True,
     ).aggregate(
-        total=Count("pk", filter=to_do),
-        urgent=Count("pk", filter=to_do & Q(severity__gte=Flag.Severity.URGENT)),
-        decisions=Count("pk", filter=(to_do & Q(kind__in=Flag.DECISION_KINDS)) | nurse_request),
+        total=Count("patient", filter=to_do),
+        urgent=Count("patient", filter=to_do & Q(severity__gte=Flag.Severity.URGENT)),
+        decisions=Count(
+            "patient", filter=(to_do & Q(kind__in=Flag.DECISION_KINDS)) | nurse_request
+        ),
     )

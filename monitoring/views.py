@@ -26,6 +26,9 @@ from patients.access import clinics_for_user
 from patients.errors import DomainError
 
 PAGE_SIZE = 25
+# The nurse works the worklist from the top: the ten most urgent patients, each with all of
+# their items, then "next page" (the page shows how many patients are waiting in all).
+WORKLIST_PAGE_SIZE = 10
 SWEEP_LATER = (
     "Flags could not be checked right away (the task queue is unreachable); "
     "they will be checked at the next sweep, within 30 minutes."
@@ -280,9 +283,10 @@ def worklist(request):
     acknowledged items move to the collapsed "done today" section."""
     clinic, clinics = _clinic_choice(request, "monitoring.view_flag")
     today = timezone.localdate()
-    page = Paginator(selectors.worklist_patients(clinic.pk, as_of=today), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    # Every patient's place is known (small tuples); only this page's patients are read.
+    page = Paginator(
+        selectors.worklist_patients(clinic.pk, as_of=today), WORKLIST_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "monitoring/worklist.html",
