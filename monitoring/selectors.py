@@ -9,7 +9,8 @@ from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Window
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -235,74 +236,94 @@ class WorklistRow:
 
 
 class WorklistEntry(NamedTuple):
-    """Why a patient is on the worklist: the worst open item's severity, a CBC due soon that
-    is not flagged overdue yet, and the place among flagged patients of the oldest open item
-    (``opened_rank``: the database orders the times, so none is parsed here)."""
+    """Why a patient is on the worklist: the worst open item's severity, and whether a CBC
+    is due soon that is not flagged overdue yet."""
 
     patient_id: int
     worst: int | None
-    cbc_due_on: date | None
-    opened_rank: int | None
+    cbc_due: bool
 
 
-def _worklist_order(entry: WorklistEntry) -> tuple:
-    """Worst first; then the CBC due soonest; then the oldest open item; then the pk."""
-    return (
-        entry.worst is None,
-        -(entry.worst or 0),
-        entry.cbc_due_on is None,
-        entry.cbc_due_on or date.max,
-        entry.opened_rank is None,
-        entry.opened_rank or 0,
-        entry.patient_id,
-    )
+class Worklist:
+    """The worklist's patients in order, as small tuples from one query whatever the size of
+    the clinic (the database orders them; no patient is read but a page's). It is what a
+    ``Paginator`` pages: ``count()`` and slices.
+
+    Worst open item first; then the CBC due soonest; then the oldest open item; then the pk.
+    Open flags come from flag_open_patient_counts_idx alone (an index-only scan on
+    PostgreSQL: no flag row read), CBCs due from monstatus_cbc_due_idx.
+    """
+
+    def __init__(self, clinic_id: int, *, as_of: date, window_days: int = 7):
+        flag, status, patient = (
+            Flag._meta.db_table,
+            MonitoringStatus._meta.db_table,
+            Patient._meta.db_table,
+        )
+        kinds = ", ".join(["%s"] * len(WORKLIST_KINDS))
+        open_statuses = ", ".join(["%s"] * len(Flag.OPEN_STATUSES))
+        # Each open item is one row: a flag (severity, opened) or a CBC due soon (due date).
+        self._items = f"""
+            SELECT f.patient_id AS patient_id, f.severity AS worst, NULL AS cbc_due_on,
+                   f.opened_at AS opened_at
+            FROM {flag} f JOIN {patient} p ON p.id = f.patient_id
+            WHERE f.status = %s AND f.kind IN ({kinds})
+              AND p.clinic_id = %s AND p.entered_in_error_at IS NULL
+            UNION ALL
+            SELECT s.patient_id, NULL, s.cbc_due_on, NULL
+            FROM {status} s JOIN {patient} p ON p.id = s.patient_id
+            WHERE s.on_course = %s AND s.cbc_due_on <= %s
+              AND p.clinic_id = %s AND p.entered_in_error_at IS NULL
+              AND NOT EXISTS (
+                SELECT 1 FROM {flag} o WHERE o.patient_id = s.patient_id
+                AND o.kind = %s AND o.status IN ({open_statuses}))
+        """  # noqa: S608 - table names from the models, every value a parameter
+        self._params = [
+            Flag.Status.OPEN,
+            *WORKLIST_KINDS,
+            clinic_id,
+            True,
+            as_of + timedelta(days=window_days),
+            clinic_id,
+            Flag.Kind.CBC_OVERDUE,
+            *Flag.OPEN_STATUSES,
+        ]
+        self._entries: list[WorklistEntry] | None = None
+
+    def _all(self) -> list[WorklistEntry]:
+        if self._entries is None:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"""SELECT item.patient_id, MAX(item.worst), MAX(item.cbc_due_on) IS NOT NULL
+                    FROM ({self._items}) item
+                    GROUP BY item.patient_id
+                    ORDER BY MAX(item.worst) IS NULL, MAX(item.worst) DESC,
+                             MAX(item.cbc_due_on) IS NULL, MAX(item.cbc_due_on),
+                             MIN(item.opened_at) IS NULL, MIN(item.opened_at), item.patient_id
+                    """,  # noqa: S608 - as above
+                    self._params,
+                )
+                self._entries = [
+                    WorklistEntry(patient_id, worst, bool(due))
+                    for patient_id, worst, due in cursor.fetchall()
+                ]
+        return self._entries
+
+    def count(self) -> int:
+        return len(self._all())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[WorklistEntry]:
+        return self._all()[index]
 
 
-def worklist_patients(clinic_id: int, *, as_of: date, window_days: int = 7) -> list[WorklistEntry]:
+def worklist_patients(clinic_id: int, *, as_of: date, window_days: int = 7) -> Worklist:
     """Patients with something to do, worst first: open (unacknowledged) worklist flags,
-    or a CBC due within ``window_days`` that is not flagged overdue yet.
-
-    Two queries of small tuples whatever the clinic's size: the open flags per patient (an
-    index-only scan of flag_open_patient_counts_idx, no flag row read) and the CBCs due
-    (monstatus_cbc_due_idx). They are merged and ordered here; ``worklist_rows`` then reads
-    the patients and items of one page only."""
-    flagged = (
-        Flag.objects.filter(
-            status=Flag.Status.OPEN,
-            kind__in=WORKLIST_KINDS,
-            patient__clinic_id=clinic_id,
-            patient__entered_in_error_at__isnull=True,
-        )
-        .values("patient_id")
-        .annotate(worst=Max("severity"), first_opened=Min("opened_at"))
-        .order_by("first_opened", "patient_id")
-        .values_list("patient_id", "worst")
-    )
-    entries = {
-        patient_id: WorklistEntry(patient_id, worst, None, rank)
-        for rank, (patient_id, worst) in enumerate(flagged)
-    }
-    overdue_flagged = Flag.objects.open().filter(
-        patient=OuterRef("patient_id"), kind=Flag.Kind.CBC_OVERDUE
-    )
-    due = (
-        MonitoringStatus.objects.filter(
-            patient__clinic_id=clinic_id,
-            patient__entered_in_error_at__isnull=True,
-            on_course=True,
-            cbc_due_on__lte=as_of + timedelta(days=window_days),
-        )
-        .exclude(Exists(overdue_flagged))
-        .values_list("patient_id", "cbc_due_on")
-    )
-    for patient_id, cbc_due_on in due:
-        known = entries.get(patient_id)
-        entries[patient_id] = (
-            known._replace(cbc_due_on=cbc_due_on)
-            if known
-            else WorklistEntry(patient_id, None, cbc_due_on, None)
-        )
-    return sorted(entries.values(), key=_worklist_order)
+    or a CBC due within ``window_days`` that is not flagged overdue yet. Page it (a
+    ``Paginator``); ``worklist_rows`` then reads the page's patients and items."""
+    return Worklist(clinic_id, as_of=as_of, window_days=window_days)
 
 
 def worklist_rows(entries: list[WorklistEntry], *, as_of: date) -> list[WorklistRow]:
@@ -325,7 +346,7 @@ def worklist_rows(entries: list[WorklistEntry], *, as_of: date) -> list[Worklist
     flags = mark_nobody_notified(flags)
     for flag in flags:
         rows[flag.patient_id].flags.append(flag)
-    due = {e.patient_id for e in entries if e.cbc_due_on is not None}
+    due = {e.patient_id for e in entries if e.cbc_due}
     for status in MonitoringStatus.objects.filter(patient_id__in=due, on_course=True):
         rows[status.patient_id].cbc = status
     return list(rows.values())

@@ -20,10 +20,10 @@ pytestmark = pytest.mark.django_db
 # groups and clinics (lazy, read once each), the session saved (BEGIN, UPDATE, COMMIT).
 ABOUT_QUERIES = 10
 # The worklist: the trivial page's 10 plus the clinic choice (clinics), the worklist order
-# (open flags per patient, CBCs due: two queries of tuples), the page's patients, flags and
-# statuses, the "nobody notified" check (two, only when urgent flags are listed), done today,
-# the clinic switcher and the follow-up calls.
-WORKLIST_QUERIES = 21
+# (one query of small tuples), the page's patients, flags and statuses, the "nobody
+# notified" check (two, only when urgent flags are listed), done today, the clinic switcher
+# and the follow-up calls.
+WORKLIST_QUERIES = 20
 
 
 def flag(patient, kind, severity=2, **extra):
