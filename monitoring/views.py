@@ -27,7 +27,8 @@ from patients.errors import DomainError
 
 PAGE_SIZE = 25
 # The nurse works the worklist from the top: the ten most urgent patients, each with all of
-# their items, then "next page" (the page shows how many patients are waiting in all).
+# their items, then "next page" (the page shows how many patients are waiting in all); and
+# the ten follow-up calls due first, then "show all".
 WORKLIST_PAGE_SIZE = 10
 SWEEP_LATER = (
     "Flags could not be checked right away (the task queue is unreachable); "
@@ -283,6 +284,9 @@ def worklist(request):
     acknowledged items move to the collapsed "done today" section."""
     clinic, clinics = _clinic_choice(request, "monitoring.view_flag")
     today = timezone.localdate()
+    # The follow-up calls whose deadline comes first; "show all" lists every one.
+    follow_ups = list(nursing_selectors.worklist_follow_ups(clinic.pk, as_of=today))
+    shown_calls = len(follow_ups) if request.GET.get("calls") == "all" else WORKLIST_PAGE_SIZE
     # Every patient's place is known (small tuples); only this page's patients are read.
     page = Paginator(
         selectors.worklist_patients(clinic.pk, as_of=today), WORKLIST_PAGE_SIZE
@@ -299,7 +303,8 @@ def worklist(request):
             "done": selectors.done_today(clinic.pk, kinds=selectors.WORKLIST_KINDS, on=today),
             "ack_form": AcknowledgeForm(),
             "query": f"clinic={clinic.pk}",
-            "follow_ups": nursing_selectors.worklist_follow_ups(clinic.pk, as_of=today),
+            "follow_ups": follow_ups[:shown_calls],
+            "more_calls": max(len(follow_ups) - shown_calls, 0),
         },
     )
 

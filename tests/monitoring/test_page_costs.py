@@ -146,3 +146,28 @@ def test_the_worklist_pages_keep_the_order_worst_first_then_cbc_due_soonest(
     assert set(order[: len(critical)]) == critical  # the critical patients first
     for group in (order[: len(critical)], order[len(critical) :]):  # then the CBC due soonest
         assert [due[mrn] for mrn in group] == sorted(due[mrn] for mrn in group)
+
+
+def test_the_worklist_lists_the_ten_calls_due_first_and_shows_all_on_request(
+    client_for, nurse, clinic_a
+):
+    from patients.models import FollowUpCall
+
+    today = timezone.localdate()
+    for index in range(12):
+        FollowUpCall.objects.create(
+            patient=PatientFactory(clinic=clinic_a, family_name=f"Caller{index:02d}"),
+            kind=FollowUpCall.Kind.NOTE,
+            due_from=today - timedelta(days=20),
+            due_by=today + timedelta(days=index),  # Caller00's deadline first
+            purpose="Ask about the rash",
+        )
+    client = client_for(nurse)
+    page = client.get(reverse("monitoring:worklist")).content.decode()
+    calls = page.split('data-testid="follow-up-calls"')[1].split("</ul>")[0]
+    assert [f"Caller{i:02d}" in calls for i in range(12)] == [True] * 10 + [False] * 2
+    assert "2 more calls due, later deadlines" in page
+    every = client.get(reverse("monitoring:worklist") + "?calls=all").content.decode()
+    calls = every.split('data-testid="follow-up-calls"')[1].split("</ul>")[0]
+    assert all(f"Caller{i:02d}" in calls for i in range(12))
+    assert 'data-testid="more-calls"' not in every
