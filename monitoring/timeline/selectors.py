@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from django.db.models import prefetch_related_objects
 from django.utils.timezone import get_current_timezone, localdate
 
 from monitoring.models import Flag, LabResult, ResponseAssessment
@@ -146,9 +147,14 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
     for result in results:
         by_code[result.test_code].append(result)
 
-    courses = therapy_selectors.course_timelines(patient, until=today)
-    # The active course where it stands today (None before a planned course starts).
-    course = therapy_selectors.course_snapshots([patient.pk], as_of=today).get(patient.pk)
+    # The courses, holds and dose changes read once: drawn, and the active course's snapshot
+    # today (None before a planned course starts).
+    history = therapy_selectors.courses_with_history(patient)
+    courses = therapy_selectors.course_timelines(patient, until=today, courses=history)
+    started = [c for c in history if c.is_active and c.start_date <= today]
+    course = therapy_selectors.snapshot_of(started[-1], as_of=today) if started else None
+    # The transplants are drawn and listed in the summary: read once for both.
+    prefetch_related_objects([patient], "transplants")
     assessments = list(
         ResponseAssessment.objects.valid()
         .filter(patient=patient)
