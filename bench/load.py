@@ -1,8 +1,10 @@
-"""Bounded load test on loopback: gunicorn with several workers; nurses save CBC panels
-through the API while physicians open timelines, for a fixed time. Prints requests per
-second, p50/p95 latency and the error count (which must be 0).
+"""Bounded load test on loopback: gunicorn with several workers and a Celery worker
+consuming the evaluations the lab saves queue; nurses save CBC panels through the API while
+physicians open timelines, for a fixed time. Prints requests per second, p50/p95 latency,
+the error count (which must be 0) and the evaluation backlog left in the broker.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/mmm_bench python bench/load.py --seconds 30
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/mmm_bench REDIS_URL=redis://127.0.0.1:6379/0 \
+        python bench/load.py --seconds 60
 
 Only 127.0.0.1 is ever contacted; every loop is bounded by --seconds.
 """
@@ -88,10 +90,13 @@ class Session:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--nurses", type=int, default=4)
     parser.add_argument("--physicians", type=int, default=4)
+    parser.add_argument(
+        "--celery", type=int, default=2, help="Celery worker processes (0: no worker)"
+    )
     args = parser.parse_args()
     setup_django()
 
@@ -112,7 +117,12 @@ def main() -> None:
         .values_list("public_id", flat=True)[:500]
     )
     port = free_port()
-    env = {**os.environ, "DJANGO_ALLOWED_HOSTS": HOST, "DJANGO_DEBUG": "0"}
+    env = {
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        **os.environ,
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "DJANGO_DEBUG": "0",
+    }
     server = subprocess.Popen(  # noqa: S603 - our own gunicorn, loopback only
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -127,6 +137,29 @@ def main() -> None:
         cwd=ROOT,
         env=env,
     )
+    # The Celery worker, as in production (Procfile "worker"): it evaluates the patients
+    # whose labs the nurses save, against the same database, while the pages are served.
+    queues = ",".join(["celery", *filter(None, [os.environ.get("MONITORING_TASK_QUEUE", "")])])
+    worker = None
+    if args.celery:
+        if not os.environ.get("REDIS_URL"):
+            print("(no REDIS_URL: evaluations go to the filesystem broker)")
+        worker = subprocess.Popen(  # noqa: S603 - our own Celery app, local broker
+            [
+                str(Path(sys.executable).parent / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "warning",
+                "--concurrency",
+                str(args.celery),
+                "-Q",
+                queues,
+            ],
+            cwd=ROOT,
+            env=env,
+        )
     latencies: dict[str, list[float]] = {"lab POST (API)": [], "timeline GET": []}
     errors: list[str] = []
     lock = threading.Lock()
@@ -199,14 +232,20 @@ def main() -> None:
         for t in threads:
             t.join(timeout=args.seconds + 60)
         elapsed = time.monotonic() - began
+        backlog = _backlog(queues)
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if worker is not None:
+            worker.terminate()  # warm shutdown: the task in hand finishes
+            worker.wait(timeout=120)
 
     print(f"machine: {machine()}")
     print(
-        f"gunicorn workers {args.workers}; {args.nurses} nurses, {args.physicians} physicians; {elapsed:.1f} s"
+        f"gunicorn workers {args.workers}; {args.nurses} nurses, {args.physicians} physicians; "
+        f"Celery worker processes {args.celery}; {elapsed:.1f} s"
     )
+    print(f"evaluations still queued at the end: {backlog}")
     print(f"{'request':<18} {'count':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
     total = 0
     for kind, values in latencies.items():
@@ -223,6 +262,17 @@ def main() -> None:
         print("  ", detail)
     if errors:
         sys.exit(1)
+
+
+def _backlog(queues: str) -> str:
+    """Messages waiting in the Redis broker's queues (what the worker has not taken yet)."""
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        return "unknown (no REDIS_URL)"
+    import redis
+
+    client = redis.Redis.from_url(url)
+    return str(sum(client.llen(queue) for queue in queues.split(",")))
 
 
 if __name__ == "__main__":

@@ -114,7 +114,11 @@ def _ten_year_course(patient, user, start):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--user", default="physician.north")
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=15, help="requests per round, all pages")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (>= 3): page vs trivial page")
+    parser.add_argument(
+        "--only", default="", help="measure only the pages whose label contains this text"
+    )
     args = parser.parse_args()
     setup_django()
 
@@ -153,12 +157,15 @@ def main() -> None:
             pages.append((label, reverse(name, kwargs=kwargs)))
         except NoReverseMatch:
             print(f"(skipped {label}: no URL named {name})")
-    rows = page_ratio_table(client, pages, baseline=reverse("about"), repeat=args.repeat)
+    pages = [(label, url) for label, url in pages if args.only.lower() in label.lower()]
+    rows = page_ratio_table(
+        client, pages, baseline=reverse("about"), repeat=args.repeat, rounds=max(3, args.rounds)
+    )
     print(f"machine: {machine()}")
     print(f"cohort: {Patient.objects.count()} patients; user {args.user} sees {patients.count()}")
     print_table(
         "Server time per page (in-process Django test client; each page interleaved with the "
-        "trivial page, 5 rounds; ratio min/median/max)",
+        f"trivial page, {max(3, args.rounds)} rounds; ratio min/median/max)",
         rows,
     )
 

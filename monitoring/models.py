@@ -140,6 +140,28 @@ class Flag(TimeStampedModel):
             ),
             # A patient's flags (record panel, API list), newest first.
             models.Index(fields=["patient", "-opened_at"], name="flag_patient_opened_idx"),
+            # The navbar's counts on every page and the worklist's order: open flags per
+            # patient, with every column those two read, so PostgreSQL answers from the index
+            # alone (an index-only scan) and never reads the flag rows and their JSON.
+            models.Index(
+                fields=["patient"],
+                include=[
+                    "status",
+                    "kind",
+                    "severity",
+                    "opened_at",
+                    "physician_notified_at",
+                    "physician_seen_at",
+                ],
+                condition=Q(status__in=["open", "acknowledged"]),
+                name="flag_open_patient_counts_idx",
+            ),
+            # "Done today" on the worklist and inbox: flags acknowledged since a time.
+            models.Index(
+                fields=["-acknowledged_at"],
+                condition=Q(status="acknowledged"),
+                name="flag_acknowledged_at_idx",
+            ),
         ]
 
     def __str__(self) -> str:

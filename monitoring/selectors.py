@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
 
 from monitoring.models import Flag, MonitoringStatus, Notification
 from patients.lab_selectors import end_of_day
@@ -108,51 +110,120 @@ class WorklistRow:
     worst: int = 0
 
 
-def worklist_patients(clinic_id: int, *, as_of: date, window_days: int = 7) -> QuerySet[Patient]:
+class WorklistEntry(NamedTuple):
+    """Why a patient is on the worklist: the worst open item's severity, and whether a CBC
+    is due soon that is not flagged overdue yet."""
+
+    patient_id: int
+    worst: int | None
+    cbc_due: bool
+
+
+class Worklist:
+    """The worklist's patients in order, as small tuples from one query whatever the size of
+    the clinic (the database orders them; no patient is read but a page's). It is what a
+    ``Paginator`` pages: ``count()`` and slices.
+
+    Worst open item first; then the CBC due soonest; then the oldest open item; then the pk.
+    Open flags come from flag_open_patient_counts_idx alone (an index-only scan on
+    PostgreSQL: no flag row read), CBCs due from monstatus_cbc_due_idx.
+    """
+
+    def __init__(self, clinic_id: int, *, as_of: date, window_days: int = 7):
+        flag, status, patient = (
+            Flag._meta.db_table,
+            MonitoringStatus._meta.db_table,
+            Patient._meta.db_table,
+        )
+        kinds = ", ".join(["%s"] * len(WORKLIST_KINDS))
+        open_statuses = ", ".join(["%s"] * len(Flag.OPEN_STATUSES))
+        # Each open item is one row: a flag (severity, opened) or a CBC due soon (due date).
+        self._items = f"""
+            SELECT f.patient_id AS patient_id, f.severity AS worst, NULL AS cbc_due_on,
+                   f.opened_at AS opened_at
+            FROM {flag} f JOIN {patient} p ON p.id = f.patient_id
+            WHERE f.status = %s AND f.kind IN ({kinds})
+              AND p.clinic_id = %s AND p.entered_in_error_at IS NULL
+            UNION ALL
+            SELECT s.patient_id, NULL, s.cbc_due_on, NULL
+            FROM {status} s JOIN {patient} p ON p.id = s.patient_id
+            WHERE s.on_course = %s AND s.cbc_due_on <= %s
+              AND p.clinic_id = %s AND p.entered_in_error_at IS NULL
+              AND NOT EXISTS (
+                SELECT 1 FROM {flag} o WHERE o.patient_id = s.patient_id
+                AND o.kind = %s AND o.status IN ({open_statuses}))
+        """  # noqa: S608 - table names from the models, every value a parameter
+        self._params = [
+            Flag.Status.OPEN,
+            *WORKLIST_KINDS,
+            clinic_id,
+            True,
+            as_of + timedelta(days=window_days),
+            clinic_id,
+            Flag.Kind.CBC_OVERDUE,
+            *Flag.OPEN_STATUSES,
+        ]
+        self._entries: list[WorklistEntry] | None = None
+
+    def _all(self) -> list[WorklistEntry]:
+        if self._entries is None:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"""SELECT item.patient_id, MAX(item.worst), MAX(item.cbc_due_on) IS NOT NULL
+                    FROM ({self._items}) item
+                    GROUP BY item.patient_id
+                    ORDER BY MAX(item.worst) IS NULL, MAX(item.worst) DESC,
+                             MAX(item.cbc_due_on) IS NULL, MAX(item.cbc_due_on),
+                             MIN(item.opened_at) IS NULL, MIN(item.opened_at), item.patient_id
+                    """,  # noqa: S608 - as above
+                    self._params,
+                )
+                self._entries = [
+                    WorklistEntry(patient_id, worst, bool(due))
+                    for patient_id, worst, due in cursor.fetchall()
+                ]
+        return self._entries
+
+    def count(self) -> int:
+        return len(self._all())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[WorklistEntry]:
+        return self._all()[index]
+
+
+def worklist_patients(clinic_id: int, *, as_of: date, window_days: int = 7) -> Worklist:
     """Patients with something to do, worst first: open (unacknowledged) worklist flags,
-    or a CBC due within ``window_days`` that is not flagged overdue yet. One query per page;
-    ``worklist_rows`` fills in the items."""
-    todo = Q(flags__status=Flag.Status.OPEN, flags__kind__in=WORKLIST_KINDS)
-    overdue_flagged = Flag.objects.open().filter(
-        patient=OuterRef("patient_id"), kind=Flag.Kind.CBC_OVERDUE
-    )
-    due = MonitoringStatus.objects.filter(
-        patient=OuterRef("pk"),
-        on_course=True,
-        cbc_due_on__lte=as_of + timedelta(days=window_days),
-    ).exclude(Exists(overdue_flagged))
-    return (
-        Patient.objects.filter(clinic_id=clinic_id, entered_in_error_at__isnull=True)
-        .annotate(
-            worst=Max("flags__severity", filter=todo),
-            first_opened=Min("flags__opened_at", filter=todo),
-            cbc_due_on=Subquery(due.values("cbc_due_on")[:1]),
-        )
-        .filter(Q(worst__isnull=False) | Q(cbc_due_on__isnull=False))
-        .order_by(
-            F("worst").desc(nulls_last=True),
-            F("cbc_due_on").asc(nulls_last=True),
-            "first_opened",
-            "pk",
-        )
-    )
+    or a CBC due within ``window_days`` that is not flagged overdue yet. Page it (a
+    ``Paginator``); ``worklist_rows`` then reads the page's patients and items."""
+    return Worklist(clinic_id, as_of=as_of, window_days=window_days)
 
 
-def worklist_rows(patients, *, as_of: date) -> list[WorklistRow]:
-    """The items of one page of worklist patients (two queries whatever the page size)."""
-    rows = {p.pk: WorklistRow(patient=p, worst=p.worst or 0) for p in patients}
+def worklist_rows(entries: list[WorklistEntry], *, as_of: date) -> list[WorklistRow]:
+    """The patients and items of one page of worklist entries (three queries whatever the
+    page size, plus two when an urgent flag needs the "nobody notified" check)."""
+    patients = Patient.objects.in_bulk([e.patient_id for e in entries])
+    rows = {
+        e.patient_id: WorklistRow(patient=patients[e.patient_id], worst=e.worst or 0)
+        for e in entries
+    }
     flags = (
         Flag.objects.filter(patient_id__in=rows, status=Flag.Status.OPEN, kind__in=WORKLIST_KINDS)
-        .select_related("patient")
+        # Never shown on the worklist: what a resolved flag and the rule's inputs keep.
+        .defer("thresholds", "resolving_evidence")
         .order_by("-severity", "opened_at", "pk")
     )
-    flags = mark_nobody_notified(list(flags))
+    flags = list(flags)
+    for flag in flags:
+        flag.patient = patients[flag.patient_id]  # already read: no join, no extra query
+    flags = mark_nobody_notified(flags)
     for flag in flags:
         rows[flag.patient_id].flags.append(flag)
-    for status in MonitoringStatus.objects.filter(patient_id__in=rows, on_course=True):
-        row = rows[status.patient_id]
-        if getattr(row.patient, "cbc_due_on", None) is not None:
-            row.cbc = status
+    due = {e.patient_id for e in entries if e.cbc_due}
+    for status in MonitoringStatus.objects.filter(patient_id__in=due, on_course=True):
+        rows[status.patient_id].cbc = status
     return list(rows.values())
 
 
@@ -220,12 +291,17 @@ def open_flag_counts(user) -> dict[str, int]:
     # A nurse's "notify physician" request waits in the inbox until the physician has seen it,
     # even when the flag itself was acknowledged.
     nurse_request = Q(physician_notified_at__isnull=False, physician_seen_at__isnull=True)
+    # Counted on patient_id and only columns of flag_open_patient_counts_idx: an index-only scan on
+    # PostgreSQL, so every page pays the same small cost whatever the flags hold (their JSON
+    # is never read) and however many resolved flags there are (pinned by a test).
     return Flag.objects.filter(
         status__in=Flag.OPEN_STATUSES,
         patient__clinic__staff=user,
         patient__entered_in_error_at__isnull=True,
     ).aggregate(
-        total=Count("pk", filter=to_do),
-        urgent=Count("pk", filter=to_do & Q(severity__gte=Flag.Severity.URGENT)),
-        decisions=Count("pk", filter=(to_do & Q(kind__in=Flag.DECISION_KINDS)) | nurse_request),
+        total=Count("patient", filter=to_do),
+        urgent=Count("patient", filter=to_do & Q(severity__gte=Flag.Severity.URGENT)),
+        decisions=Count(
+            "patient", filter=(to_do & Q(kind__in=Flag.DECISION_KINDS)) | nurse_request
+        ),
     )

@@ -29,6 +29,10 @@ from therapy import selectors as therapy_selectors
 from therapy.forms import DismissForm
 
 PAGE_SIZE = 25
+# The nurse works the worklist from the top: the ten most urgent patients, each with all of
+# their items, then "next page" (the page shows how many patients are waiting in all); and
+# the ten follow-up calls due first, then "show all".
+WORKLIST_PAGE_SIZE = 10
 SWEEP_LATER = (
     "Flags could not be checked right away (the task queue is unreachable); "
     "they will be checked at the next sweep, within 30 minutes."
@@ -283,9 +287,13 @@ def worklist(request):
     acknowledged items move to the collapsed "done today" section."""
     clinic, clinics = _clinic_choice(request, "monitoring.view_flag")
     today = timezone.localdate()
-    page = Paginator(selectors.worklist_patients(clinic.pk, as_of=today), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    # The follow-up calls whose deadline comes first; "show all" lists every one.
+    follow_ups = list(nursing_selectors.worklist_follow_ups(clinic.pk, as_of=today))
+    shown_calls = len(follow_ups) if request.GET.get("calls") == "all" else WORKLIST_PAGE_SIZE
+    # Every patient's place is known (small tuples); only this page's patients are read.
+    page = Paginator(
+        selectors.worklist_patients(clinic.pk, as_of=today), WORKLIST_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "monitoring/worklist.html",
@@ -298,7 +306,8 @@ def worklist(request):
             "done": selectors.done_today(clinic.pk, kinds=selectors.WORKLIST_KINDS, on=today),
             "ack_form": AcknowledgeForm(),
             "query": f"clinic={clinic.pk}",
-            "follow_ups": nursing_selectors.worklist_follow_ups(clinic.pk, as_of=today),
+            "follow_ups": follow_ups[:shown_calls],
+            "more_calls": max(len(follow_ups) - shown_calls, 0),
         },
     )
 

@@ -285,16 +285,27 @@ class CourseTimeline:
     events: tuple[TherapyEvent, ...]
 
 
-def course_timelines(patient: Patient, *, until: date) -> list[CourseTimeline]:
-    """Every valid course of the patient, as plain series for the timeline charts. Three
-    queries (courses, holds, dose changes), whatever the length of the history."""
-    courses = (
+def courses_with_history(patient: Patient) -> list[MaintenanceCourse]:
+    """Every valid course of the patient, oldest first, with its regimen, valid holds and
+    dose changes loaded (three queries whatever the length of the history): what
+    ``course_timelines`` draws and ``snapshot_of`` reads."""
+    return list(
         MaintenanceCourse.objects.valid()
         .filter(patient=patient)
         .select_related("regimen")
         .prefetch_related(_valid_holds(), _valid_changes())
         .order_by("start_date", "pk")
     )
+
+
+def course_timelines(
+    patient: Patient, *, until: date, courses: list[MaintenanceCourse] | None = None
+) -> list[CourseTimeline]:
+    """Every valid course of the patient, as plain series for the timeline charts. Three
+    queries (courses, holds, dose changes), whatever the length of the history; none when
+    the caller passes the ``courses_with_history`` it has read already."""
+    if courses is None:
+        courses = courses_with_history(patient)
     result = []
     for course in courses:
         holds = list(course.holds.all())

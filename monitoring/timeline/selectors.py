@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.utils.timezone import localdate, localtime
+from django.db.models import prefetch_related_objects
+from django.utils.timezone import get_current_timezone, localdate
 
 from monitoring.models import Flag, ResponseAssessment
 from monitoring.rules import ctcae, imwg, schedule
@@ -74,6 +75,27 @@ class MrdRow:
     level: Decimal | None
 
 
+class LabRow(NamedTuple):
+    """One lab result as the timeline reads it: a tuple, not a model instance (ten years of
+    labs are hundreds of rows on every view of the page). ``collected_at`` is on the
+    clinic's clock."""
+
+    pk: int
+    test_code: str
+    collected_at: datetime
+    canonical_value: Decimal | None
+    canonical_unit: str
+    qualitative: str
+    ctcae_grade: int | None
+    ctcae_version: str
+    mrd_method: str
+    mrd_sensitivity_exponent: int | None
+    entered_in_error_at: datetime | None
+
+    def get_mrd_method_display(self) -> str:
+        return str(dict(LabResult.MrdMethod.choices).get(self.mrd_method, self.mrd_method))
+
+
 @dataclass
 class Timeline:
     patient: Patient
@@ -84,7 +106,7 @@ class Timeline:
     regimen: RegimenTrack
     disease: DiseaseSeries
     risk: Finding | None
-    course: Any  # therapy MaintenanceCourse or None
+    course: Any  # therapy CourseSnapshot of the active course today, or None
     course_summary: dict[str, Any]
     response: Finding | None
     confirmed: ResponseAssessment | None
@@ -112,31 +134,28 @@ def _rules(clinic_id: int) -> dict[str, Threshold]:
 def timeline_for(patient: Patient, *, today: date) -> Timeline:
     """Steps: one query for every lab result the page draws; therapy courses (three); flags,
     pending suggestions, confirmed assessments and the rule settings in force (one each)."""
-    results = list(
-        LabResult.objects.valid()
+    # Each time converted to the clinic's clock once, here (the points show it as read there).
+    clinic_tz = get_current_timezone()
+    results = [
+        LabRow(row[0], row[1], row[2].astimezone(clinic_tz), *row[3:])
+        for row in LabResult.objects.valid()
         .filter(patient=patient, test_code__in=ALL_CODES)
         .order_by("collected_at", "pk")
-        .only(
-            "pk",
-            "test_code",
-            "collected_at",
-            "canonical_value",
-            "canonical_unit",
-            "qualitative",
-            "ctcae_grade",
-            "ctcae_version",
-            "mrd_method",
-            "mrd_sensitivity_exponent",
-            "entered_in_error_at",
-        )
-    )
+        .values_list(*LabRow._fields)
+    ]
     rules = _rules(patient.clinic_id)
-    by_code: dict[str, list[LabResult]] = defaultdict(list)
+    by_code: dict[str, list[LabRow]] = defaultdict(list)
     for result in results:
         by_code[result.test_code].append(result)
 
-    courses = therapy_selectors.course_timelines(patient, until=today)
-    course = therapy_selectors.active_course_for(patient)
+    # The courses, holds and dose changes read once: drawn, and the active course's snapshot
+    # today (None before a planned course starts).
+    history = therapy_selectors.courses_with_history(patient)
+    courses = therapy_selectors.course_timelines(patient, until=today, courses=history)
+    started = [c for c in history if c.is_active and c.start_date <= today]
+    course = therapy_selectors.snapshot_of(started[-1], as_of=today) if started else None
+    # The transplants are drawn and listed in the summary: read once for both.
+    prefetch_related_objects([patient], "transplants")
     assessments = list(
         ResponseAssessment.objects.valid()
         .filter(patient=patient)
@@ -147,7 +166,7 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
     diagnosis = getattr(patient, "diagnosis", None)
 
     start = min(
-        [localdate(r.collected_at) for r in results]
+        ([results[0].collected_at.date()] if results else [])  # oldest first
         + [c.start_date for c in courses]
         + [today - timedelta(days=90)]
     )
@@ -198,9 +217,9 @@ def places_by_code() -> dict[str, int]:
     return {test.code: test.decimal_places for test in catalogue.TESTS}
 
 
-def _point(result: LabResult) -> Point:
+def _point(result: LabRow) -> Point:
     return Point(
-        on=localtime(result.collected_at),  # the clinic's clock, as everywhere on screen
+        on=result.collected_at,  # on the clinic's clock (timeline_for), as everywhere on screen
         value=result.canonical_value,
         unit=result.canonical_unit,
         grade=result.ctcae_grade,
@@ -218,7 +237,7 @@ def _places(code: str) -> int | None:
         return None
 
 
-def _counts(by_code: dict[str, list[LabResult]]) -> list[CountSeries]:
+def _counts(by_code: dict[str, list[LabRow]]) -> list[CountSeries]:
     return [
         CountSeries(
             code,
@@ -417,15 +436,11 @@ def _course_summary(courses, course, today: date) -> dict[str, Any]:
         "discontinued_on": current.discontinued_on,
     }
     if course is not None:
-        snapshot = therapy_selectors.course_snapshots([course.patient_id], as_of=today).get(
-            course.patient_id
+        summary.update(
+            cycle=course.cycle,
+            day=course.day,
+            on_hold=course.on_hold,
+            dosing_today=course.is_dosing_day,
+            level=course.current_level.label if course.current_level else "—",
         )
-        if snapshot is not None:
-            summary.update(
-                cycle=snapshot.cycle,
-                day=snapshot.day,
-                on_hold=snapshot.on_hold,
-                dosing_today=snapshot.is_dosing_day,
-                level=snapshot.current_level.label if snapshot.current_level else "—",
-            )
     return summary

@@ -1,0 +1,173 @@
+"""What the everyday pages cost does not grow with the data: the trivial logged-in page and
+its navbar counts, and the nurse worklist (query counts pinned; the navbar count's plan
+pinned on PostgreSQL)."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from monitoring import selectors
+from monitoring.models import Flag, MonitoringStatus
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+# The trivial page: session, user, the user's and groups' permissions, the navbar's counts,
+# groups and clinics (lazy, read once each), the session saved (BEGIN, UPDATE, COMMIT).
+ABOUT_QUERIES = 10
+# The worklist: the trivial page's 10 plus the clinic choice (clinics), the worklist order
+# (one query of small tuples), the page's patients, flags and statuses, the "nobody
+# notified" check (two, only when urgent flags are listed), done today, the clinic switcher
+# and the follow-up calls.
+WORKLIST_QUERIES = 20
+
+
+def flag(patient, kind, severity=2, **extra):
+    return Flag.objects.create(
+        patient=patient,
+        kind=kind,
+        severity=severity,
+        message=f"{kind} message",
+        rule_id="rule",
+        basis="basis",
+        opened_at=timezone.now(),
+        opened_as_of=timezone.localdate(),
+        # A flag carries its rule's inputs and evidence: the navbar never reads them.
+        values={"anc": "0.4", "note": "x" * 500},
+        evidence=[{"code": "ANC", "value": "0.4", "unit": "10^9/L"}] * 5,
+        **extra,
+    )
+
+
+def populate(clinic, count, *, start=0):
+    today = timezone.localdate()
+    for index in range(start, start + count):
+        patient = PatientFactory(clinic=clinic, mrn=f"P{index:04d}")
+        MonitoringStatus.objects.create(
+            patient=patient,
+            evaluated_at=timezone.now(),
+            as_of=today,
+            on_course=True,
+            cbc_phase="standard",
+            last_cbc_on=today - timedelta(days=30),
+            cbc_due_on=today + timedelta(days=index % 5),
+            cbc_overdue_after=today + timedelta(days=index % 5 + 3),
+        )
+        flag(patient, "neutropenia", severity=4 if index % 7 == 0 else 2, ctcae_grade=3)
+        flag(patient, "pregnancy_test_due")
+        flag(patient, "hold_recommended", severity=3)
+
+
+def queries(client, url) -> int:
+    client.get(url)  # warm the session and permission caches
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+@pytest.mark.parametrize("role", ["nurse", "physician"])
+def test_the_trivial_page_takes_the_same_queries_with_no_flags_and_with_many(
+    request, role, client_for, clinic_a, django_assert_num_queries
+):
+    client = client_for(request.getfixturevalue(role))
+    url = reverse("about")
+    client.get(url)
+    with django_assert_num_queries(ABOUT_QUERIES):
+        client.get(url)
+    populate(clinic_a, 40)
+    client.get(url)
+    with django_assert_num_queries(ABOUT_QUERIES):
+        page = client.get(url).content.decode()
+    assert 'data-testid="open-flag-count">120<' in page  # 40 patients, 3 open flags each
+
+
+def test_the_navbar_counts_are_answered_from_the_index_alone_on_postgresql(
+    nurse, clinic_a, db_vendor
+):
+    if db_vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's (SQLite has no index-only scan to pin)")
+    populate(clinic_a, 30)
+    with CaptureQueriesContext(connection) as captured:
+        selectors.open_flag_counts(nurse)
+    (query,) = captured.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE monitoring_flag")
+        # A test table is tiny, so the planner would rightly read it whole or by any index.
+        # Leave it only index-only scans: the flags can then be read without a penalty only
+        # if every column the count needs is in flag_open_patient_counts_idx (so never the
+        # flag rows and their JSON). On the 10,000-patient cohort it picks that plan itself.
+        for method in ("seqscan", "indexscan", "bitmapscan"):
+            cursor.execute(f"SET LOCAL enable_{method} = off")
+        cursor.execute("EXPLAIN " + query["sql"], query.get("params"))
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        for method in ("seqscan", "indexscan", "bitmapscan"):
+            cursor.execute(f"RESET enable_{method}")
+    assert "Index Only Scan using flag_open_patient_counts_idx" in plan, plan
+    assert "Seq Scan on monitoring_flag" not in plan, plan
+    assert "Index Scan using monitoring_flag" not in plan, plan
+
+
+def test_the_worklist_takes_the_same_queries_for_12_and_60_patients(
+    client_for, nurse, clinic_a, django_assert_num_queries
+):
+    client = client_for(nurse)
+    url = reverse("monitoring:worklist")
+    populate(clinic_a, 12)
+    assert queries(client, url) == WORKLIST_QUERIES
+    populate(clinic_a, 48, start=12)
+    client.get(url)
+    with django_assert_num_queries(WORKLIST_QUERIES):
+        page = client.get(url).content.decode()
+    assert page.count('data-testid="worklist-row"') == 10  # the top ten, then "next page"
+    assert "60 patients</strong> with something to do" in page
+    assert "patients 1–10 shown" in page
+    assert "page=2" in page
+
+
+def test_the_worklist_pages_keep_the_order_worst_first_then_cbc_due_soonest(
+    client_for, nurse, clinic_a
+):
+    populate(clinic_a, 25)
+    client = client_for(nurse)
+    order = []
+    for number in (1, 2, 3):
+        page = client.get(reverse("monitoring:worklist") + f"?page={number}").content.decode()
+        order += [
+            chunk.split("MRN ", 1)[1].split("<", 1)[0]
+            for chunk in page.split('data-testid="worklist-row"')[1:]
+        ]
+    assert len(order) == len(set(order)) == 25  # every patient once, across the pages
+    due = {f"P{i:04d}": i % 5 for i in range(25)}
+    critical = {f"P{i:04d}" for i in range(25) if i % 7 == 0}  # severity 4
+    assert set(order[: len(critical)]) == critical  # the critical patients first
+    for group in (order[: len(critical)], order[len(critical) :]):  # then the CBC due soonest
+        assert [due[mrn] for mrn in group] == sorted(due[mrn] for mrn in group)
+
+
+def test_the_worklist_lists_the_ten_calls_due_first_and_shows_all_on_request(
+    client_for, nurse, clinic_a
+):
+    from patients.models import FollowUpCall
+
+    today = timezone.localdate()
+    for index in range(12):
+        FollowUpCall.objects.create(
+            patient=PatientFactory(clinic=clinic_a, family_name=f"Caller{index:02d}"),
+            kind=FollowUpCall.Kind.NOTE,
+            due_from=today - timedelta(days=20),
+            due_by=today + timedelta(days=index),  # Caller00's deadline first
+            purpose="Ask about the rash",
+        )
+    client = client_for(nurse)
+    page = client.get(reverse("monitoring:worklist")).content.decode()
+    calls = page.split('data-testid="follow-up-calls"')[1].split("</ul>")[0]
+    assert [f"Caller{i:02d}" in calls for i in range(12)] == [True] * 10 + [False] * 2
+    assert "2 more calls due, later deadlines" in page
+    every = client.get(reverse("monitoring:worklist") + "?calls=all").content.decode()
+    calls = every.split('data-testid="follow-up-calls"')[1].split("</ul>")[0]
+    assert all(f"Caller{i:02d}" in calls for i in range(12))
+    assert 'data-testid="more-calls"' not in every
