@@ -273,9 +273,11 @@ LAB_BATCH_OUT = inline_serializer(
     "LabBatchOutcome",
     fields={
         "detail": serializers.CharField(),
-        "stored": serializers.IntegerField(),
-        "refused": serializers.IntegerField(),
-        "duplicate": serializers.IntegerField(),
+        # A request that is not a batch at all (no "collections" list): what is wrong.
+        "errors": serializers.DictField(required=False),
+        "stored": serializers.IntegerField(required=False),
+        "refused": serializers.IntegerField(required=False),
+        "duplicate": serializers.IntegerField(required=False),
         "collections": inline_serializer(
             "LabBatchCollectionOutcome",
             fields={
@@ -298,6 +300,8 @@ LAB_BATCH_OUT = inline_serializer(
                 ),
             },
             many=True,
+            # Absent only from a 400 the request layer answers (a NUL byte, a body too large).
+            required=False,
         ),
     },
 )
@@ -327,7 +331,11 @@ class LabBatch(generics.GenericAPIView):
             return Response(
                 {
                     "detail": "The request is not a valid batch: nothing was saved.",
-                    **incoming.errors,
+                    "errors": incoming.errors,
+                    "stored": 0,
+                    "refused": 0,
+                    "duplicate": 0,
+                    "collections": [],
                 },
                 status=400,
             )

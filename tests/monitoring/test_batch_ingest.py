@@ -163,7 +163,7 @@ def test_same_draw_twice_in_one_batch_stores_the_first_only(nurse, patient):
 def test_too_many_collections_is_a_400(nurse, patient):
     body = {"collections": [cbc_item(patient)] * (ingest.MAX_COLLECTIONS_PER_BATCH + 1)}
     response = api(nurse).post(BATCH_URL, body, format="json")
-    assert response.status_code == 400 and "collections" in response.json()
+    assert response.status_code == 400 and "collections" in response.json()["errors"]
     assert not LabResult.objects.exists()
 
 
