@@ -11,8 +11,10 @@ plausibility, implausibly-low confirmation) plus the two that need the record (d
 
 Queries for a batch (no correction, no lone kappa or lambda): one for the thresholds of
 each clinic in it, one for duplicates, one for the previous values, then a savepoint, one
-INSERT of the results and one of their history rows, one dirty-mark UPDATE, one upsert of
-the nurse's units (panel entry only): constant in the number of collections. A collection
+INSERT of the results and one of their history rows (PostgreSQL; SQLite splits them at its
+999-parameter limit), the release, one dirty-mark UPDATE, one upsert of the nurse's units
+(panel entry only): constant in the number of collections (pinned in
+tests/monitoring/test_batch_ingest.py). A collection
 with only one light chain (the other already on record) or correcting a chain adds the
 locked ratio refresh (``services._refresh_flc_ratio``, 3-5 queries) for that collection.
 If a concurrent writer inserts the same (patient, test, time) between the check and the
@@ -120,7 +122,9 @@ class BatchOutcome:
         return [c for c in self.collections if not c.stored]
 
 
-@transaction.atomic
+# No savepoint of its own (two round trips): a refused collection is an outcome, not an
+# exception, and the bulk insert has its own savepoint for the race it can meet.
+@transaction.atomic(savepoint=False)
 def lab_collections_record(
     *,
     collections: Sequence[Collection],

@@ -331,9 +331,9 @@ def test_query_count_does_not_grow_with_the_number_of_collections(nurse, clinic_
         ]
 
     one, fifty = _counted(batch(1, 1), nurse), _counted(batch(50, 11), nurse)
-    # Savepoint; thresholds (one clinic); duplicates; previous values; savepoint; release;
-    # dirty-mark UPDATE; release: 8, whatever the number of collections and patients.
-    assert one[0] == fifty[0] == 8
+    # Thresholds (one clinic); duplicates; previous values; the insert's savepoint and its
+    # release; the dirty-mark UPDATE: 6, whatever the number of collections and patients.
+    assert one[0] == fifty[0] == 6
     assert one[1] == 2 and fifty[1] <= _insert_statements_allowed(100)
 
 
@@ -344,7 +344,7 @@ def test_query_count_with_a_kappa_lambda_pair_stays_constant(nurse, patient):
         ]
 
     one, ten = _counted(batch(0, 1), nurse), _counted(batch(4, 10), nurse)
-    assert one[0] == ten[0] == 8
+    assert one[0] == ten[0] == 6
     assert one[1] == 2 and ten[1] <= _insert_statements_allowed(30)
 
 
@@ -363,9 +363,9 @@ def test_api_request_query_count_is_pinned(nurse, patient, clinic_a):
     post([cbc_item(patient, hour=6)])  # caches warm (content types)
     small = post([cbc_item(patient, hour=7)])
     large = post([cbc_item(p, hour=h) for h in range(8, 18) for p in (patient, other)])
-    # Token and user, two permission reads, the patients (one query), the service's
-    # eight, the access-log INSERT: the same for 1 collection or 20 of two patients.
-    assert small == large == 13
+    # Token and user, two permission reads, the patients (one query), the service's six,
+    # the access-log INSERT: the same for 1 collection or 20 of two patients.
+    assert small == large == 11
 
 
 def test_nurse_panel_entry_remembers_the_units_typed(nurse, patient):
