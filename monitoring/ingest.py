@@ -25,7 +25,6 @@ refused as a duplicate.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -328,20 +327,22 @@ def _refuse_suspicious(live: list[CollectionOutcome], thresholds: dict[int, dict
     """A value 100-fold (the clinic's fold) away from the previous one, unconfirmed: the
     previous is the newest before the draw, on record or in an earlier collection of this
     batch, whichever is later."""
-    numeric = [(o, c) for o in live for c in o.checked if c.canonical is not None]
     keys = sorted(
-        {(o.collection.patient.pk, c.test.code, o.collection.collected_at) for o, c in numeric},
+        {
+            (o.collection.patient.pk, c.test.code, o.collection.collected_at)
+            for o in live
+            for c in o.checked
+            if c.canonical is not None
+        },
         key=lambda k: (k[0], k[1], k[2]),
     )
     if not keys:
         return
     previous = _previous_values(keys)
-    sent: dict[tuple[int, str], list[tuple[datetime, Decimal]]] = defaultdict(list)
-    for o, c in numeric:
-        sent[(o.collection.patient.pk, c.test.code)].append(
-            (o.collection.collected_at, c.canonical)
-        )
-    for outcome in live:
+    # In time order, so "earlier in the batch" is what was already accepted: a refused
+    # value is no one's previous value.
+    accepted: dict[tuple[int, str], tuple[datetime, Decimal]] = {}
+    for outcome in sorted(live, key=lambda o: (o.collection.collected_at, o.index)):
         col = outcome.collection
         fold = thresholds[col.patient.clinic_id]
         rows = _first_rows(outcome)
@@ -352,8 +353,7 @@ def _refuse_suspicious(live: list[CollectionOutcome], thresholds: dict[int, dict
                 # already been checked for the unit mix-up this warning is about.
                 continue
             key = (col.patient.pk, item.test.code)
-            candidates = [previous.get((*key, col.collected_at))]
-            candidates += [s for s in sent[key] if s[0] < col.collected_at]
+            candidates = [previous.get((*key, col.collected_at)), accepted.get(key)]
             before = max((c for c in candidates if c), key=lambda c: c[0], default=None)
             if before is None:
                 continue
@@ -365,6 +365,10 @@ def _refuse_suspicious(live: list[CollectionOutcome], thresholds: dict[int, dict
                 )
         if problems:
             outcome.refuse(problems)
+            continue
+        for item in outcome.checked:
+            if item.canonical is not None:
+                accepted[(col.patient.pk, item.test.code)] = (col.collected_at, item.canonical)
 
 
 def _build_rows(outcome: CollectionOutcome, *, user, source, now, thresholds) -> bool:

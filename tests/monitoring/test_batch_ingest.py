@@ -283,6 +283,19 @@ def test_hundred_fold_change_against_an_earlier_collection_of_the_same_batch(nur
     assert second.problems[0].kind == "suspicious" and second.problems[0].index == 0
 
 
+def test_a_refused_value_is_not_the_previous_value_of_a_later_collection(nurse, patient):
+    outcome = ingest.lab_collections_record(
+        collections=[
+            collection(patient, 7, PLT="300"),
+            collection(patient, 9, PLT="3"),  # refused: 100-fold below 300
+            collection(patient, 11, PLT="290"),  # compared with 300, not with the refused 3
+        ],
+        user=nurse,
+        source=LabResult.Source.API,
+    )
+    assert [c.status for c in outcome.collections] == ["stored", "refused", "stored"]
+
+
 def test_hundred_fold_change_against_the_record(nurse, patient):
     record(patient, nurse, DRAWN - timedelta(days=7), ANC="2.5")
     outcome = ingest.lab_collections_record(
