@@ -340,8 +340,18 @@ class LabBatch(generics.GenericAPIView):
                 status=400,
             )
         items = incoming.validated_data["collections"]
-        checked = [LabBatchCollectionIn(data=item) for item in items]
-        wanted = {c.validated_data["patient"] for c in checked if c.is_valid()}
+        # One serializer checks every item, each on its own (its fields are built once).
+        shape = LabBatchCollectionIn()
+        checked: list[dict | dict[str, list]] = []
+        valid: list[bool] = []
+        for item in items:
+            try:
+                checked.append(shape.run_validation(item))
+                valid.append(True)
+            except serializers.ValidationError as error:
+                checked.append(serializers.as_serializer_error(error))
+                valid.append(False)
+        wanted = {data["patient"] for data, ok in zip(checked, valid, strict=True) if ok}
         # One query for every patient of the batch; another clinic's patient reads as
         # missing (404 words), never as existing.
         patients = {
@@ -352,11 +362,10 @@ class LabBatch(generics.GenericAPIView):
         }
         report: list[dict | None] = [None] * len(items)
         collections, positions = [], []
-        for index, item in enumerate(checked):
-            if not item.is_valid():
-                report[index] = _batch_refused(index, items[index].get("patient"), item.errors)
+        for index, (data, ok) in enumerate(zip(checked, valid, strict=True)):
+            if not ok:
+                report[index] = _batch_refused(index, items[index].get("patient"), data)
                 continue
-            data = item.validated_data
             patient = patients.get(data["patient"])
             if patient is None:
                 report[index] = _batch_refused(
@@ -377,8 +386,11 @@ class LabBatch(generics.GenericAPIView):
         outcome = ingest.lab_collections_record(
             collections=collections, user=request.user, source=LabResult.Source.API
         )
+        # Every stored result through one serializer (its fields built once), then back to
+        # its collection.
+        shown = iter(LabResultSerializer(outcome.results, many=True).data)
         for index, done in zip(positions, outcome.collections, strict=True):
-            report[index] = _batch_item(index, done)
+            report[index] = _batch_item(index, done, [next(shown) for _ in done.results])
         return _batch_response(request, report, [c for c in outcome.collections if c.stored])
 
 
@@ -405,7 +417,7 @@ def _batch_refused(index: int, patient, errors: dict, rows=None, status="refused
     return item
 
 
-def _batch_item(index: int, done) -> dict:
+def _batch_item(index: int, done, shown: list) -> dict:
     patient = str(done.collection.patient.public_id)
     if done.stored:
         return {
@@ -413,7 +425,7 @@ def _batch_item(index: int, done) -> dict:
             "patient": patient,
             "status": "stored",
             "detail": f"Collection {index}: {len(done.results)} results stored.",
-            "results": LabResultSerializer(done.results, many=True).data,
+            "results": shown,
         }
     if done.problems:
         rows = _row_problems(done.collection.entries, done.problems)
