@@ -385,3 +385,32 @@ def test_nurse_panel_entry_remembers_the_units_typed(nurse, patient):
     saved = record(patient, nurse, DRAWN, units={"ANC": "/uL"}, ANC="2500", PLT="150")
     assert {r.test_code for r in saved} == {"ANC", "PLT"}
     assert UserLabUnit.objects.get(user=nurse, test_code="ANC").unit == "/uL"
+
+
+def test_concurrent_writer_between_check_and_insert_refuses_only_that_collection(
+    nurse, patient, clinic_a, monkeypatch
+):
+    other = PatientFactory(clinic=clinic_a)
+    real = ingest._refuse_suspicious
+    raced = []
+
+    def meanwhile(live, thresholds):
+        # Another request stores the same draw of ``other`` after our duplicate check.
+        if not raced:
+            raced.append(True)  # before the call: recording goes through here too
+            record(other, nurse, DRAWN, hour=9, ANC="2.2")
+        return real(live, thresholds)
+
+    monkeypatch.setattr(ingest, "_refuse_suspicious", meanwhile)
+    outcome = ingest.lab_collections_record(
+        collections=[collection(patient, 9, ANC="2.5", PLT="150"), collection(other, 9, ANC="2.5")],
+        user=nurse,
+        source=LabResult.Source.API,
+    )
+
+    stored, raced = outcome.collections
+    assert stored.stored and raced.status == ingest.Status.DUPLICATE
+    assert raced.problems[0].existing_result_id is not None
+    assert LabResult.objects.filter(patient=patient).count() == 2
+    assert LabResult.objects.get(patient=other).canonical_value == Decimal("2.2")
+    assert LabResult.history.filter(id__in=[r.pk for r in stored.results]).count() == 2
