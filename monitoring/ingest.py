@@ -47,8 +47,6 @@ from patients.selectors import rule_thresholds
 
 # Largest batch the API accepts (README, "Security": limits); the service takes any size.
 MAX_COLLECTIONS_PER_BATCH = 200
-# Foreign keys the caller hands over as loaded objects: full_clean would SELECT each again.
-_KEYS_ALREADY_CHECKED = ("patient", "entered_by", "corrects", "interface_message")
 _FLC_CHAINS = frozenset({"FLC_KAPPA", "FLC_LAMBDA"})
 
 
@@ -436,7 +434,7 @@ def _clean(result: LabResult, *, row: int) -> None:
     SELECTs: the patient, user, corrected result and message were loaded by the caller."""
     try:
         result.full_clean(
-            exclude=_KEYS_ALREADY_CHECKED, validate_unique=False, validate_constraints=False
+            exclude=services.LOADED_KEYS, validate_unique=False, validate_constraints=False
         )
     except ValidationError as error:
         raise _RowInvalid(
