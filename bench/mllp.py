@@ -4,8 +4,14 @@ Starts the listener in this process (its own thread and event loop, as ``mllp_li
 runs it), sends --messages messages on one connection, waiting for each ACK (as a lab
 system does), and prints messages per second. Creates its own clinic, patient and sender.
 
-DATABASE_URL=sqlite:////tmp/mllp-bench.sqlite3 python bench/mllp.py --messages 500
-(migrate that database first; with REDIS_URL set, a Celery worker evaluates each patient.)
+With ``--worker`` (needs ``REDIS_URL``) a Celery worker (solo pool, its own process) is
+started for the run and consumes the evaluations the messages queue, on the same machine, as
+in production; the queue left at the end is printed. Also printed: the SQL queries of one
+message.
+
+DATABASE_URL=postgres://postgres@127.0.0.1:5432/mmm_bench REDIS_URL=redis://127.0.0.1:6379/4 \
+    python bench/mllp.py --messages 500 --worker
+(migrate that database first.)
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ import asyncio
 import os
 import random
 import socket
+import subprocess
+import sys
 import threading
 import time
 from datetime import date, timedelta
 
-from harness import machine, setup_django
+from harness import ROOT, machine, setup_django
 
 VT, FS, CR = b"\x0b", b"\x1c", b"\r"
 
@@ -47,8 +55,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--port", type=int, default=2640)
+    parser.add_argument("--worker", action="store_true", help="run a Celery worker meanwhile")
     args = parser.parse_args()
     setup_django()
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from monitoring.interop import mllp
@@ -89,6 +101,20 @@ def main() -> None:
         message(run_id * 10_000 + n, patients[n % len(patients)], base + timedelta(minutes=n), rng)
         for n in range(args.messages)
     ]
+    worker = None
+    if args.worker:
+        if not settings.REDIS_URL:
+            raise SystemExit("--worker needs REDIS_URL (the worker consumes from Redis)")
+        worker = subprocess.Popen(  # noqa: S603 - our own Celery app
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"]
+            + ["--loglevel", "WARNING", "--without-heartbeat", "--without-gossip"],
+            cwd=ROOT,
+        )
+        time.sleep(8)  # let the worker connect before the clock starts
+    from monitoring.interop import hl7 as interop_hl7
+
+    with CaptureQueriesContext(connection) as one:
+        interop_hl7.receive(payloads.pop()[1:-2].decode(), channel="mllp")
     codes: dict[str, int] = {}
     with socket.create_connection(("127.0.0.1", args.port)) as conn:
         started_at, cpu_at = time.perf_counter(), time.process_time()
@@ -101,14 +127,29 @@ def main() -> None:
             codes[code] = codes.get(code, 0) + 1
         elapsed = time.perf_counter() - started_at
         cpu = time.process_time() - cpu_at
+    sent = len(payloads)
+    backlog = _queue_length() if worker else None
+    if worker is not None:
+        worker.terminate()
+        worker.wait(30)
     print(machine(), f"· load average {os.getloadavg()[0]:.1f}")
+    print(f"SQL queries per message: {len(one.captured_queries)}")
+    if backlog is not None:
+        print(f"worker consuming meanwhile; evaluations still queued at the end: {backlog}")
     # On a shared machine the wall-clock rate depends on the other processes; the CPU time
     # of this process (listener + client) gives the rate one free core would sustain.
     print(
-        f"{args.messages} ORU^R01 messages (CBC of 5) in {elapsed:.1f} s wall, {cpu:.1f} s CPU: "
-        f"{args.messages / elapsed:.0f} messages/s wall, {args.messages / cpu:.0f} messages/s "
+        f"{sent} ORU^R01 messages (CBC of 5) in {elapsed:.1f} s wall, {cpu:.1f} s CPU: "
+        f"{sent / elapsed:.0f} messages/s wall, {sent / cpu:.0f} messages/s "
         f"per CPU second; ACKs {codes}"
     )
+
+
+def _queue_length() -> int:
+    from celery import current_app
+
+    with current_app.connection_for_write() as conn:
+        return conn.default_channel.client.llen("celery")
 
 
 if __name__ == "__main__":

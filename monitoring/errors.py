@@ -42,6 +42,13 @@ DUPLICATE = (
     "{test} collected at {when} is already recorded ({existing}). "
     "Open the existing result to correct it instead of entering it again."
 )
+DUPLICATE_IN_BATCH = (
+    "{test} collected at {when} is also in collection {other} of this batch; send each result once."
+)
+CONCURRENT_ENTRY = (
+    "These results were recorded by someone else at the same moment; nothing of this "
+    "collection was saved. Open the patient's labs to check them."
+)
 SUSPICIOUS = "{warning} Tick the confirmation box if the value and unit are right."
 NOTHING_ENTERED = "Enter at least one result."
 UNIT_REQUIRED = "{test}: choose the unit the lab reported."

@@ -13,27 +13,24 @@ sits below monitoring and may not touch flags. Rules evaluation and the sweep li
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from monitoring import errors
-from monitoring.errors import EntryProblem, LabEntryRejected
+from monitoring.errors import EntryProblem
 from monitoring.models import Flag
 from monitoring.rules import ctcae
 from patients import lab_catalogue as catalogue
 from patients import services as patient_services
 from patients.errors import DomainError
 from patients.formatting import clinical_datetime
-from patients.lab_selectors import latest_results, local_date
-from patients.models import LabResult, Patient, UserLabUnit
+from patients.models import LabResult, Patient
 from patients.parsing import ParseError, parse_clinical_number
-from patients.selectors import rule_thresholds
 from therapy import services as therapy_services
 
 COMPUTED_CODES = {"FLC_RATIO"}
@@ -148,157 +145,33 @@ def lab_results_record(
 ) -> list[LabResult]:
     """Record one collection's results: all of them, or none with a problem per result.
 
-    Steps: check the collection time; check each value against the catalogue (unit,
+    The batch ingest service (``monitoring.ingest.lab_collections_record``) with one
+    collection: check the collection time; check each value against the catalogue (unit,
     plausibility); refuse a test already recorded at that collection time (with a link to
     it); ask for confirmation of a value 100-fold away from the previous one; convert,
     grade (CTCAE, version stored) and mark out-of-range; save with history; compute the
-    kappa/lambda ratio when both chains exist; remember the user's units; after commit,
-    queue the patient's rules evaluation.
+    kappa/lambda ratio from the chains of the draw; remember the user's units; mark the
+    patient dirty; after commit, queue the patient's rules evaluation. Raises
+    ``LabEntryRejected`` (a problem per result) or ``DomainError`` when refused.
     """
-    now = now or timezone.now()
-    if collected_at > now:
-        raise DomainError(
-            errors.COLLECTED_IN_FUTURE.format(
-                value=f"{timezone.localtime(collected_at):%Y-%m-%d %H:%M}"
-            ),
-            field="collected_at",
-        )
-    if local_date(collected_at) < patient.date_of_birth:
-        raise DomainError(
-            errors.COLLECTED_BEFORE_BIRTH.format(value=f"{collected_at:%Y-%m-%d}"),
-            field="collected_at",
-        )
-    if not entries:
-        raise DomainError(errors.NOTHING_ENTERED)
-    if mrd_sensitivity_exponent is not None and mrd_sensitivity_exponent not in (4, 5, 6):
-        raise DomainError(errors.MRD_SENSITIVITY, field="mrd_sensitivity_exponent")
+    from monitoring import ingest
 
-    problems: list[EntryProblem] = []
-    if len(entries) > MAX_RESULTS_PER_ENTRY:
-        raise DomainError(
-            errors.TOO_MANY_RESULTS.format(limit=MAX_RESULTS_PER_ENTRY, count=len(entries)),
-            field="results",
-        )
-    checked: list[_Checked] = []
-    first_row: dict[str, int] = {}  # test code -> index of its first entry
-    for index, entry in enumerate(entries):
-        ok, problem = _check_entry(entry, panel, index)
-        if problem:
-            problems.append(problem)
-        elif ok.test.code in first_row:
-            problems.append(
-                EntryProblem(
-                    ok.test.code,
-                    errors.TWICE_IN_ONE_ENTRY.format(test=ok.test.name),
-                    "invalid",
-                    index=index,
-                )
-            )
-        else:
-            first_row[ok.test.code] = index
-            checked.append(ok)
-    codes = [c.test.code for c in checked]
-    # Each problem once, on the row it belongs to (the first entry of its test).
-    problems += [
-        replace(p, index=first_row.get(p.test_code))
-        for p in _duplicates(patient, codes, collected_at)
-        + _suspicious(patient, checked, collected_at)
-    ]
-    if problems:
-        raise LabEntryRejected(problems)
-
-    thresholds = rule_thresholds(ctcae.DEFAULTS, clinic_id=patient.clinic_id)
-    collection_id = uuid.uuid4()
-    saved = []
-    try:
-        with transaction.atomic():
-            for item in checked:
-                result = _build(
-                    item,
-                    patient=patient,
-                    user=user,
-                    collected_at=collected_at,
-                    collection_id=collection_id,
-                    source=source,
-                    now=now,
-                    thresholds=thresholds,
-                    corrects=corrects,
-                )
-                if item.test.panel == "mrd":
-                    result.mrd_method = mrd_method
-                    result.mrd_sensitivity_exponent = mrd_sensitivity_exponent
-                if item.test.panel == "pregnancy":
-                    result.hcg_sensitivity_miu_ml = hcg_sensitivity_miu_ml
-                _save(
-                    result,
-                    user=user,
-                    reason=(
-                        f"Lab result recorded; below the lower plausibility limit, confirmed: "
-                        f"{result.low_value_reason}"
-                        if result.low_value_reason
-                        else "Lab result recorded"
-                    ),
-                )
-                saved.append(result)
-    except IntegrityError:
-        # Someone recorded the same test at the same time between our check and insert.
-        raise LabEntryRejected(_duplicates(patient, codes, collected_at)) from None
-    if {"FLC_KAPPA", "FLC_LAMBDA"} & set(codes):
-        ratio = _refresh_flc_ratio(
-            patient, collected_at, user=user, collection_id=collection_id, now=now
-        )
-        if ratio is not None:
-            saved.append(ratio)
-    if user is not None and source == LabResult.Source.ENTRY:
-        _remember_units(user, checked)
-    patient_services.patient_rules_changed([patient.pk])
-    _evaluate_after_commit(patient.pk)
-    return saved
-
-
-def _duplicates(patient: Patient, codes: list[str], collected_at: datetime) -> list[EntryProblem]:
-    existing = LabResult.objects.valid().filter(
-        patient=patient, test_code__in=codes, collected_at=collected_at
+    collection = ingest.Collection(
+        patient=patient,
+        collected_at=collected_at,
+        entries=entries,
+        panel=panel,
+        mrd_method=mrd_method,
+        mrd_sensitivity_exponent=mrd_sensitivity_exponent,
+        hcg_sensitivity_miu_ml=hcg_sensitivity_miu_ml,
+        corrects=corrects,
     )
-    when = f"{timezone.localtime(collected_at):%Y-%m-%d %H:%M}"
-    return [
-        EntryProblem(
-            row.test_code,
-            errors.DUPLICATE.format(
-                test=row.get_test_code_display(), when=when, existing=row.shown_value
-            ),
-            "duplicate",
-            existing_result_id=row.pk,
-        )
-        for row in existing
-    ]
-
-
-def _suspicious(
-    patient: Patient, checked: list[_Checked], collected_at: datetime
-) -> list[EntryProblem]:
-    numeric = [c for c in checked if c.canonical is not None]
-    if not numeric:
-        return []
-    previous = latest_results([patient.pk], [c.test.code for c in numeric], before=collected_at)
-    fold = rule_thresholds(catalogue.DEFAULTS, clinic_id=patient.clinic_id)
-    problems = []
-    for item in numeric:
-        before = previous.get((patient.pk, item.test.code))
-        # A value below the lower plausibility limit, confirmed with a reason, has already
-        # been checked for the unit mix-up this warning is about.
-        if not before or item.entry.confirm_suspicious or item.low_reason:
-            continue
-        warning = catalogue.suspicious_change(
-            item.test.code, before[0].canonical_value, item.canonical, fold
-        )
-        if warning:
-            problems.append(
-                EntryProblem(
-                    item.test.code, errors.SUSPICIOUS.format(warning=warning), "suspicious"
-                )
-            )
-    return problems
+    outcome = ingest.lab_collections_record(
+        collections=[collection], user=user, source=source, now=now
+    ).collections[0]
+    if not outcome.stored:
+        raise outcome.error()
+    return outcome.results
 
 
 def grade_fields(
@@ -375,10 +248,15 @@ def _build(
     return result
 
 
+# Foreign keys a service sets from loaded objects: full_clean would SELECT each again.
+LOADED_KEYS = ("patient", "entered_by", "corrects", "interface_message", "entered_in_error_by")
+
+
 def _save(result: LabResult, *, user, reason: str) -> None:
     result._history_user = user
     result._change_reason = reason
-    result.full_clean(validate_constraints=False)  # the database checks the partial unique
+    # The database checks the partial unique and the foreign keys.
+    result.full_clean(exclude=LOADED_KEYS, validate_unique=False, validate_constraints=False)
     result.save()
 
 
@@ -416,12 +294,35 @@ def _refresh_flc_ratio(
         _mark_in_error(ratio_row, user=user, reason="Recomputed: kappa or lambda changed", now=now)
     if ratio is None:
         return None
+    result = flc_ratio_result(
+        kappa, lambda_, patient=patient, user=user, now=now, collection_id=collection_id
+    )
+    _save(result, user=user, reason=result._change_reason)
+    return result
+
+
+def flc_ratio_result(
+    kappa: LabResult,
+    lambda_: LabResult,
+    *,
+    patient: Patient,
+    user,
+    now: datetime,
+    collection_id=None,
+) -> LabResult | None:
+    """The computed kappa/lambda ratio of one draw (unsaved), from its two chains; None
+    when lambda is zero. The one builder for the batch ingest and the locked refresh."""
+    ratio = catalogue.flc_ratio(kappa.canonical_value, lambda_.canonical_value)
+    if ratio is None:
+        return None
+    ratio = ratio.quantize(Decimal("0.0001"))
+    test = catalogue.find_test("FLC_RATIO")
     result = LabResult(
         patient=patient,
         test_code="FLC_RATIO",
         panel="myeloma",
         collection_id=collection_id or kappa.collection_id,
-        collected_at=collected_at,
+        collected_at=kappa.collected_at,
         entered_at=now,
         entered_by=user,
         source=LabResult.Source.COMPUTED,
@@ -429,10 +330,11 @@ def _refresh_flc_ratio(
         canonical_value=ratio,
         canonical_unit="ratio",
         out_of_range=catalogue.out_of_range("FLC_RATIO", ratio) or "",
-        ref_low=catalogue.find_test("FLC_RATIO").ref_low,
-        ref_high=catalogue.find_test("FLC_RATIO").ref_high,
+        ref_low=test.ref_low,
+        ref_high=test.ref_high,
     )
-    _save(result, user=user, reason="Computed from free kappa and lambda")
+    result._history_user = user
+    result._change_reason = "Computed from free kappa and lambda"
     return result
 
 
@@ -441,21 +343,6 @@ def _mark_in_error(result: LabResult, *, user, reason: str, now) -> None:
     result.entered_in_error_by = user
     result.entered_in_error_reason = reason
     _save(result, user=user, reason=f"Entered in error: {reason}")
-
-
-def _remember_units(user, checked: list[_Checked]) -> None:
-    rows = [
-        UserLabUnit(user=user, test_code=c.test.code, unit=c.entry.unit.strip())
-        for c in checked
-        if c.test.is_numeric
-    ]
-    if rows:
-        UserLabUnit.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["user", "test_code"],
-            update_fields=["unit", "updated_at"],
-        )
 
 
 def _evaluate_after_commit(patient_id: int) -> None:
@@ -478,17 +365,8 @@ def lab_result_correct(
         from patients import errors as patient_errors
 
         raise DomainError(patient_errors.REASON_REQUIRED, field="reason")
-    old = LabResult.objects.select_for_update().get(pk=result.pk)
-    if old.result_status == LabResult.ResultStatus.SUPERSEDED:
-        raise DomainError(errors.SUPERSEDED_RESULT)
-    if old.entered_in_error_at is not None:
-        from patients import errors as patient_errors
-
-        raise DomainError(
-            patient_errors.ALREADY_IN_ERROR.format(when=clinical_datetime(old.entered_in_error_at))
-        )
     now = timezone.now()
-    _mark_in_error(old, user=user, reason=f"Corrected: {reason}", now=now)
+    old = lab_result_retire_for_correction(result=result, user=user, reason=reason, now=now)
     saved = lab_results_record(
         patient=old.patient,
         user=user,
@@ -513,6 +391,29 @@ def lab_result_correct(
         now=now,
     )
     return saved[0]
+
+
+@transaction.atomic
+def lab_result_retire_for_correction(
+    *, result: LabResult, user, reason: str, now: datetime | None = None
+) -> LabResult:
+    """The first half of a correction (a nurse's, or a lab's OBX-11 C / FHIR "corrected"):
+    lock the result and mark it entered-in-error with "Corrected: <reason>" and history.
+    No evaluation here: the caller records the corrected value (``corrects`` set) in the
+    same transaction and the patient is evaluated once after commit, so a finding that
+    still stands keeps its flag (updated to the corrected value), never resolved and
+    raised again."""
+    old = LabResult.objects.select_for_update().get(pk=result.pk)
+    if old.result_status == LabResult.ResultStatus.SUPERSEDED:
+        raise DomainError(errors.SUPERSEDED_RESULT)
+    if old.entered_in_error_at is not None:
+        from patients import errors as patient_errors
+
+        raise DomainError(
+            patient_errors.ALREADY_IN_ERROR.format(when=clinical_datetime(old.entered_in_error_at))
+        )
+    _mark_in_error(old, user=user, reason=f"Corrected: {reason}", now=now or timezone.now())
+    return old
 
 
 @transaction.atomic

@@ -146,14 +146,15 @@ def enqueue_patient_evaluation(patient_id: int) -> bool:
 def enqueue_notification_delivery() -> bool:
     """Queue sending the outbox; never raises (the next evaluation or sweep sends it)."""
     try:
-        with app.connection_for_write() as connection:
-            connection.ensure_connection(
+        # A pooled producer, as patients.services.evaluation_send.
+        with app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(
                 max_retries=1, interval_start=0, interval_step=0, timeout=2
             )
             deliver_notifications.apply_async(
                 expires=EVALUATE_EXPIRES_SECONDS,
                 retry=False,
-                connection=connection,
+                producer=producer,
                 # The queue comes from config.celery.route_task (MONITORING_TASK_QUEUE).
             )
     except Exception:  # noqa: BLE001 - the broker being down must not fail a saved action

@@ -97,9 +97,12 @@ def evaluation_send(patient_id: int) -> bool:
     from celery import current_app
 
     try:
-        with current_app.connection_for_write() as connection:
-            # Fail fast: kombu would otherwise retry for seconds on a down broker.
-            connection.ensure_connection(
+        # A producer from the app's pool: its broker connection stays open between
+        # publishes (a new Redis connection per save cost a TCP and AUTH round trip each).
+        with current_app.producer_or_acquire() as producer:
+            # Fail fast: kombu would otherwise retry for seconds on a down broker (free
+            # when the pooled connection is already up).
+            producer.connection.ensure_connection(
                 max_retries=1, interval_start=0, interval_step=0, timeout=2
             )
             current_app.send_task(
@@ -107,7 +110,7 @@ def evaluation_send(patient_id: int) -> bool:
                 args=[patient_id],
                 expires=EVALUATE_EXPIRES_SECONDS,
                 retry=False,
-                connection=connection,
+                producer=producer,
             )
     except Exception:  # noqa: BLE001 - a saved change must not fail on the broker
         logger.warning(

@@ -32,13 +32,11 @@ from decimal import Decimal, InvalidOperation
 
 import hl7
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from monitoring import services
-from monitoring.errors import LabEntryRejected
+from monitoring import ingest, services
 from monitoring.interop import errors, units
 from monitoring.interop.models import (
     Hl7Sender,
@@ -47,7 +45,6 @@ from monitoring.interop.models import (
     UnitMapping,
 )
 from patients import lab_catalogue as catalogue
-from patients.errors import DomainError
 from patients.models import LabResult, Patient
 
 logger = logging.getLogger(__name__)
@@ -681,8 +678,13 @@ def _store(parsed: Parsed, patient: Patient, row: InterfaceMessage, now: datetim
             saved.append(existing)
             continue
         if item.status == "C" and existing is not None:
-            services.lab_result_mark_entered_in_error(
-                result=existing, user=None, reason=f"Corrected ({label})"
+            # A correction, as a nurse's (with history): the old result is marked
+            # entered-in-error and the new one corrects it, in this transaction, and the
+            # patient is evaluated once after commit. A finding that still stands keeps
+            # its flag (updated to the corrected value) instead of resolving as
+            # "evidence withdrawn" and opening again.
+            services.lab_result_retire_for_correction(
+                result=existing, user=None, reason=f"by the lab (OBX-11 C; {label})", now=now
             )
         elif preliminary:
             # The lab's newer (usually final) result for the same draw: the preliminary is
@@ -698,29 +700,32 @@ def _store(parsed: Parsed, patient: Patient, row: InterfaceMessage, now: datetim
             item.entry, details={**item.entry.details, "corrects": existing}
         )
         by_time[item.collected_at].append(item)
-    for collected_at, group_items in by_time.items():
-        try:
-            saved += services.lab_results_record(
-                patient=patient,
-                user=None,
-                collected_at=collected_at,
-                entries=[i.entry for i in group_items],
-                source=LabResult.Source.HL7,
-                now=now,
+    # Every OBR group (one draw each) in one call of the batch ingest service: one
+    # evaluation queued for the patient. A message is stored all or nothing: any refused
+    # draw holds it (Held rolls the others back with the transaction).
+    groups = list(by_time.items())
+    outcome = ingest.lab_collections_record(
+        collections=[
+            ingest.Collection(
+                patient=patient, collected_at=collected_at, entries=[i.entry for i in items]
             )
-        except LabEntryRejected as rejected:
+            for collected_at, items in groups
+        ],
+        user=None,
+        source=LabResult.Source.HL7,
+        now=now,
+    )
+    for (_, group_items), done in zip(groups, outcome.collections, strict=True):
+        if done.problems:
             by_code = {i.test.code: i.obx for i in group_items}
-            for p in rejected.problems:
+            for p in done.problems:
                 obx = by_code.get(p.test_code, group_items[0].obx)
                 problems.append(_obx_problem(obx, 5, APPLICATION_ERROR, p.message))
-        except DomainError as error:
-            problems.append(_obx_problem(group_items[0].obx, 14, APPLICATION_ERROR, error.message))
-        except ValidationError as error:
-            problems.append(
-                _obx_problem(group_items[0].obx, 5, APPLICATION_ERROR, " ".join(error.messages))
-            )
+        elif not done.stored:
+            problems.append(_obx_problem(group_items[0].obx, 14, APPLICATION_ERROR, done.message))
     if problems:
         raise Held(problems)
+    saved += outcome.results
     if replaced:
         new_ids = {(r.test_code, r.collected_at): r.pk for r in saved}
         services.lab_results_evidence_repoint(

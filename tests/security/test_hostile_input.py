@@ -349,7 +349,7 @@ def test_confirmation_says_flags_wait_for_the_sweep_when_the_broker_is_down(
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(tasks.app, "connection_for_write", broker_down)
+    monkeypatch.setattr(tasks.app, "producer_or_acquire", broker_down)
     url = reverse("monitoring:lab_entry", args=[patient.public_id, "cbc"])
     response = client_for(nurse).post(
         url,

@@ -8,7 +8,6 @@ that ignores the parameter may answer 200; nothing may answer 500.
 from __future__ import annotations
 
 import logging
-import time
 from urllib.parse import urlencode
 
 import pytest
@@ -79,7 +78,6 @@ def _quiet_request_log():
 @pytest.mark.django_db
 @pytest.mark.usefixtures("_quiet_request_log")
 def test_no_url_answers_5xx_to_hostile_query_values(matrix_world, client):
-    started = time.monotonic()
     failures = []
     for persona in PERSONAS:
         client.force_login(matrix_world["users"][persona])
@@ -94,6 +92,3 @@ def test_no_url_answers_5xx_to_hostile_query_values(matrix_world, client):
                 if not isinstance(status, int) or status >= 500:
                     failures.append((persona, name, label, status))
     assert failures == []
-    # 2,580 requests (43 URLs x 12 values x 5 personas): 86 s measured on two cores shared
-    # with other jobs (load 5), about 35 s alone. The bound only catches a runaway page.
-    assert time.monotonic() - started < 300

@@ -19,15 +19,13 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from monitoring import access, services
-from monitoring.errors import LabEntryRejected
+from monitoring import access, ingest, services
 from monitoring.interop import units
 from monitoring.interop.fhir.resources import LOCAL_TEST, LOINC
 from monitoring.interop.models import InterfaceMessage
 from patients import lab_catalogue as catalogue
 from patients import parsing
 from patients.api_fields import json_depth
-from patients.errors import DomainError
 from patients.models import LabResult
 
 _QUALITATIVE = {"260385009": "negative", "10828004": "positive"}
@@ -309,27 +307,34 @@ def _store(user, resources, log) -> list[LabResult]:
     issues = []
     replaced: dict[int, dict[tuple[str, datetime], LabResult]] = {}
     for items in groups.values():
-        replaced[items[0].patient.pk] = _replace_on_record(items, log, user)
-        try:
-            saved += services.lab_results_record(
+        replaced.setdefault(items[0].patient.pk, {}).update(_replace_on_record(items, log, user))
+    # Every draw of the request in one call of the batch ingest service (one evaluation
+    # queued per patient); the request is stored all or nothing, so any refused draw
+    # refuses it (FhirInvalid rolls the others back with the transaction).
+    outcome = ingest.lab_collections_record(
+        collections=[
+            ingest.Collection(
                 patient=items[0].patient,
-                user=user,
                 collected_at=items[0].collected_at,
                 entries=[i.entry for i in items],
-                source=LabResult.Source.FHIR,
             )
-        except LabEntryRejected as rejected:
+            for items in groups.values()
+        ],
+        user=user,
+        source=LabResult.Source.FHIR,
+    )
+    for items, done in zip(groups.values(), outcome.collections, strict=True):
+        if done.problems:
             by_code = {catalogue.find_test(i.entry.test).code: i.where for i in items}
             issues += [
                 ("business-rule", p.message, by_code.get(p.test_code, items[0].where))
-                for p in rejected.problems
+                for p in done.problems
             ]
-        except DomainError as error:
-            issues.append(("business-rule", error.message, f"{items[0].where}.effectiveDateTime"))
-        except ValidationError as error:  # a field limit (a reference range too large)
-            issues.append(("value", " ".join(error.messages), items[0].where))
+        elif not done.stored:
+            issues.append(("business-rule", done.message, f"{items[0].where}.effectiveDateTime"))
     if issues:
         raise FhirInvalid(issues)
+    saved = outcome.results
     new_ids = {(r.patient_id, r.test_code, r.collected_at): r.pk for r in saved}
     for items in groups.values():
         patient = items[0].patient
@@ -360,8 +365,10 @@ def _replace_on_record(items: list[_Checked], log, user) -> dict[tuple[str, date
         item = codes[existing.test_code]
         label = f"FHIR {item.where}, request {log.pk}"
         if item.status in ("amended", "corrected"):
-            services.lab_result_mark_entered_in_error(
-                result=existing, user=user, reason=f"Corrected ({item.status}; {label})"
+            # A correction with history, as a nurse's (no evaluation in between: a
+            # finding that still stands keeps its flag).
+            services.lab_result_retire_for_correction(
+                result=existing, user=user, reason=f"by the lab ({item.status}; {label})"
             )
         elif existing.result_status == LabResult.ResultStatus.PRELIMINARY:
             services.lab_result_supersede(

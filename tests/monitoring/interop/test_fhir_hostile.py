@@ -147,7 +147,7 @@ def test_amended_or_corrected_corrects_the_final_with_history(nurse, patient, st
     current = LabResult.objects.valid().get()
     assert current.canonical_value == Decimal("120") and current.corrects_id == original.pk
     original.refresh_from_db()
-    assert original.entered_in_error_reason.startswith(f"Corrected ({status}")
+    assert original.entered_in_error_reason.startswith(f"Corrected: by the lab ({status}")
     assert original.history.count() == 2
 
 
