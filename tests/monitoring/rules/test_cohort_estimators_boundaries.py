@@ -200,3 +200,60 @@ def test_rates_and_shares():
     assert rate_per_patient_year(3, 0) is None
     assert share(1, 4) == 0.25
     assert share(1, 0) is None
+
+
+# --- Second round: survivors of the first mutation run -------------------------------------
+
+
+def test_at_risk_just_after_the_origin():
+    km = kaplan_meier([3, 3], [1, 1], entry=[0, 0.2])
+    assert km.at_risk(0) == 1
+    assert km.at_risk(0.5) == 2
+
+
+def test_no_survival_past_follow_up_shorter_than_one_time_unit():
+    km = kaplan_meier([0.25, 0.5], [1, 0])
+    assert km.at(0.4).survival == pytest.approx(0.5)
+    assert km.at(0.8).survival is None
+
+
+def test_an_empty_curve_is_empty_in_every_field():
+    km = kaplan_meier([], [])
+    for name in (
+        "times",
+        "survival",
+        "lower",
+        "upper",
+        "lower_loglog",
+        "upper_loglog",
+        "censor_times",
+        "censor_survival",
+    ):
+        assert getattr(km, name) == [], name
+    assert (km.median.estimate, km.median.lower, km.median.upper) == (None, None, None)
+    none = (None, None, None)
+    assert (km.median_loglog.estimate, km.median_loglog.lower, km.median_loglog.upper) == none
+    assert list(km._durations) == [] and list(km._entry) == []
+
+
+def test_entry_below_one_time_unit_follows_r_start_before_t():
+    # The entrant at 0.5 is not at risk for the event at 0.5: 2 at risk, S = 1/2.
+    km = kaplan_meier([0.5, 2, 3], [1, 1, 1], entry=[0, 0.5, 0])
+    assert km.survival[1] == pytest.approx(0.5)
+
+
+def test_cumulative_incidence_honours_entry():
+    # The patient entering at 2 is not at risk for the event at 1: CIF 1/2, not 1/3.
+    ci = cumulative_incidence([1, 3, 4], ["a", None, None], entry=[0, 2, 0])
+    assert ci.at("a", 1) == pytest.approx(0.5)
+
+
+def test_cumulative_incidence_drops_follow_up_ending_at_entry():
+    ci = cumulative_incidence([2, 3], ["a", "a"], entry=[2, 0])
+    assert (ci.n, ci.counts) == (1, {"a": 1})
+    assert ci.at("a", 3) == pytest.approx(1.0)
+
+
+def test_dose_intensity_with_small_plans_and_one_day():
+    one_day = [DoseSegment(0.5, 1, 0)]
+    assert relative_dose_intensity(planned_mg_per_day=0.5, segments=one_day) == pytest.approx(1)
