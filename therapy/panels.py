@@ -13,7 +13,7 @@ def header_context(request, patient) -> dict:
     if not request.user.has_perm(permissions.VIEW_COURSE):
         return {"show": False}
     today = timezone.localdate()
-    snapshot = selectors.course_snapshots([patient.pk], as_of=today).get(patient.pk)
+    snapshot = selectors.course_snapshot_for(patient, as_of=today)
     pending = selectors.pending_suggestions([patient.pk]).count()
     planned = None
     if snapshot is None:  # no running course: perhaps one planned to start later
@@ -33,7 +33,7 @@ def record_context(request, patient) -> dict:
     context = {
         "show": True,
         "course": course,
-        "snapshot": selectors.course_snapshots([patient.pk], as_of=today).get(patient.pk),
+        "snapshot": selectors.course_snapshot_for(patient, as_of=today),
         "suggestions": list(selectors.pending_suggestions([patient.pk])),
         "can_decide": user.has_perm(permissions.DECIDE_SUGGESTION),
         "can_manage": user.has_perm(permissions.MANAGE_COURSE),

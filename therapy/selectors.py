@@ -109,6 +109,22 @@ def course_snapshots(patient_ids: list[int], *, as_of: date) -> dict[int, Course
     return {course.patient_id: snapshot_of(course, as_of=as_of) for course in courses}
 
 
+def course_snapshot_for(
+    patient: Patient, *, as_of: date, courses: list[MaintenanceCourse] | None = None
+) -> CourseSnapshot | None:
+    """The patient's active course on ``as_of`` (as ``course_snapshots``), read once per
+    patient object and date: a page's summary header and its body both show it. A caller
+    that has read ``courses_with_history`` passes it, and no query is made."""
+    known = patient.__dict__.setdefault("_course_snapshots", {})
+    if as_of not in known:
+        if courses is None:
+            known[as_of] = course_snapshots([patient.pk], as_of=as_of).get(patient.pk)
+        else:
+            started = [c for c in courses if c.is_active and c.start_date <= as_of]
+            known[as_of] = snapshot_of(started[-1], as_of=as_of) if started else None
+    return known[as_of]
+
+
 def snapshot_of(course: MaintenanceCourse, *, as_of: date) -> CourseSnapshot:
     """The snapshot of one course whose holds and dose changes are loaded (or loadable)."""
     holds = list(course.holds.all())

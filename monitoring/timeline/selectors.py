@@ -152,8 +152,7 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
     # today (None before a planned course starts).
     history = therapy_selectors.courses_with_history(patient)
     courses = therapy_selectors.course_timelines(patient, until=today, courses=history)
-    started = [c for c in history if c.is_active and c.start_date <= today]
-    course = therapy_selectors.snapshot_of(started[-1], as_of=today) if started else None
+    course = therapy_selectors.course_snapshot_for(patient, as_of=today, courses=history)
     # The transplants are drawn and listed in the summary: read once for both.
     prefetch_related_objects([patient], "transplants")
     assessments = list(
