@@ -743,7 +743,9 @@ def mrd_sustained(
         if result not in ("negative", "positive"):
             raise ValueError(f"MRD result must be 'negative' or 'positive', got {result!r}.")
 
-    known = sorted((r for r in results if r[0] <= as_of), key=lambda r: r[0])
+    # A positive and a negative on the same day read as positive whatever their order: the
+    # disease is detectable on that day (the conservative reading), so the positive sorts last.
+    known = sorted((r for r in results if r[0] <= as_of), key=lambda r: (r[0], r[1] == "positive"))
     positives = [on for on, result, _ in known if result == "positive"]
     last_positive_on = positives[-1] if positives else None
     run = [r for r in known if last_positive_on is None or r[0] > last_positive_on]
