@@ -295,6 +295,14 @@ MATRIX: dict[str, Url] = {
         anonymous=ANON_API,
     ),
     "api-patient-flags": Url(clinic(OK, OK, OK), kwargs=PATIENT, anonymous=ANON_API),
+    # Not patient-scoped in its URL: each collection names its patient, and one of another
+    # clinic is refused in the body ("No such patient."). An empty body is a 400 for every
+    # role that may enter labs, 403 for the others.
+    "api-labs-batch": Url(
+        {"nurse": BAD, "physician": BAD, "rems": FORBIDDEN, "superuser": BAD, "outsider": BAD},
+        methods=("POST",),
+        anonymous=ANON_API,
+    ),
     "api-flag-acknowledge": Url(
         clinic(OK, OK, FORBIDDEN),
         methods=("POST",),
