@@ -253,11 +253,8 @@ LOADED_KEYS = ("patient", "entered_by", "corrects", "interface_message", "entere
 
 
 def _save(result: LabResult, *, user, reason: str) -> None:
-    result._history_user = user
-    result._change_reason = reason
     # The database checks the partial unique and the foreign keys.
-    result.full_clean(exclude=LOADED_KEYS, validate_unique=False, validate_constraints=False)
-    result.save()
+    patient_services.record_save(result, user=user, reason=reason, loaded=LOADED_KEYS)
 
 
 def _refresh_flc_ratio(

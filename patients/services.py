@@ -141,11 +141,25 @@ def patient_id_of(record) -> int | None:
     return patient_id
 
 
-def _save(instance, *, user, reason: str = "") -> None:
+def record_save(
+    instance, *, user, reason: str = "", check: bool = True, loaded: tuple[str, ...] = ()
+) -> None:
+    """Save a clinical record with its history row: who (``user``; None for the sweep and
+    commands acting for nobody) and why (``reason``, cut to the history column's 100
+    characters). Every app's services save through this one function.
+
+    ``check`` runs ``full_clean`` first. ``loaded`` names foreign keys the caller set from
+    objects it has already loaded: they are not looked up again, and the unique and
+    constraint checks are left to the database (which enforces them anyway).
+    """
     instance._history_user = user
     if reason:
-        instance._change_reason = reason
-    instance.full_clean()
+        instance._change_reason = reason[:100]
+    if check:
+        if loaded:
+            instance.full_clean(exclude=loaded, validate_unique=False, validate_constraints=False)
+        else:
+            instance.full_clean()
     instance.save()
 
 
@@ -235,7 +249,7 @@ def patient_create(
     _check_mrn_free(patient)
     try:
         with transaction.atomic():
-            _save(patient, user=user, reason="Registered")
+            record_save(patient, user=user, reason="Registered")
     except IntegrityError as exc:  # a concurrent registration took the MRN between check and insert
         raise DomainError(
             errors.MRN_TAKEN.format(mrn=patient.mrn, clinic=clinic), field="mrn"
@@ -245,7 +259,7 @@ def patient_create(
             patient=patient, **{k: v for k, v in diagnosis_data.items() if k in DIAGNOSIS_FIELDS}
         )
         _check_diagnosis_facts(diagnosis, patient, today=today)
-        _save(diagnosis, user=user, reason="Registered")
+        record_save(diagnosis, user=user, reason="Registered")
         for transplanted_on in transplant_dates or []:
             transplant_add(patient=patient, user=user, transplanted_on=transplanted_on, today=today)
     if weight_kg is not None:
@@ -266,7 +280,7 @@ def patient_update(
             changed = True
     _check_patient_facts(patient, today=today)
     _check_mrn_free(patient)
-    _save(patient, user=user, reason=reason or "Demographics edited")
+    record_save(patient, user=user, reason=reason or "Demographics edited")
     if changed:  # a form saved unchanged is no new rule input
         patient_rules_changed([patient.pk])
     return patient
@@ -286,7 +300,7 @@ def diagnosis_save(
             setattr(diagnosis, field, value)
             changed = True
     _check_diagnosis_facts(diagnosis, patient, today=today)
-    _save(diagnosis, user=user, reason=reason or "Diagnosis edited")
+    record_save(diagnosis, user=user, reason=reason or "Diagnosis edited")
     if changed:
         patient_rules_changed([patient.pk])
     return diagnosis
@@ -317,7 +331,7 @@ def transplant_add(
     transplant = Transplant(
         patient=patient, transplanted_on=transplanted_on, kind=kind, entered_by=user
     )
-    _save(transplant, user=user, reason="Transplant recorded")
+    record_save(transplant, user=user, reason="Transplant recorded")
     patient_rules_changed([patient.pk])
     return transplant
 
@@ -336,7 +350,7 @@ def weight_add(
     weight = WeightMeasurement(
         patient=patient, measured_on=measured_on, weight_kg=weight_kg, entered_by=user
     )
-    _save(weight, user=user, reason="Weight recorded")
+    record_save(weight, user=user, reason="Weight recorded")
     patient_rules_changed([patient.pk])
     return weight
 
@@ -355,7 +369,7 @@ def mark_entered_in_error(*, record, user, reason: str):
     record.entered_in_error_at = timezone.now()
     record.entered_in_error_by = user
     record.entered_in_error_reason = reason
-    _save(record, user=user, reason=f"Entered in error: {reason}")
+    record_save(record, user=user, reason=f"Entered in error: {reason}")
     patient_rules_changed([patient_id_of(record)])
     return record
 

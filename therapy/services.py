@@ -47,10 +47,7 @@ def _save(instance, *, user, reason: str) -> None:
     hold, dose change, REMS record, a decided suggestion), so mark the patient for
     re-evaluation in the same transaction. Suggestions the sweep itself raises or
     withdraws (no user) are its output, not an input: they leave the mark alone."""
-    instance._history_user = user
-    instance._change_reason = reason[:100]
-    instance.full_clean()
-    instance.save()
+    patient_services.record_save(instance, user=user, reason=reason)
     if not (isinstance(instance, DoseSuggestion) and user is None):
         patient_id = patient_services.patient_id_of(instance)
         patient_services.patient_rules_changed([patient_id])

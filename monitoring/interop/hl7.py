@@ -46,6 +46,7 @@ from monitoring.interop.models import (
 )
 from patients import lab_catalogue as catalogue
 from patients.models import LabResult, Patient
+from patients.services import record_save
 
 logger = logging.getLogger(__name__)
 
@@ -371,9 +372,7 @@ def process(
         if user is not None:
             row.resolved_by, row.resolved_at = user, now
             row.resolution = "Accepted on retry"
-    row._history_user = user
-    row._change_reason = f"{reason}: {row.get_status_display()}"
-    row.save()
+    record_save(row, user=user, reason=f"{reason}: {row.get_status_display()}", check=False)
     return row
 
 

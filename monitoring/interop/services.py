@@ -13,6 +13,7 @@ from monitoring.interop.hl7 import process
 from monitoring.interop.models import Hl7Sender, InterfaceMessage, LabCodeMapping, UnitMapping
 from patients.errors import DomainError
 from patients.models import Patient
+from patients.services import record_save
 
 REASON_REQUIRED = "Give a reason for rejecting the message."
 NOT_OPEN = "This message is already {status}; there is nothing to do."
@@ -59,17 +60,12 @@ def message_reject(*, message: InterfaceMessage, user, reason: str) -> Interface
     row = _open_for_update(message)
     row.status = InterfaceMessage.Status.REJECTED
     row.resolved_by, row.resolved_at, row.resolution = user, timezone.now(), reason
-    row._history_user = user
-    row._change_reason = f"Rejected: {reason}"
-    row.save()
+    record_save(row, user=user, reason=f"Rejected: {reason}", check=False)
     return row
 
 
 def _save_mapping(instance, *, user, reason: str):
-    instance._history_user = user
-    instance._change_reason = reason
-    instance.full_clean()
-    instance.save()
+    record_save(instance, user=user, reason=reason)
     return instance
 
 

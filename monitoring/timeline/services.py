@@ -12,6 +12,7 @@ from monitoring.timeline.models import ResponseAssessment
 from patients.errors import DomainError
 from patients.models import Patient
 from patients.rulebook import Finding
+from patients.services import record_save
 
 ASSESSMENT_IN_FUTURE = (
     "Assessment date {value} is in the future. Record an assessment on or before today."
@@ -91,7 +92,5 @@ def response_assessment_record(
             "values": {k: str(v) for k, v in suggestion.values.items()},
             "thresholds": [t.cite() for t in suggestion.thresholds],
         }
-    assessment._history_user = user
-    assessment.full_clean()
-    assessment.save()
+    record_save(assessment, user=user)
     return assessment

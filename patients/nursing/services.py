@@ -17,6 +17,7 @@ from patients.errors import DomainError
 from patients.models import FollowUpCall, Patient, PatientNote
 from patients.nursing import errors, rules
 from patients.selectors import rule_thresholds
+from patients.services import record_save
 
 NOTE_MAX_CHARS = 4000
 # A clock a few minutes ahead on the entering workstation must not refuse a note typed now.
@@ -24,10 +25,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _save(instance, *, user, reason: str) -> None:
-    instance._history_user = user
-    instance._change_reason = reason[:100]
-    instance.full_clean()
-    instance.save()
+    record_save(instance, user=user, reason=reason)
 
 
 def _check_note(*, text: str, contact_at: datetime, follow_up_on: date | None) -> str:
