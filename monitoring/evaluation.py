@@ -798,30 +798,14 @@ def _progression(batch: _Batch, pid: int, patient: Patient, t) -> dict[str, Desi
     if len(markers) < 2:
         return {}
     diagnosis = getattr(patient, "diagnosis", None)
-    involved = (
-        diagnosis.light_chain
-        if diagnosis and diagnosis.light_chain in ("kappa", "lambda")
-        else None
-    )
     by_day: dict[date, dict[str, LabResult]] = defaultdict(dict)
     for row in markers:
         by_day[local_date(row.collected_at)][row.test_code] = row
-    points = []
-    for on, rows in sorted(by_day.items()):
-        value = {
-            code: rows[code].canonical_value if code in rows else None
-            for code in ("SPEP_M", "UPEP_M24", "FLC_KAPPA", "FLC_LAMBDA")
-        }
-        points.append(
-            imwg.MarkerPoint(
-                on=on,
-                spep_g_dl=value["SPEP_M"],
-                upep_mg_24h=value["UPEP_M24"],
-                kappa_mg_l=value["FLC_KAPPA"],
-                lambda_mg_l=value["FLC_LAMBDA"],
-                involved=involved,
-            )
-        )
+    points = imwg.marker_points(
+        ((local_date(r.collected_at), r.test_code, r.canonical_value) for r in markers),
+        recorded_chain=diagnosis.light_chain if diagnosis else None,
+        thresholds=t,
+    )
     finding = imwg.progression(points, thresholds=t)
     if finding.outcome != "progression":
         return {}
