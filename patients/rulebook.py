@@ -10,6 +10,7 @@ keeps the version it was made under so a past decision still shows its rule.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -73,6 +74,16 @@ class Finding:
 
 def thresholds_by_key(defaults: tuple[Threshold, ...] | list[Threshold]) -> dict[str, Threshold]:
     return {t.key: t for t in defaults}
+
+
+def in_force(
+    defaults: tuple[Threshold, ...] | list[Threshold],
+    settings: Mapping[str, Threshold] | None = None,
+) -> dict[str, Threshold]:
+    """The thresholds in force: a rule module's defaults with the clinic's rule settings
+    laid over them, key by key. A partial table (one key a caller overrides) keeps every
+    other default; the one semantics every rule module uses."""
+    return {**thresholds_by_key(defaults), **(settings or {})}
 
 
 # The rule setting keys the software reads, registered by the apps that own the rules (the

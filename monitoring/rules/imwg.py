@@ -23,7 +23,7 @@ from typing import Literal
 
 from patients.formatting import clinical_number
 from patients.lab_catalogue import flc_ratio
-from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
+from patients.rulebook import Finding, SourceStatus, Threshold, in_force
 
 
 def _n(value) -> str:
@@ -112,7 +112,7 @@ class MarkerPoint:
 
 
 def _table(thresholds: Mapping[str, Threshold] | None) -> Mapping[str, Threshold]:
-    return thresholds if thresholds is not None else thresholds_by_key(DEFAULTS)
+    return in_force(DEFAULTS, thresholds)
 
 
 def _percent_change(before: Decimal | None, after: Decimal | None) -> Decimal | None:
