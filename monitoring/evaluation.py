@@ -53,7 +53,7 @@ from patients.lab_selectors import (
 )
 from patients.models import LabResult, Patient
 from patients.roles import PHYSICIAN
-from patients.rulebook import Finding, Threshold
+from patients.rulebook import Finding, Threshold, jsonable, threshold_json
 from patients.selectors import WeightUsed, rule_settings_coming, rule_thresholds, weight_history
 from therapy import dosing
 from therapy import selectors as therapy_selectors
@@ -909,38 +909,6 @@ def _rems(batch: _Batch, pid: int) -> dict[str, Desired]:
 # --- Reconciling flags with the database -----------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe copy of finding values (Decimals as strings keep their digits)."""
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if hasattr(value, "label"):
-            return value.label
-        return _plain(dataclasses.asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def _thresholds_json(finding: Finding) -> list[dict]:
-    return [
-        {
-            "key": t.key,
-            "value": _plain(t.value),
-            "unit": t.unit,
-            "version": t.version,
-            "status": t.status,
-        }
-        for t in finding.thresholds
-    ]
-
-
 def _new_flag(pid: int, d: Desired, *, as_of: date, now: datetime) -> Flag:
     return Flag(
         patient_id=pid,
@@ -953,8 +921,8 @@ def _new_flag(pid: int, d: Desired, *, as_of: date, now: datetime) -> Flag:
         message=d.message,
         rule_id=d.finding.rule_id,
         basis=d.finding.basis,
-        thresholds=_thresholds_json(d.finding),
-        values=_plain(d.finding.values),
+        thresholds=[threshold_json(t) for t in d.finding.thresholds],
+        values=jsonable(d.finding.values),
         evidence=d.evidence,
         due_on=d.due_on,
         opened_at=now,
@@ -1008,8 +976,8 @@ def _update_flag(flag: Flag, d: Desired, *, now: datetime) -> bool:
         "message": d.message,
         "rule_id": d.finding.rule_id,
         "basis": d.finding.basis,
-        "thresholds": _thresholds_json(d.finding),
-        "values": _plain(d.finding.values),
+        "thresholds": [threshold_json(t) for t in d.finding.thresholds],
+        "values": jsonable(d.finding.values),
         "evidence": d.evidence,
         "due_on": d.due_on,
         "escalations": escalations,

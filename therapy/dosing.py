@@ -99,6 +99,15 @@ class DoseLevel:
     def mg_per_cycle(self) -> Decimal:
         return self.dose_mg * self.dosing_days
 
+    def as_json(self) -> dict:
+        """As stored with a finding (``rulebook.jsonable``)."""
+        return {
+            "dose_mg": format_mg(self.dose_mg),
+            "dosing_days": self.dosing_days,
+            "cycle_days": self.cycle_days,
+            "label": self.label,
+        }
+
 
 def format_mg(dose_mg: Decimal) -> str:
     """10 -> "10", 2.50 -> "2.5" (never "1E+1")."""
