@@ -47,7 +47,7 @@ def test_threshold_and_finding_keep_their_provenance():
 
 
 def test_the_flag_and_the_suggestion_use_the_same_conversion():
-    from monitoring import evaluation
+    from monitoring.evaluation import flags_write as evaluation
     from therapy import findings, services
 
     assert evaluation.jsonable is jsonable is findings.jsonable is services.jsonable
