@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from patients.formatting import clinical_number
-from patients.rulebook import SourceStatus, Threshold, thresholds_by_key
+from patients.rulebook import SourceStatus, Threshold, in_force
 
 ValueKind = Literal["numeric", "qualitative", "choice"]
 
@@ -610,7 +610,7 @@ def suspicious_change(
     Zero (or negative) values have no fold change and are never flagged: a count falling
     to zero is clinical, not a unit slip.
     """
-    table = thresholds if thresholds is not None else thresholds_by_key(DEFAULTS)
+    table = in_force(DEFAULTS, thresholds)
     fold_limit = table["catalogue.unit_mixup.fold_change"]
     if previous_canonical <= 0 or new_canonical <= 0:
         return None

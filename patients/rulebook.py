@@ -10,7 +10,9 @@ keeps the version it was made under so a past decision still shows its rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, is_dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -73,6 +75,65 @@ class Finding:
 
 def thresholds_by_key(defaults: tuple[Threshold, ...] | list[Threshold]) -> dict[str, Threshold]:
     return {t.key: t for t in defaults}
+
+
+def jsonable(value: Any) -> Any:
+    """A finding's values (or evidence) as JSON, the one conversion every stored flag,
+    suggestion and snapshot uses: Decimals as plain digits without trailing zeros ("0.4",
+    not "0.4000000000"), dates in ISO form, thresholds with their provenance, a value
+    that knows its own JSON form (``as_json()``, e.g. a dose level) as that, other
+    dataclasses field by field, anything else unknown as its text."""
+    if isinstance(value, Threshold):
+        return threshold_json(value)
+    as_json = getattr(value, "as_json", None)
+    if callable(as_json) and not isinstance(value, type):
+        return as_json()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: jsonable(v) for k, v in vars(value).items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def threshold_json(threshold: Threshold) -> dict[str, Any]:
+    return {
+        "key": threshold.key,
+        "value": jsonable(threshold.value),
+        "unit": threshold.unit,
+        "status": threshold.status,
+        "source": threshold.source,
+        "version": threshold.version,
+    }
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule_id": finding.rule_id,
+        "outcome": finding.outcome,
+        "message": finding.message,
+        "values": jsonable(finding.values),
+        "thresholds": [threshold_json(t) for t in finding.thresholds],
+        "source": finding.source,
+        "basis": finding.basis,
+    }
+
+
+def in_force(
+    defaults: tuple[Threshold, ...] | list[Threshold],
+    settings: Mapping[str, Threshold] | None = None,
+) -> dict[str, Threshold]:
+    """The thresholds in force: a rule module's defaults with the clinic's rule settings
+    laid over them, key by key. A partial table (one key a caller overrides) keeps every
+    other default; the one semantics every rule module uses."""
+    return {**thresholds_by_key(defaults), **(settings or {})}
 
 
 # The rule setting keys the software reads, registered by the apps that own the rules (the

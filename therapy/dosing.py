@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from patients.formatting import clinical_number
-from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
+from patients.rulebook import Finding, SourceStatus, Threshold, in_force
 
 PI_HEME = "Lenalidomide US PI, dose modifications for hematologic toxicity (maintenance)"
 PI_RENAL = "Lenalidomide US PI, starting dose adjustment for renal impairment (maintenance)"
@@ -58,7 +58,7 @@ DEFAULTS: tuple[Threshold, ...] = tuple(
 
 def settings(thresholds: Mapping[str, Threshold] | None) -> dict[str, Threshold]:
     """The defaults with the caller's rule settings laid over them."""
-    return {**thresholds_by_key(DEFAULTS), **(thresholds or {})}
+    return in_force(DEFAULTS, thresholds)
 
 
 def to_decimal(value: object, field: str) -> Decimal:
@@ -98,6 +98,15 @@ class DoseLevel:
     @property
     def mg_per_cycle(self) -> Decimal:
         return self.dose_mg * self.dosing_days
+
+    def as_json(self) -> dict:
+        """As stored with a finding (``rulebook.jsonable``)."""
+        return {
+            "dose_mg": format_mg(self.dose_mg),
+            "dosing_days": self.dosing_days,
+            "cycle_days": self.cycle_days,
+            "label": self.label,
+        }
 
 
 def format_mg(dose_mg: Decimal) -> str:

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from patients.formatting import clinical_number
-from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
+from patients.rulebook import Finding, SourceStatus, Threshold, in_force
 from therapy import dosing, rems_rules
 from therapy.rems_rules import PregnancyTest
 
@@ -98,8 +98,7 @@ RESPONSES_ELIGIBLE = RESPONSES[: RESPONSES.index("PR") + 1]
 
 def settings(thresholds: Mapping[str, Threshold] | None) -> dict[str, Threshold]:
     """All defaults the checklist uses, with the caller's rule settings laid over them."""
-    defaults = dosing.DEFAULTS + rems_rules.DEFAULTS + DEFAULTS
-    return {**thresholds_by_key(defaults), **(thresholds or {})}
+    return in_force(dosing.DEFAULTS + rems_rules.DEFAULTS + DEFAULTS, thresholds)
 
 
 def _optional_decimal(value: object, field_name: str) -> Decimal | None:

@@ -6,62 +6,13 @@ every threshold with its version: a past decision still shows the rule it was ma
 
 from __future__ import annotations
 
-from dataclasses import is_dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from patients.formatting import clinical_number
-from patients.rulebook import Finding, Threshold
-from therapy.dosing import DoseLevel, format_mg
+from patients.rulebook import finding_json, jsonable, threshold_json
 from therapy.eligibility import ChecklistItem
 
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, DoseLevel):
-        return {
-            "dose_mg": format_mg(value.dose_mg),
-            "dosing_days": value.dosing_days,
-            "cycle_days": value.cycle_days,
-            "label": value.label,
-        }
-    if isinstance(value, Threshold):
-        return threshold_json(value)
-    if isinstance(value, Decimal):
-        # "0.4", not the stored "0.4000000000": trailing zeros say nothing clinically.
-        return format(value.normalize(), "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if is_dataclass(value) and not isinstance(value, type):
-        return {k: jsonable(v) for k, v in vars(value).items()}
-    return value
-
-
-def threshold_json(threshold: Threshold) -> dict[str, Any]:
-    return {
-        "key": threshold.key,
-        "value": jsonable(threshold.value),
-        "unit": threshold.unit,
-        "status": threshold.status,
-        "source": threshold.source,
-        "version": threshold.version,
-    }
-
-
-def finding_json(finding: Finding) -> dict[str, Any]:
-    return {
-        "rule_id": finding.rule_id,
-        "outcome": finding.outcome,
-        "message": finding.message,
-        "values": jsonable(finding.values),
-        "thresholds": [threshold_json(t) for t in finding.thresholds],
-        "source": finding.source,
-        "basis": finding.basis,
-    }
+__all__ = ["checklist_json", "cite", "finding_json", "jsonable", "threshold_json"]
 
 
 def checklist_json(items: tuple[ChecklistItem, ...]) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
+from patients.rulebook import Finding, SourceStatus, Threshold, in_force
 from therapy.dosing import to_decimal
 
 PI_PREGNANCY = (
@@ -63,7 +63,7 @@ DEFAULTS: tuple[Threshold, ...] = tuple(
 
 def settings(thresholds: Mapping[str, Threshold] | None) -> dict[str, Threshold]:
     """The defaults with the caller's rule settings laid over them."""
-    return {**thresholds_by_key(DEFAULTS), **(thresholds or {})}
+    return in_force(DEFAULTS, thresholds)
 
 
 def _days(t: Mapping[str, Threshold], key: str) -> timedelta:

@@ -23,7 +23,7 @@ from patients.rulebook import Finding
 from patients.selectors import rule_thresholds
 from therapy import dosing, errors, rems_rules
 from therapy.dosing import DoseLevel
-from therapy.findings import checklist_json, finding_json
+from therapy.findings import checklist_json, finding_json, jsonable
 from therapy.models import (
     DoseChange,
     DoseSuggestion,
@@ -540,7 +540,7 @@ def dose_suggestion_raise(
         "rule_id": finding.rule_id,
         "message": finding.message,
         "finding": finding_json(finding),
-        "evidence": _jsonable_evidence(evidence),
+        "evidence": jsonable(list(evidence)),
     }
     pending = (
         DoseSuggestion.objects.select_for_update()
@@ -595,12 +595,6 @@ def dose_suggestions_repoint_evidence(*, patient: Patient, replaced: dict, repoi
         _save(suggestion, user=None, reason=f"Evidence: preliminary result superseded ({words})")
         changed += 1
     return changed
-
-
-def _jsonable_evidence(evidence: list[dict]) -> list[dict]:
-    from therapy.findings import jsonable
-
-    return jsonable(list(evidence))
 
 
 @transaction.atomic

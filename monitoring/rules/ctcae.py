@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from patients.lab_catalogue import find_test
-from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
+from patients.rulebook import Finding, SourceStatus, Threshold, in_force
 
 RULE_ID = "ctcae.grade"
 DEFAULT_VERSION = "5.0"
@@ -189,7 +189,7 @@ def grade(
     otherwise grade 0.
     """
     test = find_test(code)
-    table = thresholds if thresholds is not None else thresholds_by_key(DEFAULTS)
+    table = in_force(DEFAULTS, thresholds)
     version = version or version_in_force(table)
     scale = _scale(version, test.code)
     limits = tuple(table[_key(version, test.code, g)] for g in scale.graded_by_value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from patients.rulebook import SourceStatus, Threshold, thresholds_by_key
+from patients.rulebook import SourceStatus, Threshold, in_force
 
 # Flag kind for each graded count.
 CYTOPENIA_KIND_BY_CODE = {
@@ -63,7 +63,7 @@ DEFAULTS: tuple[Threshold, ...] = (
 
 
 def _table(thresholds: Mapping[str, Threshold] | None) -> Mapping[str, Threshold]:
-    return {**thresholds_by_key(DEFAULTS), **(thresholds or {})}
+    return in_force(DEFAULTS, thresholds)
 
 
 def cytopenia_flagged(grade: int | None, thresholds: Mapping[str, Threshold] | None = None) -> bool:

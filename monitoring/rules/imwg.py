@@ -15,15 +15,15 @@ urine M-protein was measurable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from decimal import Context, Decimal, localcontext
 from typing import Literal
 
 from patients.formatting import clinical_number
 from patients.lab_catalogue import flc_ratio
-from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
+from patients.rulebook import Finding, SourceStatus, Threshold, in_force
 
 
 def _n(value) -> str:
@@ -112,7 +112,7 @@ class MarkerPoint:
 
 
 def _table(thresholds: Mapping[str, Threshold] | None) -> Mapping[str, Threshold]:
-    return thresholds if thresholds is not None else thresholds_by_key(DEFAULTS)
+    return in_force(DEFAULTS, thresholds)
 
 
 def _percent_change(before: Decimal | None, after: Decimal | None) -> Decimal | None:
@@ -169,6 +169,53 @@ def _involved_chain(point: MarkerPoint, table: Mapping[str, Threshold]) -> Invol
     if ratio < table["imwg.flc_ratio.normal_low"].value:
         return "lambda"
     return None
+
+
+MARKER_CODES = ("SPEP_M", "UPEP_M24", "FLC_KAPPA", "FLC_LAMBDA")
+_POINT_FIELD = {
+    "SPEP_M": "spep_g_dl",
+    "UPEP_M24": "upep_mg_24h",
+    "FLC_KAPPA": "kappa_mg_l",
+    "FLC_LAMBDA": "lambda_mg_l",
+}
+
+
+def involved_chain(
+    points: Sequence[MarkerPoint],
+    recorded: str | None,
+    thresholds: Mapping[str, Threshold] | None = None,
+) -> Involved | None:
+    """The involved (clonal) light chain for a whole series: the one recorded with the
+    diagnosis; without it, the one the baseline's abnormal kappa/lambda ratio points to
+    (above 1.65 kappa, below 0.26 lambda; reference sec. 7). Judged once, on the first
+    assessment, so it never switches from one draw to the next."""
+    if recorded in ("kappa", "lambda"):
+        return recorded
+    ordered = sorted(points, key=lambda point: point.on)
+    if not ordered:
+        return None
+    return _involved_chain(replace(ordered[0], involved=None), _table(thresholds))
+
+
+def marker_points(
+    readings: Iterable[tuple[date, str, Decimal | None]],
+    *,
+    recorded_chain: str | None,
+    thresholds: Mapping[str, Threshold] | None = None,
+) -> list[MarkerPoint]:
+    """Lab readings ``(collected on, test code, canonical value)``, oldest first, into one
+    IMWG assessment per collection date, every point carrying the series' involved chain
+    (``involved_chain``). A later reading of a code on the same day replaces an earlier
+    one; readings without a value (and other codes) are skipped. The one conversion used
+    by the progression flag and the timeline chart, so they cannot disagree."""
+    values: dict[date, dict[str, Decimal]] = {}
+    for on, code, value in readings:
+        field = _POINT_FIELD.get(code)
+        if field is not None and value is not None:
+            values.setdefault(on, {})[field] = value
+    points = [MarkerPoint(on=on, **fields) for on, fields in sorted(values.items())]
+    chain = involved_chain(points, recorded_chain, thresholds)
+    return [replace(point, involved=chain) for point in points]
 
 
 # --- Measurable disease --------------------------------------------------------------

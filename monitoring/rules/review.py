@@ -42,7 +42,7 @@ from datetime import date, timedelta
 
 from monitoring.rules import flags as flag_rules
 from monitoring.rules import schedule
-from patients.rulebook import Threshold, thresholds_by_key
+from patients.rulebook import Threshold, in_force
 from therapy.cycles import CourseCalendar
 
 
@@ -107,7 +107,7 @@ def course_dates(
 ) -> list[Review]:
     """Every date on which a course's time-driven rules change output (past ones included:
     ``next_review`` keeps those after ``as_of``)."""
-    t = {**thresholds_by_key(schedule.DEFAULTS + flag_rules.DEFAULTS), **thresholds}
+    t = in_force(schedule.DEFAULTS + flag_rules.DEFAULTS, thresholds)
     due = course.cbc_due_on
     grace = int(t["schedule.cbc.grace"].value)
     dates = [

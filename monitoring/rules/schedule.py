@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from patients.rulebook import Finding, SourceStatus, Threshold, thresholds_by_key
+from patients.rulebook import Finding, SourceStatus, Threshold, in_force
 from therapy.cycles import CourseCalendar
 from therapy.cycles import Hold as CalendarHold
 
@@ -118,7 +118,7 @@ _INTERVAL_KEYS = {
 
 
 def _table(thresholds: Mapping[str, Threshold] | None) -> Mapping[str, Threshold]:
-    return thresholds if thresholds is not None else thresholds_by_key(DEFAULTS)
+    return in_force(DEFAULTS, thresholds)
 
 
 def _whole(threshold: Threshold) -> int:
@@ -142,7 +142,7 @@ def phase_for_cycle(
 
 def cbc_required_codes(thresholds: Mapping[str, Threshold] | None = None) -> tuple[str, ...]:
     """The counts one draw must hold to count as a CBC (rule settings, 1 = required)."""
-    table = {**thresholds_by_key(DEFAULTS), **(thresholds or {})}
+    table = in_force(DEFAULTS, thresholds)
     required = tuple(
         code
         for code in CBC_COUNT_CODES

@@ -172,7 +172,7 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
     x_range = (start - timedelta(days=7), today + timedelta(days=7))
 
     points = _marker_points(
-        by_code, involved=(diagnosis.light_chain or None) if diagnosis else None
+        by_code, involved=diagnosis.light_chain if diagnosis else None, rules=rules
     )
     course_start = courses[-1].start_date if courses else None
     mrd_rows = _mrd_rows(by_code)
@@ -268,27 +268,23 @@ def _threshold_lines(rules: dict[str, Threshold]) -> list[ThresholdLine]:
 
 
 def _marker_points(
-    by_code: dict[str, list[LabResult]], *, involved: str | None
+    by_code: dict[str, list[LabResult]], *, involved: str | None, rules
 ) -> list[imwg.MarkerPoint]:
-    """One IMWG marker point per collection date (serum, urine and FLC drawn together)."""
-    values: dict[date, dict[str, Decimal]] = defaultdict(dict)
-    for code, key in (
-        ("SPEP_M", "spep_g_dl"),
-        ("UPEP_M24", "upep_mg_24h"),
-        ("FLC_KAPPA", "kappa_mg_l"),
-        ("FLC_LAMBDA", "lambda_mg_l"),
-    ):
-        for result in by_code.get(code, []):
-            if result.canonical_value is not None:
-                values[localdate(result.collected_at)][key] = result.canonical_value
-    return [
-        imwg.MarkerPoint(on=on, involved=involved, **fields)
-        for on, fields in sorted(values.items())
-    ]
+    """One IMWG marker point per collection date (``imwg.marker_points``, as the flag)."""
+    return imwg.marker_points(
+        (
+            (localdate(r.collected_at), r.test_code, r.canonical_value)
+            for code in imwg.MARKER_CODES
+            for r in by_code.get(code, [])
+        ),
+        recorded_chain=involved,
+        thresholds=rules,
+    )
 
 
 def _disease(points, by_code, diagnosis, rules) -> DiseaseSeries:
-    involved = diagnosis.light_chain if diagnosis and diagnosis.light_chain else None
+    # The series' involved chain (recorded, else the baseline ratio's), as the flag reads it.
+    involved = points[0].involved if points else (diagnosis and diagnosis.light_chain) or None
     flc_code = {"kappa": "FLC_KAPPA", "lambda": "FLC_LAMBDA"}.get(involved or "", "FLC_KAPPA")
     ratio = [_point(r) for r in by_code.get("FLC_RATIO", []) if r.canonical_value is not None]
     if not ratio:  # computed from same-day kappa and lambda when the ratio was not stored

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from patients.rulebook import SourceStatus, Threshold, thresholds_by_key
+from patients.rulebook import SourceStatus, Threshold, in_force
 
 SOURCE = (
     "Clinical reference sec. 10: follow-up calls 48-72 hours, 1 week and 1 month after an "
@@ -89,7 +89,7 @@ def calls_after_start(
     start: date, thresholds: Mapping[str, Threshold] | None = None
 ) -> list[PlannedCall]:
     """The three calls owed after a course that starts on ``start``, earliest first."""
-    t = {**thresholds_by_key(DEFAULTS), **(thresholds or {})}
+    t = in_force(DEFAULTS, thresholds)
     first_from = t["followup.after_start.first_call_from_hours"]
     first_by = t["followup.after_start.first_call_by_hours"]
     week = t["followup.after_start.week_call_days"]

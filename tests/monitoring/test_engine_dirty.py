@@ -260,7 +260,7 @@ def test_every_change_to_a_rule_input_marks_the_patient_for_evaluation(
 def test_an_evaluation_stores_the_version_read_at_its_start_so_an_edit_during_it_stays_dirty(
     patient, nurse, physician, regimen, monkeypatch
 ):
-    from monitoring import evaluation
+    from monitoring.evaluation import engine as evaluation
 
     start_course(patient, physician, regimen)
     cbc(patient, nurse, date(2025, 3, 10))

@@ -26,13 +26,15 @@ def test_grade_3_neutropenia_opens_a_flag_with_its_rule_version_and_evidence(pat
     )
     assert flag.rule_id == "ctcae.grade"
     assert "ctcae.v5.anc.grade3_below = 1 10^9/L" in flag.basis and "v1" in flag.basis
-    assert {
-        "key": "ctcae.v5.anc.grade3_below",
+    stored = next(t for t in flag.thresholds if t["key"] == "ctcae.v5.anc.grade3_below")
+    assert {k: stored[k] for k in ("value", "unit", "version", "status")} == {
         "value": "1",
         "unit": "10^9/L",
         "version": 1,
         "status": "guideline",
-    } in flag.thresholds
+    }
+    # Stored as every finding is (rulebook.threshold_json): with its source.
+    assert stored["source"] and "CTCAE" in stored["source"]
     assert flag.evidence == [
         {
             "result_id": anc.pk,

@@ -1,0 +1,464 @@
+"""Course reads: the active course and its snapshot for the rules (CONTRACT), the cycle
+calendar, the therapy history and timelines, the course pages, the therapy dates still
+to come."""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import CharField, Prefetch, QuerySet, Value
+
+from patients.models import Patient
+from therapy import cycles
+from therapy.dosing import DoseLevel
+from therapy.models import (
+    DoseChange,
+    Hold,
+    MaintenanceCourse,
+    Regimen,
+    RemsAuthorization,
+    RemsSurvey,
+    parse_days,
+)
+
+
+def _valid_holds() -> Prefetch:
+    return Prefetch("holds", queryset=Hold.objects.valid().order_by("start_date", "pk"))
+
+
+def _valid_changes() -> Prefetch:
+    return Prefetch(
+        "dose_changes", queryset=DoseChange.objects.valid().order_by("effective_from", "pk")
+    )
+
+
+def active_course_for(patient: Patient) -> MaintenanceCourse | None:
+    """CONTRACT. The patient's active (valid) maintenance course, or None."""
+    return (
+        MaintenanceCourse.objects.active()
+        .filter(patient=patient)
+        .select_related("regimen", "patient")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class CourseSnapshot:
+    """CONTRACT. Where an active course stands on one date."""
+
+    course_id: int
+    patient_id: int
+    start_date: date
+    cycle: int
+    day: int | None  # None while on hold
+    is_dosing_day: bool
+    on_hold: bool
+    held_for_cytopenia: bool
+    current_level: DoseLevel | None  # None when the regimen has no lenalidomide
+    regimen_name: str
+    includes_lenalidomide: bool
+    # The pure cycle calendar (holds pause it): monitoring reads the phase at a past date.
+    calendar: cycles.CourseCalendar | None = None
+    # The holds for a cytopenia (start, first day off hold): CBCs are weekly while one lasts.
+    cytopenia_holds: tuple[cycles.Hold, ...] = ()
+
+
+def course_snapshots(patient_ids: list[int], *, as_of: date) -> dict[int, CourseSnapshot]:
+    """CONTRACT. Active courses of these patients on ``as_of``, keyed by patient id.
+
+    Three queries whatever the number of patients (courses with regimen, holds, dose
+    changes). A course starting after ``as_of`` has no cycle yet and is left out.
+    """
+    courses = (
+        MaintenanceCourse.objects.active()
+        .filter(patient_id__in=list(patient_ids), start_date__lte=as_of)
+        .select_related("regimen")
+        .prefetch_related(_valid_holds(), _valid_changes())
+    )
+    return {course.patient_id: snapshot_of(course, as_of=as_of) for course in courses}
+
+
+def course_snapshot_for(
+    patient: Patient, *, as_of: date, courses: list[MaintenanceCourse] | None = None
+) -> CourseSnapshot | None:
+    """The patient's active course on ``as_of`` (as ``course_snapshots``), read once per
+    patient object and date: a page's summary header and its body both show it. A caller
+    that has read ``courses_with_history`` passes it, and no query is made."""
+    known = patient.__dict__.setdefault("_course_snapshots", {})
+    if as_of not in known:
+        if courses is None:
+            known[as_of] = course_snapshots([patient.pk], as_of=as_of).get(patient.pk)
+        else:
+            started = [c for c in courses if c.is_active and c.start_date <= as_of]
+            known[as_of] = snapshot_of(started[-1], as_of=as_of) if started else None
+    return known[as_of]
+
+
+def snapshot_of(course: MaintenanceCourse, *, as_of: date) -> CourseSnapshot:
+    """The snapshot of one course whose holds and dose changes are loaded (or loadable)."""
+    holds = list(course.holds.all())
+    changes = list(course.dose_changes.all())
+    calendar = course_calendar(course, holds, changes)
+    day = calendar.day(as_of)
+    level = level_on(course, changes, as_of)
+    covering = _hold_covering(holds, as_of)
+    is_dosing = day.is_dosing_day
+    if level is None and not day.on_hold:
+        is_dosing = day.day in parse_days(course.regimen.dosing_days_spec or "")
+    return CourseSnapshot(
+        course_id=course.pk,
+        patient_id=course.patient_id,
+        start_date=course.start_date,
+        cycle=day.cycle,
+        day=day.day,
+        is_dosing_day=is_dosing,
+        on_hold=day.on_hold,
+        held_for_cytopenia=bool(covering and covering.for_cytopenia),
+        current_level=level,
+        regimen_name=course.regimen.name,
+        includes_lenalidomide=course.start_dose_mg is not None,
+        calendar=calendar,
+        cytopenia_holds=tuple(
+            cycles.Hold(hold.start_date, hold.end_date) for hold in holds if hold.for_cytopenia
+        ),
+    )
+
+
+def course_calendar(
+    course: MaintenanceCourse, holds: Iterable[Hold], changes: Iterable[DoseChange]
+) -> cycles.CourseCalendar:
+    """The pure cycle calendar of a course (holds pause it; schedule changes apply from their date)."""
+    if course.start_dosing_days is not None:
+        schedule = [cycles.ScheduleChange(course.start_date, course.start_dosing_days)]
+        schedule += [
+            cycles.ScheduleChange(change.effective_from, change.to_dosing_days)
+            for change in changes
+        ]
+    else:
+        schedule = [cycles.ScheduleChange(course.start_date, course.cycle_days)]
+    return cycles.CourseCalendar(
+        start=course.start_date,
+        schedule=schedule,
+        holds=[cycles.Hold(hold.start_date, hold.end_date) for hold in holds],
+        cycle_days=course.cycle_days,
+    )
+
+
+def level_on(
+    course: MaintenanceCourse, changes: Iterable[DoseChange], on: date
+) -> DoseLevel | None:
+    """The lenalidomide level in force on a date: the last dose change by then, else the start."""
+    level = course.start_level
+    for change in changes:
+        if change.effective_from <= on:
+            level = DoseLevel(change.to_dose_mg, change.to_dosing_days, course.cycle_days)
+    return level
+
+
+def _hold_covering(holds: Iterable[Hold], on: date) -> Hold | None:
+    for hold in holds:
+        if hold.start_date <= on and (hold.end_date is None or on < hold.end_date):
+            return hold
+    return None
+
+
+@dataclass(frozen=True)
+class TherapyEvent:
+    """CONTRACT. One point on the therapy timeline."""
+
+    kind: str  # start | dose_change | hold_start | hold_end | discontinuation
+    on: date
+    label: str
+    detail: str
+    dose_mg: Decimal | None
+
+
+# Same-day order: a course starts, a hold ends and dosing resumes, the dose changes, a new
+# hold starts, the course ends.
+_EVENT_ORDER = {"start": 0, "hold_end": 1, "dose_change": 2, "hold_start": 3, "discontinuation": 4}
+
+
+def therapy_events(patient: Patient) -> list[TherapyEvent]:
+    """CONTRACT. Every course's start, dose changes, holds and discontinuation, in date order
+    (entered-in-error rows left out). Three queries."""
+    courses = (
+        MaintenanceCourse.objects.valid()
+        .filter(patient=patient)
+        .select_related("regimen")
+        .prefetch_related(_valid_holds(), _valid_changes())
+        .order_by("start_date", "pk")
+    )
+    events: list[TherapyEvent] = []
+    for course in courses:
+        events += _course_events(course)
+    events.sort(key=lambda e: (e.on, _EVENT_ORDER[e.kind]))
+    return events
+
+
+def _course_events(course: MaintenanceCourse) -> list[TherapyEvent]:
+    start_level = course.start_level
+    events = [
+        TherapyEvent(
+            kind="start",
+            on=course.start_date,
+            label=f"Started {course.regimen.name}",
+            detail=start_level.label if start_level else course.prophylaxis_text,
+            dose_mg=start_level.dose_mg if start_level else None,
+        )
+    ]
+    changes = list(course.dose_changes.all())
+    for change in changes:
+        down = change.to_level.mg_per_cycle < change.from_level.mg_per_cycle
+        events.append(
+            TherapyEvent(
+                kind="dose_change",
+                on=change.effective_from,
+                label=f"Dose {'reduced' if down else 'changed'}: "
+                f"{change.from_level.label} -> {change.to_level.label}",
+                detail=change.get_reason_display() + (f": {change.note}" if change.note else ""),
+                dose_mg=change.to_dose_mg,
+            )
+        )
+    for hold in course.holds.all():
+        events.append(
+            TherapyEvent(
+                kind="hold_start",
+                on=hold.start_date,
+                label=f"Hold: {hold.get_reason_display()}",
+                detail=hold.note,
+                dose_mg=None,
+            )
+        )
+        if hold.end_date is not None:
+            resumed = level_on(course, changes, hold.end_date)
+            events.append(
+                TherapyEvent(
+                    kind="hold_end",
+                    on=hold.end_date,
+                    label="Hold ended, dosing resumed"
+                    + (f" at {resumed.label}" if resumed else ""),
+                    detail=hold.end_note,
+                    dose_mg=resumed.dose_mg if resumed else None,
+                )
+            )
+    if course.discontinued_on is not None:
+        events.append(
+            TherapyEvent(
+                kind="discontinuation",
+                on=course.discontinued_on,
+                label=f"Discontinued: {course.get_discontinuation_reason_display()}",
+                detail=course.discontinuation_note,
+                dose_mg=None,
+            )
+        )
+    return events
+
+
+@dataclass(frozen=True)
+class CourseTimeline:
+    """What the physician's timeline draws of one course: dose steps, holds, cycle starts."""
+
+    regimen_name: str
+    start_date: date
+    discontinued_on: date | None
+    steps: tuple[tuple[date, Decimal | None, str], ...]  # (from, dose mg or None when held, label)
+    holds: tuple[tuple[date, date | None, str], ...]  # (start, end or None if ongoing, reason)
+    cycle_starts: tuple[date, ...]
+    events: tuple[TherapyEvent, ...]
+
+
+def courses_with_history(patient: Patient) -> list[MaintenanceCourse]:
+    """Every valid course of the patient, oldest first, with its regimen, valid holds and
+    dose changes loaded (three queries whatever the length of the history): what
+    ``course_timelines`` draws and ``snapshot_of`` reads."""
+    return list(
+        MaintenanceCourse.objects.valid()
+        .filter(patient=patient)
+        .select_related("regimen")
+        .prefetch_related(_valid_holds(), _valid_changes())
+        .order_by("start_date", "pk")
+    )
+
+
+def course_timelines(
+    patient: Patient, *, until: date, courses: list[MaintenanceCourse] | None = None
+) -> list[CourseTimeline]:
+    """Every valid course of the patient, as plain series for the timeline charts. Three
+    queries (courses, holds, dose changes), whatever the length of the history; none when
+    the caller passes the ``courses_with_history`` it has read already."""
+    if courses is None:
+        courses = courses_with_history(patient)
+    result = []
+    for course in courses:
+        holds = list(course.holds.all())
+        changes = list(course.dose_changes.all())
+        end = min(until, course.discontinued_on) if course.discontinued_on else until
+        steps: list[tuple[date, Decimal | None, str]] = []
+        start_level = course.start_level
+        steps.append(
+            (
+                course.start_date,
+                start_level.dose_mg if start_level else None,
+                format_level(start_level),
+            )
+        )
+        for change in changes:
+            steps.append((change.effective_from, change.to_dose_mg, change.to_level.label))
+        for hold in holds:
+            steps.append((hold.start_date, None, f"held: {hold.get_reason_display()}"))
+            if hold.end_date is not None:
+                level = level_on(course, changes, hold.end_date)
+                steps.append((hold.end_date, level.dose_mg if level else None, format_level(level)))
+        steps.sort(key=lambda step: step[0])
+        calendar = course_calendar(course, holds, changes)
+        cycle_starts = []
+        n = 1
+        while (start := calendar.cycle_start(n)) is not None and start <= end and n < 1000:
+            cycle_starts.append(start)
+            n += 1
+        result.append(
+            CourseTimeline(
+                regimen_name=course.regimen.name,
+                start_date=course.start_date,
+                discontinued_on=course.discontinued_on,
+                steps=tuple(steps),
+                holds=tuple((h.start_date, h.end_date, h.get_reason_display()) for h in holds),
+                cycle_starts=tuple(cycle_starts),
+                events=tuple(_course_events(course)),
+            )
+        )
+    return result
+
+
+def courses_for(patient: Patient) -> list[MaintenanceCourse]:
+    return list(
+        MaintenanceCourse.objects.filter(patient=patient)
+        .select_related("regimen", "started_by")
+        .prefetch_related(_valid_holds(), _valid_changes())
+        .order_by("-start_date", "-pk")
+    )
+
+
+def course_with_history(patient: Patient, course_public_id) -> MaintenanceCourse | None:
+    return (
+        MaintenanceCourse.objects.filter(patient=patient, public_id=course_public_id)
+        .select_related("regimen")
+        .prefetch_related(_valid_holds(), _valid_changes())
+        .first()
+    )
+
+
+def open_hold(course: MaintenanceCourse) -> Hold | None:
+    return next((hold for hold in course.holds.all() if hold.end_date is None), None)
+
+
+@dataclass(frozen=True)
+class CalendarCell:
+    on: date | None  # None pads the first and last week
+    cycle: int | None = None
+    day: int | None = None
+    is_dosing_day: bool = False
+    on_hold: bool = False
+    is_today: bool = False
+    is_cycle_start: bool = False
+
+
+def month_grid(
+    course: MaintenanceCourse, *, year: int, month: int, today: date
+) -> list[list[CalendarCell]]:
+    """Weeks (Monday first) of one month with each day's cycle, day and dosing status."""
+    calendar = course_calendar(course, course.holds.all(), course.dose_changes.all())
+    spec = None if course.start_dose_mg is not None else parse_days(course.regimen.dosing_days_spec)
+    end = course.discontinued_on
+    weeks = []
+    for week in month_calendar.Calendar().monthdatescalendar(year, month):
+        cells = []
+        for on in week:
+            if on.month != month:
+                cells.append(CalendarCell(on=None))
+                continue
+            if on < course.start_date or (end and on > end):
+                cells.append(CalendarCell(on=on, is_today=on == today))
+                continue
+            day = calendar.day(on)
+            dosing = day.is_dosing_day if spec is None else (not day.on_hold and day.day in spec)
+            cells.append(
+                CalendarCell(
+                    on=on,
+                    cycle=day.cycle,
+                    day=day.day,
+                    is_dosing_day=dosing,
+                    on_hold=day.on_hold,
+                    is_today=on == today,
+                    is_cycle_start=day.day == 1,
+                )
+            )
+        weeks.append(cells)
+    return weeks
+
+
+def regimen_catalogue() -> QuerySet[Regimen]:
+    return Regimen.objects.prefetch_related("components__agent").order_by("display_order", "name")
+
+
+def format_level(level: DoseLevel | None) -> str:
+    return level.label if level else "—"
+
+
+def planned_course_starts(patient_ids: Iterable[int], *, after: date) -> dict[int, date]:
+    """CONTRACT. The start date of each patient's planned course (active, starting after
+    ``after``): the day its schedule begins to count (monitoring's next review)."""
+    return dict(
+        MaintenanceCourse.objects.active()
+        .filter(patient_id__in=list(patient_ids), start_date__gt=after)
+        .values_list("patient_id", "start_date")
+    )
+
+
+def therapy_dates_coming(patient_ids: Iterable[int], *, after: date) -> dict[int, tuple[date, str]]:
+    """CONTRACT. Per patient, the first date after ``after`` on which a therapy fact already
+    recorded starts to count, with what it is: a planned course starts, a dose change or a
+    hold starts or ends, a REMS authorization or survey dated later (monitoring's next
+    review). One query (such facts are few) whatever the number of patients."""
+    patient_ids = list(patient_ids)
+    courses = MaintenanceCourse.objects.active().filter(patient_id__in=patient_ids)
+    holds = Hold.objects.valid().filter(course__in=courses)
+    dated = (
+        ("planned course starts", courses, "patient_id", "start_date"),
+        (
+            "dose change takes effect",
+            DoseChange.objects.valid().filter(course__in=courses),
+            "course__patient_id",
+            "effective_from",
+        ),
+        ("hold starts", holds, "course__patient_id", "start_date"),
+        ("hold ends", holds, "course__patient_id", "end_date"),
+        (
+            "REMS authorization dated later",
+            RemsAuthorization.objects.valid().filter(patient_id__in=patient_ids),
+            "patient_id",
+            "obtained_on",
+        ),
+        (
+            "REMS survey dated later",
+            RemsSurvey.objects.valid().filter(patient_id__in=patient_ids),
+            "patient_id",
+            "completed_on",
+        ),
+    )
+    parts = [
+        rows.filter(**{f"{date_field}__gt": after})
+        .annotate(what=Value(what, output_field=CharField()))
+        .values_list(patient_field, date_field, "what")
+        .order_by()
+        for what, rows, patient_field, date_field in dated
+    ]
+    coming: dict[int, tuple[date, str]] = {}
+    for pid, on, what in parts[0].union(*parts[1:], all=True):
+        if pid not in coming or (on, what) < coming[pid]:
+            coming[pid] = (on, what)
+    return coming
