@@ -249,7 +249,7 @@ def _build(
 
 
 # Foreign keys a service sets from loaded objects: full_clean would SELECT each again.
-LOADED_KEYS = ("patient", "entered_by", "corrects", "interface_message", "entered_in_error_by")
+LOADED_KEYS = ("patient", "entered_by", "corrects", "entered_in_error_by")
 
 
 def _save(result: LabResult, *, user, reason: str) -> None:

@@ -629,13 +629,10 @@ class LabResult(TimeStampedModel, EnteredInError):
     result_status = models.CharField(
         max_length=12, choices=ResultStatus.choices, default=ResultStatus.FINAL
     )
-    interface_message = models.ForeignKey(
-        "monitoring.InterfaceMessage",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="results",
-    )
+    # The interface message (HL7 or FHIR) the result arrived in, by id: the message log
+    # lives in monitoring, above this app, so the record keeps the id and the interface
+    # pages look the message up (no foreign key pointing up the layers).
+    interface_message_id = models.BigIntegerField(null=True, blank=True, db_index=True)
 
     # MRD and pregnancy tests: how the result was obtained matters clinically.
     mrd_method = models.CharField(max_length=8, choices=MrdMethod.choices, blank=True)

@@ -877,7 +877,7 @@ def _map(obx, group, facility, local_codes, unit_overrides, row, problems, notes
             else LabResult.ResultStatus.FINAL,
             "lab_abnormal_flags": obx.flags[:40],
             "ref_range_as_reported": obx.ref_range[:60],
-            "interface_message": row,
+            "interface_message_id": row.pk,
         },
     )
     return _Item(obx, test, obx.status, collected_at, entry)

@@ -301,7 +301,7 @@ def _store(user, resources, log) -> list[LabResult]:
     log.save()
     groups: dict[tuple[int, datetime], list[_Checked]] = {}
     for item in checked:
-        item.entry.details["interface_message"] = log
+        item.entry.details["interface_message_id"] = log.pk
         groups.setdefault((item.patient.pk, item.collected_at), []).append(item)
     saved: list[LabResult] = []
     issues = []

@@ -39,7 +39,7 @@ def test_cbc_with_differential_is_stored_with_the_labs_range_and_acknowledged_aa
     assert hgb.source == LabResult.Source.HL7
     assert hgb.ref_from_lab and hgb.ref_low == Decimal("12.0") and hgb.ref_high == Decimal("16.0")
     assert hgb.ref_range_as_reported == "12.0-16.0"
-    assert hgb.interface_message == outcome.message
+    assert hgb.interface_message_id == outcome.message.pk
     msa = ack_segments(outcome)[1]
     assert msa[:3] == ["MSA", "AA", "MSG0001"]
     assert outcome.message.status == InterfaceMessage.Status.ACCEPTED
