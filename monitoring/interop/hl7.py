@@ -32,7 +32,7 @@ from decimal import Decimal, InvalidOperation
 
 import hl7
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -249,12 +249,8 @@ def receive(raw: str, *, channel: str, now: datetime | None = None) -> Outcome:
     facility, control_id = _get(msh, 4)[:180], _get(msh, 10)[:199]
     kind = f"{_get(msh, 9, 1, 1)}^{_get(msh, 9, 1, 2)}"
     header = {"sending_facility": facility, "control_id": control_id, "message_type": kind}
-    if control_id:
-        existing = InterfaceMessage.objects.filter(
-            sending_facility=facility, control_id=control_id
-        ).first()
-        if existing is not None:
-            return _repeat(existing, now)
+    # A repeated MSH-10 is found by the unique constraint when its row is inserted (the
+    # IntegrityError branches below and in ``_refused``): no query before the insert.
     if not control_id:
         problem = Problem("MSH", 1, 10, REQUIRED_FIELD_MISSING, errors.NO_CONTROL_ID)
         return _refused(channel, raw, [problem], now, header)
@@ -272,7 +268,10 @@ def receive(raw: str, *, channel: str, now: datetime | None = None) -> Outcome:
     try:
         # One transaction (one commit) per message: the log row, the results, the outcome.
         with transaction.atomic():
+            # The history row is written once, by ``process``, with the outcome.
+            row.skip_history_when_saving = True
             row.save()
+            del row.skip_history_when_saving
             process(row, now=now, message=message)
     except IntegrityError:
         # The same MSH-10 arrived twice at once on two connections: the other one stored it.
@@ -335,9 +334,10 @@ def process(
     try:
         with transaction.atomic():
             parsed = _read(message)
-            patient = manual or _match(parsed, row)
+            tables = mappings()
+            patient = manual or _match(parsed, row, tables)
             row.clinic, row.patient = patient.clinic, patient
-            saved, notes = _store(parsed, patient, row, now)
+            saved, notes = _store(parsed, patient, row, now, tables)
     except Exception as error:  # noqa: BLE001 (a message must never stop the listener)
         if not isinstance(error, Held):
             logger.exception("HL7 message %s could not be processed", row.pk)
@@ -487,13 +487,70 @@ def _value(message, segment) -> str:
     return message.unescape(_get(segment, 5, 1, 1)).strip()
 
 
-def _match(parsed: Parsed, row: InterfaceMessage) -> Patient:
+# --- The mapping tables, cached --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mappings:
+    """The sender registrations, local codes and unit spellings, as of ``version``."""
+
+    version: tuple
+    senders: dict[tuple[str, str], Hl7Sender]  # (facility, authority) -> active sender
+    local_codes: dict[str, dict[str, str]]  # facility -> local code -> catalogue test code
+    unit_overrides: dict[str, str]  # spelling -> catalogue unit
+
+
+_cached: Mappings | None = None
+
+
+def _version() -> tuple:
+    """Row count, newest ``updated_at`` and highest id of each mapping table: one query.
+
+    Any insert, edit (admin, services, shell: ``updated_at`` is set on save) or delete of a
+    mapping changes it, so the next message reads the tables again. (A queryset
+    ``update()`` that does not set ``updated_at`` is not seen: the mapping tables are only
+    written through the services and admin, which save.)
+    """
+    parts = [
+        f"SELECT COUNT(*), MAX(updated_at), MAX(id) FROM {model._meta.db_table}"  # noqa: S608
+        for model in (Hl7Sender, LabCodeMapping, UnitMapping)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts))
+        return tuple(tuple(str(v) for v in row) for row in cursor.fetchall())
+
+
+def mappings() -> Mappings:
+    """The mapping tables, read again only when they changed (one cheap query otherwise)."""
+    global _cached  # noqa: PLW0603 (one cache per process; the listener is one thread)
+    version = _version()
+    cached = _cached
+    if cached is not None and cached.version == version:
+        return cached
+    local_codes: dict[str, dict[str, str]] = defaultdict(dict)
+    for facility, local_code, test_code in LabCodeMapping.objects.values_list(
+        "facility", "local_code", "test_code"
+    ):
+        local_codes[facility][local_code] = test_code
+    cached = Mappings(
+        version=version,
+        senders={
+            (s.facility, s.authority): s
+            for s in Hl7Sender.objects.filter(active=True).select_related("clinic")
+        },
+        local_codes=dict(local_codes),
+        unit_overrides=dict(UnitMapping.objects.values_list("spelling", "unit")),
+    )
+    _cached = cached
+    return cached
+
+
+def _match(parsed: Parsed, row: InterfaceMessage, tables: Mappings) -> Patient:
     authorities = [a for _, a in parsed.ids if a]
     senders = {
-        s.authority: s
-        for s in Hl7Sender.objects.filter(
-            facility=parsed.facility, authority__in=authorities, active=True
-        ).select_related("clinic")
+        a: tables.senders[(parsed.facility, a)]
+        for a in authorities
+        if (parsed.facility, a) in tables.senders
     }
     found = next(((mrn, senders[a]) for mrn, a in parsed.ids if a in senders), None)
     if found is None:
@@ -603,13 +660,11 @@ class _Item:
     entry: services.LabEntry | None = None
 
 
-def _store(parsed: Parsed, patient: Patient, row: InterfaceMessage, now: datetime):
-    unit_overrides = dict(UnitMapping.objects.values_list("spelling", "unit"))
-    local_codes = dict(
-        LabCodeMapping.objects.filter(facility=parsed.facility).values_list(
-            "local_code", "test_code"
-        )
-    )
+def _store(
+    parsed: Parsed, patient: Patient, row: InterfaceMessage, now: datetime, tables: Mappings
+):
+    unit_overrides = tables.unit_overrides
+    local_codes = tables.local_codes.get(parsed.facility, {})
     problems: list[Problem] = []
     notes: list[Problem] = []
     items: list[_Item] = []
