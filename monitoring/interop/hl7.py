@@ -266,13 +266,17 @@ def receive(raw: str, *, channel: str, now: datetime | None = None) -> Outcome:
         **header,
     )
     try:
-        # One transaction (one commit) per message: the log row, the results, the outcome.
-        with transaction.atomic():
-            # The history row is written once, by ``process``, with the outcome.
-            row.skip_history_when_saving = True
-            row.save()
-            del row.skip_history_when_saving
-            process(row, now=now, message=message)
+        try:
+            # One transaction (one commit) per message: the log row, the results, the
+            # outcome, no savepoint; a held message is rolled back and logged held after.
+            with transaction.atomic():
+                # The history row is written once, by ``process``, with the outcome.
+                row.skip_history_when_saving = True
+                row.save()
+                del row.skip_history_when_saving
+                process(row, now=now, message=message, savepoint=False)
+        except _RolledBack as rolled_back:
+            _log_held(row, rolled_back.held)
     except IntegrityError:
         # The same MSH-10 arrived twice at once on two connections: the other one stored it.
         existing = InterfaceMessage.objects.get(sending_facility=facility, control_id=control_id)
@@ -319,6 +323,14 @@ def _repeat(existing: InterfaceMessage, now) -> Outcome:
     return Outcome(existing, ack_for(existing), repeat=True)
 
 
+class _RolledBack(Exception):  # noqa: N818 (a control-flow signal, not an error)
+    """``process`` without a savepoint was held: the caller rolls back and logs it held."""
+
+    def __init__(self, held: Held) -> None:
+        super().__init__(str(held))
+        self.held = held
+
+
 def process(
     row: InterfaceMessage,
     *,
@@ -326,43 +338,29 @@ def process(
     message=None,
     user=None,
     reason: str = "Received",
+    savepoint: bool = True,
 ) -> InterfaceMessage:
-    """Map and store a logged message all or nothing; hold it with its problems otherwise."""
+    """Map and store a logged message all or nothing; hold it with its problems otherwise.
+
+    ``savepoint=False`` (the listener's path, inside the transaction that inserted the row):
+    no savepoint around the results; a held message raises ``_RolledBack`` and the caller
+    rolls the whole transaction back and logs the row held (``_log_held``).
+    """
     now = now or timezone.now()
     message = message if message is not None else hl7.parse(normalise(row.raw))
     manual = row.patient if row.matched_manually else None
     try:
-        with transaction.atomic():
+        with transaction.atomic() if savepoint else contextlib.nullcontext():
             parsed = _read(message)
             tables = mappings()
             patient = manual or _match(parsed, row, tables)
             row.clinic, row.patient = patient.clinic, patient
             saved, notes = _store(parsed, patient, row, now, tables)
     except Exception as error:  # noqa: BLE001 (a message must never stop the listener)
-        if not isinstance(error, Held):
-            logger.exception("HL7 message %s could not be processed", row.pk)
-            error = Held(
-                [
-                    Problem(
-                        "MSH",
-                        1,
-                        0,
-                        APPLICATION_ERROR,
-                        errors.INTERNAL.format(error=type(error).__name__),
-                    )
-                ]
-            )
-        held = error
-        if (
-            not row.matched_manually
-            and row.patient is not None
-            and any(p.segment == "PID" for p in held.problems)
-        ):
-            row.patient = None  # a date-of-birth mismatch is held, not attached
-        row.status, row.ack_code = InterfaceMessage.Status.HELD, "AE"
-        row.problems = [p.as_dict() for p in held.problems]
-        row.reason = held.problems[0].problem
-        row.result_ids = []
+        held = _as_held(error, row)
+        if not savepoint:
+            raise _RolledBack(held) from None
+        _hold(row, held)
     else:
         row.status, row.ack_code = InterfaceMessage.Status.ACCEPTED, "AA"
         row.problems = [p.as_dict() for p in notes]
@@ -375,6 +373,37 @@ def process(
     row._change_reason = f"{reason}: {row.get_status_display()}"
     row.save()
     return row
+
+
+def _as_held(error: Exception, row: InterfaceMessage) -> Held:
+    if isinstance(error, Held):
+        return error
+    logger.exception("HL7 message %s could not be processed", row.pk)
+    problem = errors.INTERNAL.format(error=type(error).__name__)
+    return Held([Problem("MSH", 1, 0, APPLICATION_ERROR, problem)])
+
+
+def _hold(row: InterfaceMessage, held: Held) -> None:
+    if (
+        not row.matched_manually
+        and row.patient is not None
+        and any(p.segment == "PID" for p in held.problems)
+    ):
+        row.patient = None  # a date-of-birth mismatch is held, not attached
+    row.status, row.ack_code = InterfaceMessage.Status.HELD, "AE"
+    row.problems = [p.as_dict() for p in held.problems]
+    row.reason = held.problems[0].problem
+    row.result_ids = []
+
+
+def _log_held(row: InterfaceMessage, held: Held) -> None:
+    """After the rollback: the row inserted again, held, in its own transaction."""
+    _hold(row, held)
+    row.pk, row._state.adding = None, True
+    row._history_user = None
+    row._change_reason = f"Received: {row.get_status_display()}"
+    with transaction.atomic():
+        row.save()
 
 
 # --- Reading the message ------------------------------------------------------------------
