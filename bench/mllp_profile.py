@@ -2,7 +2,7 @@
 
 Same messages, sender and patients as ``bench/mllp.py`` (no socket, no worker): prints the
 SQL queries of one message, messages per CPU second of the loop, and the top functions by
-cumulative and own time, per message.
+cumulative and own CPU time (the profiler counts CPU time, not wall).
 
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/mmm_bench python bench/mllp_profile.py --messages 300
 """
@@ -63,7 +63,7 @@ def main() -> None:
     print(f"SQL queries per message: {len(one.captured_queries)} ({ack.split(b'MSA|')[1][:2]})")
     for q in one.captured_queries:
         print("  ", q["sql"][:150])
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU time, not wall
     cpu = time.process_time()
     profiler.enable()
     for block in blocks:

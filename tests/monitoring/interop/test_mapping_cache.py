@@ -61,3 +61,11 @@ def test_a_mapping_deleted_or_a_sender_deactivated_is_no_longer_used(sender, pat
     sender.save()
     held = receive(oru([(later, CBC)], control_id="C3", mrn=patient.mrn))
     assert held.ack_code == "AE" and "not registered" in held.message.reason
+
+
+def test_each_received_message_has_one_history_row_with_its_outcome(sender, patient):
+    accepted = receive(oru([(WHEN, CBC)], control_id="C1", mrn=patient.mrn)).message
+    held = receive(oru([(WHEN, CBC)], control_id="C2", mrn="NOBODY")).message
+    assert [h.history_change_reason for h in accepted.history.all()] == ["Received: Accepted"]
+    assert [h.history_change_reason for h in held.history.all()] == ["Received: Held for review"]
+    assert held.pk and held.status == "held" and held.result_ids == []
