@@ -32,7 +32,7 @@ from decimal import Decimal, InvalidOperation
 
 import hl7
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -250,12 +250,8 @@ def receive(raw: str, *, channel: str, now: datetime | None = None) -> Outcome:
     facility, control_id = _get(msh, 4)[:180], _get(msh, 10)[:199]
     kind = f"{_get(msh, 9, 1, 1)}^{_get(msh, 9, 1, 2)}"
     header = {"sending_facility": facility, "control_id": control_id, "message_type": kind}
-    if control_id:
-        existing = InterfaceMessage.objects.filter(
-            sending_facility=facility, control_id=control_id
-        ).first()
-        if existing is not None:
-            return _repeat(existing, now)
+    # A repeated MSH-10 is found by the unique constraint when its row is inserted (the
+    # IntegrityError branches below and in ``_refused``): no query before the insert.
     if not control_id:
         problem = Problem("MSH", 1, 10, REQUIRED_FIELD_MISSING, errors.NO_CONTROL_ID)
         return _refused(channel, raw, [problem], now, header)
@@ -271,10 +267,17 @@ def receive(raw: str, *, channel: str, now: datetime | None = None) -> Outcome:
         **header,
     )
     try:
-        # One transaction (one commit) per message: the log row, the results, the outcome.
-        with transaction.atomic():
-            row.save()
-            process(row, now=now, message=message)
+        try:
+            # One transaction (one commit) per message: the log row, the results, the
+            # outcome, no savepoint; a held message is rolled back and logged held after.
+            with transaction.atomic():
+                # The history row is written once, by ``process``, with the outcome.
+                row.skip_history_when_saving = True
+                row.save()
+                del row.skip_history_when_saving
+                process(row, now=now, message=message, savepoint=False)
+        except _RolledBack as rolled_back:
+            _log_held(row, rolled_back.held)
     except IntegrityError:
         # The same MSH-10 arrived twice at once on two connections: the other one stored it.
         existing = InterfaceMessage.objects.get(sending_facility=facility, control_id=control_id)
@@ -321,6 +324,14 @@ def _repeat(existing: InterfaceMessage, now) -> Outcome:
     return Outcome(existing, ack_for(existing), repeat=True)
 
 
+class _RolledBack(Exception):  # noqa: N818 (a control-flow signal, not an error)
+    """``process`` without a savepoint was held: the caller rolls back and logs it held."""
+
+    def __init__(self, held: Held) -> None:
+        super().__init__(str(held))
+        self.held = held
+
+
 def process(
     row: InterfaceMessage,
     *,
@@ -328,42 +339,29 @@ def process(
     message=None,
     user=None,
     reason: str = "Received",
+    savepoint: bool = True,
 ) -> InterfaceMessage:
-    """Map and store a logged message all or nothing; hold it with its problems otherwise."""
+    """Map and store a logged message all or nothing; hold it with its problems otherwise.
+
+    ``savepoint=False`` (the listener's path, inside the transaction that inserted the row):
+    no savepoint around the results; a held message raises ``_RolledBack`` and the caller
+    rolls the whole transaction back and logs the row held (``_log_held``).
+    """
     now = now or timezone.now()
     message = message if message is not None else hl7.parse(normalise(row.raw))
     manual = row.patient if row.matched_manually else None
     try:
-        with transaction.atomic():
+        with transaction.atomic() if savepoint else contextlib.nullcontext():
             parsed = _read(message)
-            patient = manual or _match(parsed, row)
+            tables = mappings()
+            patient = manual or _match(parsed, row, tables)
             row.clinic, row.patient = patient.clinic, patient
-            saved, notes = _store(parsed, patient, row, now)
+            saved, notes = _store(parsed, patient, row, now, tables)
     except Exception as error:  # noqa: BLE001 (a message must never stop the listener)
-        if not isinstance(error, Held):
-            logger.exception("HL7 message %s could not be processed", row.pk)
-            error = Held(
-                [
-                    Problem(
-                        "MSH",
-                        1,
-                        0,
-                        APPLICATION_ERROR,
-                        errors.INTERNAL.format(error=type(error).__name__),
-                    )
-                ]
-            )
-        held = error
-        if (
-            not row.matched_manually
-            and row.patient is not None
-            and any(p.segment == "PID" for p in held.problems)
-        ):
-            row.patient = None  # a date-of-birth mismatch is held, not attached
-        row.status, row.ack_code = InterfaceMessage.Status.HELD, "AE"
-        row.problems = [p.as_dict() for p in held.problems]
-        row.reason = held.problems[0].problem
-        row.result_ids = []
+        held = _as_held(error, row)
+        if not savepoint:
+            raise _RolledBack(held) from None
+        _hold(row, held)
     else:
         row.status, row.ack_code = InterfaceMessage.Status.ACCEPTED, "AA"
         row.problems = [p.as_dict() for p in notes]
@@ -374,6 +372,37 @@ def process(
             row.resolution = "Accepted on retry"
     record_save(row, user=user, reason=f"{reason}: {row.get_status_display()}", check=False)
     return row
+
+
+def _as_held(error: Exception, row: InterfaceMessage) -> Held:
+    if isinstance(error, Held):
+        return error
+    logger.exception("HL7 message %s could not be processed", row.pk)
+    problem = errors.INTERNAL.format(error=type(error).__name__)
+    return Held([Problem("MSH", 1, 0, APPLICATION_ERROR, problem)])
+
+
+def _hold(row: InterfaceMessage, held: Held) -> None:
+    if (
+        not row.matched_manually
+        and row.patient is not None
+        and any(p.segment == "PID" for p in held.problems)
+    ):
+        row.patient = None  # a date-of-birth mismatch is held, not attached
+    row.status, row.ack_code = InterfaceMessage.Status.HELD, "AE"
+    row.problems = [p.as_dict() for p in held.problems]
+    row.reason = held.problems[0].problem
+    row.result_ids = []
+
+
+def _log_held(row: InterfaceMessage, held: Held) -> None:
+    """After the rollback: the row inserted again, held, in its own transaction."""
+    _hold(row, held)
+    row.pk, row._state.adding = None, True
+    row._history_user = None
+    row._change_reason = f"Received: {row.get_status_display()}"
+    with transaction.atomic():
+        row.save()
 
 
 # --- Reading the message ------------------------------------------------------------------
@@ -486,13 +515,70 @@ def _value(message, segment) -> str:
     return message.unescape(_get(segment, 5, 1, 1)).strip()
 
 
-def _match(parsed: Parsed, row: InterfaceMessage) -> Patient:
+# --- The mapping tables, cached --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mappings:
+    """The sender registrations, local codes and unit spellings, as of ``version``."""
+
+    version: tuple
+    senders: dict[tuple[str, str], Hl7Sender]  # (facility, authority) -> active sender
+    local_codes: dict[str, dict[str, str]]  # facility -> local code -> catalogue test code
+    unit_overrides: dict[str, str]  # spelling -> catalogue unit
+
+
+_cached: Mappings | None = None
+
+
+def _version() -> tuple:
+    """Row count, newest ``updated_at`` and highest id of each mapping table: one query.
+
+    Any insert, edit (admin, services, shell: ``updated_at`` is set on save) or delete of a
+    mapping changes it, so the next message reads the tables again. (A queryset
+    ``update()`` that does not set ``updated_at`` is not seen: the mapping tables are only
+    written through the services and admin, which save.)
+    """
+    parts = [
+        f"SELECT COUNT(*), MAX(updated_at), MAX(id) FROM {model._meta.db_table}"  # noqa: S608
+        for model in (Hl7Sender, LabCodeMapping, UnitMapping)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts))
+        return tuple(tuple(str(v) for v in row) for row in cursor.fetchall())
+
+
+def mappings() -> Mappings:
+    """The mapping tables, read again only when they changed (one cheap query otherwise)."""
+    global _cached  # noqa: PLW0603 (one cache per process; the listener is one thread)
+    version = _version()
+    cached = _cached
+    if cached is not None and cached.version == version:
+        return cached
+    local_codes: dict[str, dict[str, str]] = defaultdict(dict)
+    for facility, local_code, test_code in LabCodeMapping.objects.values_list(
+        "facility", "local_code", "test_code"
+    ):
+        local_codes[facility][local_code] = test_code
+    cached = Mappings(
+        version=version,
+        senders={
+            (s.facility, s.authority): s
+            for s in Hl7Sender.objects.filter(active=True).select_related("clinic")
+        },
+        local_codes=dict(local_codes),
+        unit_overrides=dict(UnitMapping.objects.values_list("spelling", "unit")),
+    )
+    _cached = cached
+    return cached
+
+
+def _match(parsed: Parsed, row: InterfaceMessage, tables: Mappings) -> Patient:
     authorities = [a for _, a in parsed.ids if a]
     senders = {
-        s.authority: s
-        for s in Hl7Sender.objects.filter(
-            facility=parsed.facility, authority__in=authorities, active=True
-        ).select_related("clinic")
+        a: tables.senders[(parsed.facility, a)]
+        for a in authorities
+        if (parsed.facility, a) in tables.senders
     }
     found = next(((mrn, senders[a]) for mrn, a in parsed.ids if a in senders), None)
     if found is None:
@@ -602,13 +688,11 @@ class _Item:
     entry: services.LabEntry | None = None
 
 
-def _store(parsed: Parsed, patient: Patient, row: InterfaceMessage, now: datetime):
-    unit_overrides = dict(UnitMapping.objects.values_list("spelling", "unit"))
-    local_codes = dict(
-        LabCodeMapping.objects.filter(facility=parsed.facility).values_list(
-            "local_code", "test_code"
-        )
-    )
+def _store(
+    parsed: Parsed, patient: Patient, row: InterfaceMessage, now: datetime, tables: Mappings
+):
+    unit_overrides = tables.unit_overrides
+    local_codes = tables.local_codes.get(parsed.facility, {})
     problems: list[Problem] = []
     notes: list[Problem] = []
     items: list[_Item] = []

@@ -1,8 +1,19 @@
-"""``manage.py mllp_listen [--host 127.0.0.1] [--port 2575]``: the HL7 v2 MLLP listener."""
+"""``manage.py mllp_listen [--host 127.0.0.1] [--port 2575] [--processes N]``: the HL7 v2
+MLLP listener.
+
+With ``--processes N`` (N > 1) the command forks N - 1 more listener processes sharing the
+port (``SO_REUSEPORT``; each with its own database connection, opened after the fork); the
+kernel spreads connections over them and one connection's messages stay in order on one
+process. Stopping the first process (Ctrl-C or SIGTERM) stops the others.
+"""
 
 import asyncio
+import os
+import signal
+import sys
 
 from django.core.management.base import BaseCommand
+from django.db import connections
 
 from monitoring.interop import hl7 as ingest
 from monitoring.interop import mllp
@@ -34,11 +45,39 @@ class Command(BaseCommand):
             action="store_true",
             help="let several listener processes share the port (SO_REUSEPORT)",
         )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="listener processes on the port (implies --reuse-port); default 1",
+        )
 
     def handle(
-        self, *args, host, port, max_bytes, reuse_port, idle_timeout, max_connections, **options
+        self,
+        *args,
+        host,
+        port,
+        max_bytes,
+        reuse_port,
+        idle_timeout,
+        max_connections,
+        processes=1,
+        **options,
     ):
         ingest.MAX_MESSAGE_BYTES = max_bytes  # the same limit for the stream and the parser
+        children: list[int] = []
+        if processes > 1:
+            reuse_port = True
+            connections.close_all()  # never share a database connection across a fork
+            for _ in range(processes - 1):
+                pid = os.fork()
+                if pid == 0:
+                    children = []  # a child serves; it has no children of its own
+                    break
+                children.append(pid)
+            if children:
+                # SIGTERM on the first process stops it through the finally below.
+                signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
         def ready(server):
             where = ", ".join(str(s.getsockname()[:2]) for s in server.sockets)
@@ -62,3 +101,10 @@ class Command(BaseCommand):
             )
         except KeyboardInterrupt:
             self.stdout.write("MLLP listener stopped.")
+        finally:
+            for pid in children:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                    os.waitpid(pid, 0)
+                except (ProcessLookupError, ChildProcessError):
+                    pass

@@ -1,0 +1,82 @@
+"""Where the listener's CPU goes, per message: cProfile over ``mllp.handle_block`` in a loop.
+
+Same messages, sender and patients as ``bench/mllp.py`` (no socket, no worker): prints the
+SQL queries of one message, messages per CPU second of the loop, and the top functions by
+cumulative and own CPU time (the profiler counts CPU time, not wall).
+
+DATABASE_URL=postgres://postgres@127.0.0.1:5432/mmm_bench python bench/mllp_profile.py --messages 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import random
+import time
+from datetime import date, timedelta
+
+from harness import setup_django
+from mllp import message
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+    setup_django()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from monitoring.interop import mllp
+    from monitoring.interop import services as interop_services
+    from patients.models import Clinic, Patient
+
+    clinic, _ = Clinic.objects.get_or_create(code="bench", defaults={"name": "Bench Clinic"})
+    interop_services.sender_register(facility="BENCHLAB", authority="BENCHMRN", clinic=clinic)
+    mrns = []
+    for i in range(20):
+        patient, _ = Patient.objects.get_or_create(
+            clinic=clinic,
+            mrn=f"BENCH-{i}",
+            defaults={
+                "given_name": "Bench",
+                "family_name": f"Patient {i}",
+                "date_of_birth": date(1960, 5, 17),
+                "sex_at_birth": "male",
+            },
+        )
+        mrns.append(patient.mrn)
+    rng = random.Random(12)  # noqa: S311 - load pattern, not security
+    run_id = int(time.time()) + 7
+    base = timezone.now() - timedelta(days=2000)
+    blocks = [
+        message(run_id * 10_000 + n, mrns[n % len(mrns)], base + timedelta(minutes=n), rng)[1:-2]
+        for n in range(args.messages + 2)
+    ]
+    mllp.handle_block(blocks.pop())  # warm caches and connection
+    with CaptureQueriesContext(connection) as one:
+        ack = mllp.handle_block(blocks.pop())
+    print(f"SQL queries per message: {len(one.captured_queries)} ({ack.split(b'MSA|')[1][:2]})")
+    for q in one.captured_queries:
+        print("  ", q["sql"][:150])
+    profiler = cProfile.Profile(time.process_time)  # CPU time, not wall
+    cpu = time.process_time()
+    profiler.enable()
+    for block in blocks:
+        mllp.handle_block(block)
+    profiler.disable()
+    cpu = time.process_time() - cpu
+    n = len(blocks)
+    print(f"{n} messages, {cpu:.2f} s CPU: {n / cpu:.0f} messages per CPU second (profiled)")
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
