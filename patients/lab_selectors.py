@@ -194,18 +194,21 @@ def pregnancy_tests(
             collected_at__lte=end_of_day(as_of),
         )
         .order_by("patient_id", "collected_at", "pk")
+        # Tuples, not LabResult objects: the REMS list reads every test of a whole clinic.
+        .values_list(
+            "pk", "patient_id", "test_code", "qualitative", "collected_at", "hcg_sensitivity_miu_ml"
+        )
     )
     found: dict[int, list[PregnancyTestResult]] = defaultdict(list)
-    for row in rows:
-        sensitivity = row.hcg_sensitivity_miu_ml
-        if sensitivity is None and row.test_code == "HCG_SERUM_QUANT":
+    for pk, patient_id, test_code, qualitative, collected_at, sensitivity in rows:
+        if sensitivity is None and test_code == "HCG_SERUM_QUANT":
             sensitivity = QUANT_HCG_SENSITIVITY
-        found[row.patient_id].append(
+        found[patient_id].append(
             PregnancyTestResult(
-                collected_at=row.collected_at,
-                result=row.qualitative,
+                collected_at=collected_at,
+                result=qualitative,
                 sensitivity_miu_ml=sensitivity,
-                result_id=row.pk,
+                result_id=pk,
             )
         )
     return dict(found)

@@ -502,7 +502,7 @@ def rems_export(request):
             [
                 _csv_safe(row.patient.mrn),
                 _csv_safe(f"{row.patient.family_name}, {row.patient.given_name}"),
-                _csv_safe(row.patient.clinic.name),
+                _csv_safe(row.clinic_name),
                 selectors.rems_risk_category_label(row.state.risk_category),
                 "Compliant" if status.outcome == "compliant" else "Action needed",
                 "; ".join(selectors.rems_action_label(a) for a in status.values["actions"]),

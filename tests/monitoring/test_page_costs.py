@@ -13,6 +13,7 @@ from django.utils import timezone
 from monitoring import selectors
 from monitoring.models import Flag, MonitoringStatus
 from tests.factories import PatientFactory
+from therapy.views import PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
 
@@ -171,3 +172,37 @@ def test_the_worklist_lists_the_ten_calls_due_first_and_shows_all_on_request(
     calls = every.split('data-testid="follow-up-calls"')[1].split("</ul>")[0]
     assert all(f"Caller{i:02d}" in calls for i in range(12))
     assert 'data-testid="more-calls"' not in every
+
+
+# The REMS list, most urgent first: the trivial page's 10 plus the clinic choice, the
+# patients with their REMS annotations (one read for the whole clinic: the order needs every
+# status), the clinic's rule settings.
+REMS_LIST_QUERIES = 13
+
+
+def test_the_rems_list_takes_the_same_queries_for_12_and_60_patients(
+    client_for, rems_admin, clinic_a
+):
+    client = client_for(rems_admin)
+    url = reverse("therapy:rems_list")
+    populate(clinic_a, 12)
+    assert queries(client, url) == REMS_LIST_QUERIES
+    populate(clinic_a, 48, start=12)
+    assert queries(client, url) == REMS_LIST_QUERIES
+    page = client.get(url).content.decode()
+    assert "60 patients." in page
+    # One page of rows (PAGE_SIZE), not the whole clinic.
+    assert sum(f"P{index:04d}" in page for index in range(60)) == PAGE_SIZE
+
+
+def test_the_rems_list_export_lists_every_patient_in_the_same_queries(
+    client_for, rems_admin, clinic_a
+):
+    client = client_for(rems_admin)
+    url = reverse("therapy:rems_export")
+    populate(clinic_a, 12)
+    twelve = queries(client, url)
+    populate(clinic_a, 48, start=12)
+    assert queries(client, url) == twelve
+    rows = client.get(url).content.decode().strip().splitlines()
+    assert len(rows) == 61  # the header and every patient, not one page

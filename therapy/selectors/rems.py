@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from patients.lab_selectors import last_negative_pregnancy_tests
 from patients.models import Patient
@@ -41,7 +41,15 @@ def rems_states(patient_ids: list[int], *, as_of: date) -> dict[int, RemsState]:
     course start; one rule-settings query per clinic among them; pregnancy tests from the
     lab record (``patients.lab_selectors``, one query for the batch).
     """
-    patients = list(_rems_rows(patient_ids, as_of=as_of))
+    return _states_of(list(_rems_rows(patient_ids, as_of=as_of)), as_of=as_of)
+
+
+def _states_of(
+    patients: list[Patient], *, as_of: date, with_changes: bool = True
+) -> dict[int, RemsState]:
+    """The REMS states of patients read by ``_rems_annotate`` (enrollment and latest dates).
+    ``with_changes=False``: no future change dates (the REMS list shows today's status only;
+    the evaluation schedules its next run from them)."""
     thresholds = _thresholds_by_clinic({p.clinic_id for p in patients}, rems_rules.DEFAULTS)
     categories = {p.pk: _category_of(p, as_of, thresholds[p.clinic_id]) for p in patients}
     need_tests = [
@@ -72,6 +80,13 @@ def rems_states(patient_ids: list[int], *, as_of: date) -> dict[int, RemsState]:
             menses_regular=p.menses_regular is True,
         )
         status = rems_rules.rems_status(snapshot, as_of=as_of, thresholds=thresholds[p.clinic_id])
+        if not with_changes:
+            states[p.pk] = RemsState(
+                patient_id=p.pk,
+                risk_category=enrollment.patient_risk_category if enrollment else None,
+                status=status,
+            )
+            continue
         changes = rems_rules.status_changes(
             snapshot, as_of=as_of, thresholds=thresholds[p.clinic_id]
         )
@@ -98,6 +113,38 @@ def _adult_on(patient: Patient, thresholds: dict[str, Threshold]) -> date:
 
 
 def _rems_rows(patient_ids: list[int], *, as_of: date) -> QuerySet[Patient]:
+    return _rems_annotate(Patient.objects.filter(pk__in=list(patient_ids)), as_of=as_of)
+
+
+# The patient columns the REMS rules and the REMS list read (a row of the whole clinic is
+# built for every patient when the list is sorted by urgency: no more than it needs).
+REMS_PATIENT_FIELDS = (
+    "id",
+    "public_id",
+    "clinic_id",
+    "mrn",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex_at_birth",
+    "reproductive_potential",
+    "hysterectomy",
+    "bilateral_oophorectomy",
+    "menses_regular",
+)
+
+REMS_LIST_FIELDS = (
+    *REMS_PATIENT_FIELDS,
+    "rems_enrollment__id",
+    "rems_enrollment__status",
+    "rems_enrollment__patient_risk_category",
+    "rems_enrollment__enrolled_on",
+    "rems_enrollment__agreement_signed_on",
+    "rems_enrollment__prescriber_certification_expires_on",
+)
+
+
+def _rems_annotate(patients: QuerySet[Patient], *, as_of: date) -> QuerySet[Patient]:
     latest_auth = (
         RemsAuthorization.objects.valid()
         .filter(patient=OuterRef("pk"), obtained_on__lte=as_of)
@@ -112,15 +159,11 @@ def _rems_rows(patient_ids: list[int], *, as_of: date) -> QuerySet[Patient]:
     active_start = MaintenanceCourse.objects.active().filter(
         patient=OuterRef("pk"), start_date__lte=as_of
     )
-    return (
-        Patient.objects.filter(pk__in=list(patient_ids))
-        .select_related("rems_enrollment")
-        .annotate(
-            auth_obtained_on=Subquery(latest_auth.values("obtained_on")[:1]),
-            auth_expires_on=Subquery(latest_auth.values("expires_on")[:1]),
-            last_survey_on=Subquery(latest_survey.values("completed_on")[:1]),
-            therapy_start=Subquery(active_start.values("start_date")[:1]),
-        )
+    return patients.select_related("rems_enrollment").annotate(
+        auth_obtained_on=Subquery(latest_auth.values("obtained_on")[:1]),
+        auth_expires_on=Subquery(latest_auth.values("expires_on")[:1]),
+        last_survey_on=Subquery(latest_survey.values("completed_on")[:1]),
+        therapy_start=Subquery(active_start.values("start_date")[:1]),
     )
 
 
@@ -198,6 +241,10 @@ class RemsRow:
     patient: Patient
     state: RemsState
 
+    @property
+    def clinic_name(self) -> str:
+        return self.patient.clinic_name
+
 
 class LazyRemsRows:
     """REMS rows computed only for the slice that is read (a page, or all for a CSV)."""
@@ -215,8 +262,8 @@ class LazyRemsRows:
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return self[index : index + 1][0]
-        chunk = list(self.patients[index])
-        states = rems_states([p.pk for p in chunk], as_of=self.as_of)
+        chunk = list(_rems_annotate(self.patients, as_of=self.as_of)[index])
+        states = _states_of(chunk, as_of=self.as_of, with_changes=False)
         return [RemsRow(patient=p, state=states[p.pk]) for p in chunk]
 
     def __iter__(self):
@@ -280,7 +327,12 @@ def rems_list(
     """Every patient of the user's clinics with a REMS status, most urgent first (or by
     name). Filtering or sorting by status needs the computed status, so that list is built
     in memory (a fixed number of queries); by name, only the rows on screen are computed."""
-    patients = Patient.objects.for_user(user).valid().select_related("clinic")
+    patients = (
+        Patient.objects.for_user(user)
+        .valid()
+        # The clinic's name as a column: no Clinic object built for each of the clinic's rows.
+        .annotate(clinic_name=F("clinic__name"))
+    )
     if clinic_id:
         patients = patients.filter(clinic_id=clinic_id)
     if not include_inactive:
@@ -294,8 +346,8 @@ def rems_list(
         # Unfiltered, only the rows on screen need a status: the paginator asks for a count
         # and one slice, so 25 statuses are computed, not one per patient of the clinic.
         return LazyRemsRows(patients, as_of=as_of)
-    patients = list(patients)
-    states = rems_states([p.pk for p in patients], as_of=as_of)
+    patients = list(_rems_annotate(patients, as_of=as_of).only(*REMS_LIST_FIELDS))
+    states = _states_of(patients, as_of=as_of, with_changes=False)
     rows = [RemsRow(patient=p, state=states[p.pk]) for p in patients]
     if status in ("compliant", "action_needed"):
         rows = [row for row in rows if row.state.status.outcome == status]
