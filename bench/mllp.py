@@ -51,6 +51,29 @@ def message(n: int, mrn: str, drawn, rng) -> bytes:
     return VT + "\r".join(segments).encode() + FS + CR
 
 
+def bench_patients() -> list[str]:
+    """The bench clinic, its registered sender and 20 patients (made once); their MRNs."""
+    from monitoring.interop import services as interop_services
+    from patients.models import Clinic, Patient
+
+    clinic, _ = Clinic.objects.get_or_create(code="bench", defaults={"name": "Bench Clinic"})
+    interop_services.sender_register(facility="BENCHLAB", authority="BENCHMRN", clinic=clinic)
+    mrns = []
+    for i in range(20):
+        patient, _ = Patient.objects.get_or_create(
+            clinic=clinic,
+            mrn=f"BENCH-{i}",
+            defaults={
+                "given_name": "Bench",
+                "family_name": f"Patient {i}",
+                "date_of_birth": date(1960, 5, 17),
+                "sex_at_birth": "male",
+            },
+        )
+        mrns.append(patient.mrn)
+    return mrns
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=500)
@@ -64,24 +87,8 @@ def main() -> None:
     from django.utils import timezone
 
     from monitoring.interop import mllp
-    from monitoring.interop import services as interop_services
-    from patients.models import Clinic, Patient
 
-    clinic, _ = Clinic.objects.get_or_create(code="bench", defaults={"name": "Bench Clinic"})
-    interop_services.sender_register(facility="BENCHLAB", authority="BENCHMRN", clinic=clinic)
-    patients = []
-    for i in range(20):
-        patient, _ = Patient.objects.get_or_create(
-            clinic=clinic,
-            mrn=f"BENCH-{i}",
-            defaults={
-                "given_name": "Bench",
-                "family_name": f"Patient {i}",
-                "date_of_birth": date(1960, 5, 17),
-                "sex_at_birth": "male",
-            },
-        )
-        patients.append(patient.mrn)
+    patients = bench_patients()
 
     loop = asyncio.new_event_loop()
     started = threading.Event()

@@ -15,10 +15,10 @@ import io
 import pstats
 import random
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
 from harness import setup_django
-from mllp import message
+from mllp import bench_patients, message
 
 
 def main() -> None:
@@ -32,24 +32,8 @@ def main() -> None:
     from django.utils import timezone
 
     from monitoring.interop import mllp
-    from monitoring.interop import services as interop_services
-    from patients.models import Clinic, Patient
 
-    clinic, _ = Clinic.objects.get_or_create(code="bench", defaults={"name": "Bench Clinic"})
-    interop_services.sender_register(facility="BENCHLAB", authority="BENCHMRN", clinic=clinic)
-    mrns = []
-    for i in range(20):
-        patient, _ = Patient.objects.get_or_create(
-            clinic=clinic,
-            mrn=f"BENCH-{i}",
-            defaults={
-                "given_name": "Bench",
-                "family_name": f"Patient {i}",
-                "date_of_birth": date(1960, 5, 17),
-                "sex_at_birth": "male",
-            },
-        )
-        mrns.append(patient.mrn)
+    mrns = bench_patients()
     rng = random.Random(12)  # noqa: S311 - load pattern, not security
     run_id = int(time.time()) + 7
     base = timezone.now() - timedelta(days=2000)
