@@ -138,8 +138,10 @@ class Worklist:
         kinds = ", ".join(["%s"] * len(WORKLIST_KINDS))
         open_statuses = ", ".join(["%s"] * len(Flag.OPEN_STATUSES))
         # Each open item is one row: a flag (severity, opened) or a CBC due soon (due date).
-        self._items = f"""
-            SELECT f.patient_id AS patient_id, f.severity AS worst, NULL AS cbc_due_on,
+        # Table names from the models, every value a parameter.
+        self._items = (
+            "SELECT f.patient_id AS patient_id, f.severity AS worst, NULL AS cbc_due_on,"  # noqa: S608  # nosec B608
+            f"""
                    f.opened_at AS opened_at
             FROM {flag} f JOIN {patient} p ON p.id = f.patient_id
             WHERE f.status = %s AND f.kind IN ({kinds})
@@ -152,7 +154,8 @@ class Worklist:
               AND NOT EXISTS (
                 SELECT 1 FROM {flag} o WHERE o.patient_id = s.patient_id
                 AND o.kind = %s AND o.status IN ({open_statuses}))
-        """  # noqa: S608 - table names from the models, every value a parameter
+        """
+        )
         self._params = [
             Flag.Status.OPEN,
             *WORKLIST_KINDS,
@@ -169,13 +172,15 @@ class Worklist:
         if self._entries is None:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"""SELECT item.patient_id, MAX(item.worst), MAX(item.cbc_due_on) IS NOT NULL
+                    # The inner query as above: table names from the models, values parameters.
+                    "SELECT item.patient_id, MAX(item.worst), MAX(item.cbc_due_on) IS NOT NULL"  # noqa: S608  # nosec B608
+                    f"""
                     FROM ({self._items}) item
                     GROUP BY item.patient_id
                     ORDER BY MAX(item.worst) IS NULL, MAX(item.worst) DESC,
                              MAX(item.cbc_due_on) IS NULL, MAX(item.cbc_due_on),
                              MIN(item.opened_at) IS NULL, MIN(item.opened_at), item.patient_id
-                    """,  # noqa: S608 - as above
+                    """,
                     self._params,
                 )
                 self._entries = [

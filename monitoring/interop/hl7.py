@@ -540,7 +540,7 @@ def _version() -> tuple:
     written through the services and admin, which save.)
     """
     parts = [
-        f"SELECT COUNT(*), MAX(updated_at), MAX(id) FROM {model._meta.db_table}"  # noqa: S608
+        f"SELECT COUNT(*), MAX(updated_at), MAX(id) FROM {model._meta.db_table}"  # noqa: S608  # nosec B608
         for model in (Hl7Sender, LabCodeMapping, UnitMapping)
     ]
     with connection.cursor() as cursor:
