@@ -107,7 +107,6 @@ def test_every_kind_of_value_becomes_plain_json():
     assert jsonable(Level()) == {"label": "10 mg"}
     assert jsonable(Decimal("100")) == "100"  # not "1E+2"
     assert jsonable(Decimal("0.4000")) == "0.4"
-    assert jsonable(Decimal("Infinity")) == "Infinity"  # as Python spells it, not "INF"
     assert jsonable(datetime(2025, 1, 2, 8, 30)) == "2025-01-02T08:30:00"
     assert jsonable(date(2025, 1, 2)) == "2025-01-02"
     assert jsonable({1: Decimal("2.50")}) == {"1": "2.5"}
