@@ -1,30 +1,17 @@
 """The key clinical journeys of the issue, in Chromium against a live server with a real
 Celery worker (Redis in CI, the filesystem broker without it). Each ends in a screenshot."""
 
-import time
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError
 from django.utils import timezone
 
 from monitoring.models import Flag
+from tests.waiting import wait_until
 from therapy import services as therapy_services
 from therapy.models import DoseSuggestion, Hold, Regimen, RemsAuthorization, RemsEnrollment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def wait_until(condition, seconds=30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return True
-        except OperationalError:
-            pass  # SQLite: the worker thread may hold the write lock for a moment
-        time.sleep(0.1)  # polling a real worker
-    return False
 
 
 @pytest.fixture

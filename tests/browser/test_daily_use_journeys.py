@@ -6,19 +6,18 @@ A click is every mouse click and every Enter the test performs, from the landing
 task being done; typing and Tab are not clicks. Evaluation after a lab entry runs through a
 real Celery worker on its own queue."""
 
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import OperationalError
 from django.utils import timezone
 
 from monitoring import services as monitoring_services
 from monitoring.models import Flag
 from patients.models import LabResult, Patient
 from tests.monitoring.conftest import cbc, evaluate
+from tests.waiting import wait_until
 from therapy import services as therapy_services
 from therapy.models import DoseSuggestion, Hold, Regimen, RemsAuthorization, RemsEnrollment
 
@@ -38,18 +37,6 @@ def test_the_readme_states_these_click_counts():
     assert f"whose CBC is overdue: {NURSE_CBC_CLICKS}.**" in text
     assert f"see it on the timeline: {PHYSICIAN_HOLD_CLICKS}.**" in text
     assert f"record an authorization: {REMS_AUTHORIZATION_CLICKS}.**" in text
-
-
-def wait_until(condition, seconds=30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return True
-        except OperationalError:
-            pass  # SQLite: the worker thread may hold the write lock for a moment
-        time.sleep(0.1)  # polling a real worker
-    return False
 
 
 class Clicks:

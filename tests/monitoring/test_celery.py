@@ -3,14 +3,12 @@ real broker (Redis with REDIS_URL, kombu's filesystem transport without); with t
 down the labs are still saved and the next sweep raises the flag."""
 
 import logging
-import time
 import uuid
 from datetime import date
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
-from django.db import OperationalError
 from django.urls import reverse
 
 from config.celery import app
@@ -19,18 +17,7 @@ from monitoring.evaluation import sweep_run
 from monitoring.models import Flag
 from patients.models import LabResult
 from tests.monitoring.conftest import record
-
-
-def wait_until(condition, *, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return True
-        except OperationalError:
-            pass  # SQLite's shared in-memory test database: the worker thread holds the lock
-        time.sleep(0.1)  # polling a real worker
-    return False
+from tests.waiting import wait_until
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,17 +24,9 @@ from config.celery import app, route_task
 from monitoring import tasks
 from monitoring.models import MonitoringStatus
 from tests.factories import PatientFactory
+from tests.waiting import wait_until
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-
-
-def wait_until(condition, *, seconds: float = 60.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)  # polling a real worker process
-    return False
 
 
 # --- The monitoring queue -----------------------------------------------------------------

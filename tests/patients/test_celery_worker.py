@@ -11,17 +11,7 @@ from django.utils import timezone
 
 from config.celery import app
 from patients.tasks import clear_expired_sessions
-
-
-def wait_until(condition, *, seconds: float = 20.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.waiting import wait_until
 
 
 @pytest.mark.django_db(transaction=True)
