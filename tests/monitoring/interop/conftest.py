@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 import pytest
@@ -12,6 +13,13 @@ from monitoring.interop import services as interop_services
 FACILITY = "NORTHLAB"
 AUTHORITY = "NORTHMRN"
 DOB = "19600517"  # tests.factories.PatientFactory
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now: the system picks one (port 0)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @dataclass(frozen=True)

@@ -11,26 +11,16 @@ import time
 import pytest
 
 from monitoring.interop import mllp
+from tests.monitoring.interop.conftest import free_port
 from tests.monitoring.interop.test_mllp_listener import CR, FS, VT, _read_ack, _run
 
 IDLE = 0.5
 CAP = 2
 
 
-def _free_port() -> int:
-    for port in range(2660, 2691):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 2660-2690")
-
-
 @pytest.fixture
 def limited(transactional_db):
-    port = _free_port()
+    port = free_port()
     loop = asyncio.new_event_loop()
     started = threading.Event()
     box = {}

@@ -15,27 +15,16 @@ from monitoring.interop import mllp
 from monitoring.interop import services as interop_services
 from monitoring.interop.models import InterfaceMessage
 from patients.models import LabResult
-from tests.monitoring.interop.conftest import CBC, oru
+from tests.monitoring.interop.conftest import CBC, free_port, oru
 
 VT, FS, CR = b"\x0b", b"\x1c", b"\r"
 DRAWN = "20250602083000-0400"
 
 
-def _free_port() -> int:
-    for port in range(2600, 2651):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 2600-2650")
-
-
 @pytest.fixture
 def listener(transactional_db):
     """The listener on a loopback port, in its own thread and event loop."""
-    port = _free_port()
+    port = free_port()
     loop = asyncio.new_event_loop()
     started = threading.Event()
     box = {}
