@@ -22,6 +22,8 @@ PATIENT_PAGES = [
     "patients:history",
     "monitoring:labs",
     "monitoring:patient_flags",
+    "monitoring:timeline",
+    "monitoring:timeline_tables",
     "therapy:course",
     "therapy:history",
     "therapy:rems",
@@ -74,6 +76,9 @@ def test_demo_pages_flags_and_csv_show_no_unreadable_number(client, demo):
                 if response.status_code == 200:
                     text = visible_text(response.content.decode())
                     found[f"{username} result {result.pk}"] = unreadable(text)
+    # The timeline and its data tables were read, not skipped as refused.
+    assert any(k.startswith("physician.north monitoring:timeline_tables ") for k in found)
+    assert any(k.startswith("nurse.north monitoring:timeline ") for k in found)
     client.force_login(demo.get(username="rems.north"))
     csv_text = client.get(reverse("therapy:rems_export")).content.decode()
     found["REMS CSV"] = unreadable(csv_text)
