@@ -23,7 +23,8 @@ Anything else is copied as is: names, dates, times and values are the base patie
 It fails loudly (``ReplicationError``) rather than copy a table wrongly: a unique
 constraint no rewritten column covers, a primary key that is not an integer, a foreign key
 to a patient-owned table through a column that is not its id, an id-like key in JSON it
-does not know, or a table in the database with a ``patient_id`` column and no model.
+does not know, an integer ``*_id`` column with no rule, or a table in the database with a
+``patient_id`` column and no model.
 
 The inserts run with ``session_replication_role = replica`` (no per-row foreign key
 trigger); ``check`` then joins every foreign key instead, with the row counts.
