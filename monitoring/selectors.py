@@ -33,14 +33,27 @@ def patient_flags(
 
 
 def open_flags_for(patient: Patient) -> list[Flag]:
-    return list(
-        Flag.objects.open()
-        .filter(patient=patient)
-        .order_by("-severity", "kind")
-        .only(
-            "id", "kind", "status", "severity", "ctcae_grade", "message", "opened_at", "patient_id"
+    """The patient's open flags, worst first, read once per patient object: a page's summary
+    header and its body (record, timeline) both show them."""
+    known = patient.__dict__
+    if "_open_flags" not in known:
+        known["_open_flags"] = list(
+            Flag.objects.open()
+            .filter(patient=patient)
+            .order_by("-severity", "kind")
+            .only(
+                "id",
+                "kind",
+                "status",
+                "severity",
+                "ctcae_grade",
+                "message",
+                "basis",
+                "opened_at",
+                "patient_id",
+            )
         )
-    )
+    return known["_open_flags"]
 
 
 def _open_in_clinics(clinic_ids) -> QuerySet[Flag]:

@@ -18,6 +18,7 @@ from django.utils.timezone import get_current_timezone, localdate
 
 from monitoring.models import Flag, ResponseAssessment
 from monitoring.rules import ctcae, imwg, schedule
+from monitoring.selectors import open_flags_for
 from monitoring.timeline.figures import (
     CountSeries,
     DiseaseSeries,
@@ -201,8 +202,13 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
         discussion_prompt=imwg.mrd_discussion_prompt(
             mrd_results=mrd_inputs, cr_confirmed_since=cr_since, as_of=today, thresholds=rules
         ),
-        flags=list(Flag.objects.open().filter(patient=patient).order_by("-severity", "-opened_at")),
-        suggestions=list(therapy_selectors.pending_suggestions([patient.pk])),
+        # Read once with the summary header's (which shows them too): worst, then newest first.
+        flags=sorted(
+            sorted(open_flags_for(patient), key=lambda f: f.opened_at, reverse=True),
+            key=lambda f: f.severity,
+            reverse=True,
+        ),
+        suggestions=therapy_selectors.pending_suggestions_for(patient),
         marker_points=points,
         # The standard (from cycle 3) CBC interval, the longest of the course: a gap judged
         # against the weekly or fortnightly phases would break lines at every missed draw.
