@@ -11,10 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any, NamedTuple
 
 from django.db.models import prefetch_related_objects
-from django.utils.timezone import get_current_timezone, localdate
+from django.utils.timezone import get_current_timezone
 
 from monitoring.models import Flag, ResponseAssessment
 from monitoring.rules import ctcae, imwg, schedule
@@ -235,6 +236,7 @@ def _point(result: LabRow) -> Point:
     )
 
 
+@cache
 def _places(code: str) -> int | None:
     try:
         return catalogue.find_test(code).decimal_places
@@ -279,7 +281,7 @@ def _marker_points(
     """One IMWG marker point per collection date (``imwg.marker_points``, as the flag)."""
     return imwg.marker_points(
         (
-            (localdate(r.collected_at), r.test_code, r.canonical_value)
+            (r.collected_at.date(), r.test_code, r.canonical_value)  # on the clinic's clock
             for code in imwg.MARKER_CODES
             for r in by_code.get(code, [])
         ),
@@ -361,14 +363,14 @@ def _suggested_response(points, course_start, by_code, rules) -> Finding | None:
 
 
 def _mrd_rows(by_code) -> list[MrdRow]:
-    levels = {localdate(r.collected_at): r.canonical_value for r in by_code.get("MRD_LEVEL", [])}
+    levels = {r.collected_at.date(): r.canonical_value for r in by_code.get("MRD_LEVEL", [])}
     return [
         MrdRow(
-            on=localdate(r.collected_at),
+            on=r.collected_at.date(),
             result=r.qualitative,
             method=r.get_mrd_method_display() if r.mrd_method else "",
             sensitivity_exponent=r.mrd_sensitivity_exponent,
-            level=levels.get(localdate(r.collected_at)),
+            level=levels.get(r.collected_at.date()),
         )
         for r in by_code.get("MRD", [])
     ]
