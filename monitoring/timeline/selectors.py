@@ -125,10 +125,28 @@ class Timeline:
     response_interval_days: int | None = None
 
 
+# The settings the page reads besides IMWG's (response, progression, MRD: all of them): the
+# hold and CTCAE grade 3 lines on the counts and the two expected intervals. Reading only
+# these halves the rows of the rule settings query (84 keys otherwise).
+DRAWN_KEYS = frozenset(
+    {
+        *HOLD_KEYS.values(),
+        *GRADE3_KEYS.values(),
+        "schedule.cbc.interval_standard",
+        "schedule.response_labs.interval",
+    }
+)
+
+
 def _rules(clinic_id: int) -> dict[str, Threshold]:
     """The thresholds in force for the patient's clinic, as the flags use them."""
-    defaults = tuple(
-        t for t in (*dosing.DEFAULTS, *ctcae.DEFAULTS, *imwg.DEFAULTS, *schedule.DEFAULTS)
+    defaults = (
+        *imwg.DEFAULTS,
+        *(
+            t
+            for t in (*dosing.DEFAULTS, *ctcae.DEFAULTS, *schedule.DEFAULTS)
+            if t.key in DRAWN_KEYS
+        ),
     )
     return rule_thresholds(defaults, clinic_id=clinic_id)
 
