@@ -43,13 +43,17 @@ def flag_for(user, flag_id: int, *, perm: str, public_id=None) -> Flag:
     return flag
 
 
-def clinic_for(user, clinic_id=None, *, perm: str) -> Clinic:
-    """The requested clinic if the user works there (else 404); the first one by default."""
-    clinics = clinics_for_user(user)
+def clinic_for(user, clinic_id=None, *, perm: str, clinics: list[Clinic] | None = None) -> Clinic:
+    """The requested clinic if the user works there (else 404); the first one by default.
+    A page that lists the user's clinics too passes them (``clinics_for_user``, read once)."""
     # One strict parser for ids: "²".isdigit() is true but int("²") fails; a huge number
     # overflows the database integer. Both answer 400 with the accepted range.
     pk = parse_query_id(str(clinic_id), name="clinic") if clinic_id else None
-    clinic = clinics.filter(pk=pk).first() if pk else clinics.first()
+    if clinics is not None:
+        clinic = next((c for c in clinics if pk is None or c.pk == pk), None)
+    else:
+        mine = clinics_for_user(user)
+        clinic = mine.filter(pk=pk).first() if pk else mine.first()
     if clinic is None:
         raise Http404("No such clinic.")
     require_perm(user, perm)

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from monitoring.models import Flag, MonitoringStatus, Notification
 from patients.lab_selectors import end_of_day
@@ -33,14 +33,27 @@ def patient_flags(
 
 
 def open_flags_for(patient: Patient) -> list[Flag]:
-    return list(
-        Flag.objects.open()
-        .filter(patient=patient)
-        .order_by("-severity", "kind")
-        .only(
-            "id", "kind", "status", "severity", "ctcae_grade", "message", "opened_at", "patient_id"
+    """The patient's open flags, worst first, read once per patient object: a page's summary
+    header and its body (record, timeline) both show them."""
+    known = patient.__dict__
+    if "_open_flags" not in known:
+        known["_open_flags"] = list(
+            Flag.objects.open()
+            .filter(patient=patient)
+            .order_by("-severity", "kind")
+            .only(
+                "id",
+                "kind",
+                "status",
+                "severity",
+                "ctcae_grade",
+                "message",
+                "basis",
+                "opened_at",
+                "patient_id",
+            )
         )
-    )
+    return known["_open_flags"]
 
 
 def _open_in_clinics(clinic_ids) -> QuerySet[Flag]:
@@ -208,13 +221,13 @@ def worklist_patients(clinic_id: int, *, as_of: date, window_days: int = 7) -> W
 
 def worklist_rows(entries: list[WorklistEntry], *, as_of: date) -> list[WorklistRow]:
     """The patients and items of one page of worklist entries (three queries whatever the
-    page size, plus two when an urgent flag needs the "nobody notified" check)."""
+    page size; the "nobody notified" check rides on the flags' query)."""
     patients = Patient.objects.in_bulk([e.patient_id for e in entries])
     rows = {
         e.patient_id: WorklistRow(patient=patients[e.patient_id], worst=e.worst or 0)
         for e in entries
     }
-    flags = (
+    flags = with_notification_reach(
         Flag.objects.filter(patient_id__in=rows, status=Flag.Status.OPEN, kind__in=WORKLIST_KINDS)
         # Never shown on the worklist: what a resolved flag and the rule's inputs keep.
         .defer("thresholds", "resolving_evidence")
@@ -246,16 +259,38 @@ def done_today(clinic_id: int, *, kinds, on: date, limit: int = 50) -> list[Flag
     )
 
 
+def with_notification_reach(flags: QuerySet[Flag]) -> QuerySet[Flag]:
+    """The flags with what ``mark_nobody_notified`` needs, read in the same query: whether
+    an email went out (``emailed``) and whether the patient's clinic has an active physician
+    with an email address (``reachable``)."""
+    physicians = (
+        get_user_model()
+        .objects.filter(
+            clinics=OuterRef("patient__clinic_id"), groups__name=PHYSICIAN, is_active=True
+        )
+        .exclude(email="")
+    )
+    return flags.annotate(
+        emailed=Exists(Notification.objects.filter(flag=OuterRef("pk"))),
+        reachable=Exists(physicians),
+    )
+
+
 def mark_nobody_notified(flags: list[Flag]) -> list[Flag]:
     """Set ``flag.nobody_notified`` on urgent flags that email the care team when nobody
     could be emailed: no outbox row, and no active physician of the clinic has an email
-    address. Two queries, only when such flags are listed."""
+    address. Two queries, only when such flags are listed and were not read
+    ``with_notification_reach``."""
     candidates = [
         f for f in flags if f.kind in NOTIFYING_KINDS and f.severity >= Flag.Severity.URGENT
     ]
     for flag in flags:
         flag.nobody_notified = False
     if not candidates:
+        return flags
+    if all(hasattr(f, "emailed") for f in candidates):  # read with the flags: no query
+        for flag in candidates:
+            flag.nobody_notified = not flag.emailed and not flag.reachable
         return flags
     notified = set(
         Notification.objects.filter(flag__in=candidates).values_list("flag_id", flat=True)

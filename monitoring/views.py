@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from monitoring import access, selectors, services, tasks
+from monitoring import access, fragments, selectors, services, tasks
 from monitoring.errors import LabEntryRejected
 from monitoring.forms import (
     AcknowledgeForm,
@@ -33,6 +33,12 @@ PAGE_SIZE = 25
 # their items, then "next page" (the page shows how many patients are waiting in all); and
 # the ten follow-up calls due first, then "show all".
 WORKLIST_PAGE_SIZE = 10
+# What a worklist row includes: editing one of them renders the cached rows afresh.
+WORKLIST_ROW_INCLUDES = (
+    "monitoring/_flag.html",
+    "monitoring/_severity.html",
+    "monitoring/_notify_physician.html",
+)
 SWEEP_LATER = (
     "Flags could not be checked right away (the task queue is unreachable); "
     "they will be checked at the next sweep, within 30 minutes."
@@ -278,8 +284,10 @@ def flag_acknowledge(request, flag_id):
 
 
 def _clinic_choice(request, perm):
-    clinic = access.clinic_for(request.user, request.GET.get("clinic"), perm=perm)
-    return clinic, clinics_for_user(request.user)
+    """The clinic asked for and the user's clinics for the switcher, read in one query."""
+    clinics = list(clinics_for_user(request.user))
+    clinic = access.clinic_for(request.user, request.GET.get("clinic"), perm=perm, clinics=clinics)
+    return clinic, clinics
 
 
 def worklist(request):
@@ -302,7 +310,13 @@ def worklist(request):
             "clinics": clinics,
             "today": today,
             "page": page,
-            "rows": selectors.worklist_rows(page.object_list, as_of=today),
+            # Each row rendered once per content (flags, patient, permissions): see fragments.
+            "rows": fragments.rendered(
+                request,
+                "monitoring/_worklist_row.html",
+                ({"row": row} for row in selectors.worklist_rows(page.object_list, as_of=today)),
+                includes=WORKLIST_ROW_INCLUDES,
+            ),
             "done": selectors.done_today(clinic.pk, kinds=selectors.WORKLIST_KINDS, on=today),
             "ack_form": AcknowledgeForm(),
             "query": f"clinic={clinic.pk}",

@@ -14,7 +14,7 @@ def header_context(request, patient) -> dict:
         return {"show": False}
     today = timezone.localdate()
     snapshot = selectors.course_snapshot_for(patient, as_of=today)
-    pending = selectors.pending_suggestions([patient.pk]).count()
+    pending = len(selectors.pending_suggestions_for(patient))
     planned = None
     if snapshot is None:  # no running course: perhaps one planned to start later
         course = selectors.active_course_for(patient)

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from patients.formatting import clinical_number, clinical_quantity
@@ -51,6 +52,12 @@ class Point:
     result_id: int | None = None
     entered_in_error: bool = False
     places: int | None = None  # display precision of the test (lab catalogue)
+
+    @cached_property
+    def x(self) -> str:
+        """Where the point sits on the date axis (``_iso``), worked out once: sorting, the
+        x values and the hover text all read it."""
+        return _iso(self.on)
 
     @property
     def shown(self) -> str:
@@ -125,12 +132,15 @@ def _iso(value: date | datetime) -> str:
     """A date as ``YYYY-MM-DD``; a time as ``YYYY-MM-DD HH:MM`` on the clinic's clock (the
     selector has converted it; an offset would make Plotly shift it)."""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        # isoformat, not strftime: several times faster, and ten years of monthly counts
+        # are thousands of calls per page. The offset is dropped (see above).
+        return value.replace(tzinfo=None).isoformat(" ", "minutes")
     return value.isoformat()
 
 
 def _valid(points: tuple[Point, ...]) -> list[Point]:
-    return sorted((p for p in points if not p.entered_in_error), key=lambda p: _iso(p.on))
+    # Sorted on the time as drawn; a date sorts as its midnight (the key _iso gives both).
+    return sorted((p for p in points if not p.entered_in_error), key=lambda p: p.x)
 
 
 def _num(value: Decimal | None) -> float | None:
@@ -154,7 +164,7 @@ def _gap_broken(points: list[Point], expected_interval_days: int | None) -> list
 
 
 def _xs(points: list[Point | None]) -> list[str | None]:
-    return [None if p is None else _iso(p.on) for p in points]
+    return [None if p is None else p.x for p in points]
 
 
 def _ys(points: list[Point | None]) -> list[float | None]:
@@ -276,8 +286,7 @@ def counts_figure(
                 "y": _ys(points),
                 "connectgaps": False,
                 "customdata": [
-                    None if p is None else [p.shown, _grade_text(p), _iso(p.on)[:10]]
-                    for p in points
+                    None if p is None else [p.shown, _grade_text(p), p.x[:10]] for p in points
                 ],
                 # Plain text and <br> only: Plotly styles <b>, <i>, <sup> with a style
                 # attribute, which the Content Security Policy blocks.
@@ -522,7 +531,7 @@ def disease_figure(
             "x": _xs(points),
             "y": _ys(points),
             "connectgaps": False,
-            "customdata": [None if p is None else [p.shown, _iso(p.on)[:10]] for p in points],
+            "customdata": [None if p is None else [p.shown, p.x[:10]] for p in points],
             "line": {"color": colour, "width": 2, **line},
             "hovertemplate": f"{hover} %{{customdata[0]}}<br>%{{customdata[1]}}<extra></extra>",
             "xaxis": "x" if axis == 1 else "x2",

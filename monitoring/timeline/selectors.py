@@ -11,13 +11,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any, NamedTuple
 
 from django.db.models import prefetch_related_objects
-from django.utils.timezone import get_current_timezone, localdate
+from django.utils.timezone import get_current_timezone
 
 from monitoring.models import Flag, ResponseAssessment
 from monitoring.rules import ctcae, imwg, schedule
+from monitoring.selectors import open_flags_for
 from monitoring.timeline.figures import (
     CountSeries,
     DiseaseSeries,
@@ -123,10 +125,28 @@ class Timeline:
     response_interval_days: int | None = None
 
 
+# The settings the page reads besides IMWG's (response, progression, MRD: all of them): the
+# hold and CTCAE grade 3 lines on the counts and the two expected intervals. Reading only
+# these halves the rows of the rule settings query (84 keys otherwise).
+DRAWN_KEYS = frozenset(
+    {
+        *HOLD_KEYS.values(),
+        *GRADE3_KEYS.values(),
+        "schedule.cbc.interval_standard",
+        "schedule.response_labs.interval",
+    }
+)
+
+
 def _rules(clinic_id: int) -> dict[str, Threshold]:
     """The thresholds in force for the patient's clinic, as the flags use them."""
-    defaults = tuple(
-        t for t in (*dosing.DEFAULTS, *ctcae.DEFAULTS, *imwg.DEFAULTS, *schedule.DEFAULTS)
+    defaults = (
+        *imwg.DEFAULTS,
+        *(
+            t
+            for t in (*dosing.DEFAULTS, *ctcae.DEFAULTS, *schedule.DEFAULTS)
+            if t.key in DRAWN_KEYS
+        ),
     )
     return rule_thresholds(defaults, clinic_id=clinic_id)
 
@@ -201,8 +221,13 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
         discussion_prompt=imwg.mrd_discussion_prompt(
             mrd_results=mrd_inputs, cr_confirmed_since=cr_since, as_of=today, thresholds=rules
         ),
-        flags=list(Flag.objects.open().filter(patient=patient).order_by("-severity", "-opened_at")),
-        suggestions=list(therapy_selectors.pending_suggestions([patient.pk])),
+        # Read once with the summary header's (which shows them too): worst, then newest first.
+        flags=sorted(
+            sorted(open_flags_for(patient), key=lambda f: f.opened_at, reverse=True),
+            key=lambda f: f.severity,
+            reverse=True,
+        ),
+        suggestions=therapy_selectors.pending_suggestions_for(patient),
         marker_points=points,
         # The standard (from cycle 3) CBC interval, the longest of the course: a gap judged
         # against the weekly or fortnightly phases would break lines at every missed draw.
@@ -229,6 +254,7 @@ def _point(result: LabRow) -> Point:
     )
 
 
+@cache
 def _places(code: str) -> int | None:
     try:
         return catalogue.find_test(code).decimal_places
@@ -273,7 +299,7 @@ def _marker_points(
     """One IMWG marker point per collection date (``imwg.marker_points``, as the flag)."""
     return imwg.marker_points(
         (
-            (localdate(r.collected_at), r.test_code, r.canonical_value)
+            (r.collected_at.date(), r.test_code, r.canonical_value)  # on the clinic's clock
             for code in imwg.MARKER_CODES
             for r in by_code.get(code, [])
         ),
@@ -355,14 +381,14 @@ def _suggested_response(points, course_start, by_code, rules) -> Finding | None:
 
 
 def _mrd_rows(by_code) -> list[MrdRow]:
-    levels = {localdate(r.collected_at): r.canonical_value for r in by_code.get("MRD_LEVEL", [])}
+    levels = {r.collected_at.date(): r.canonical_value for r in by_code.get("MRD_LEVEL", [])}
     return [
         MrdRow(
-            on=localdate(r.collected_at),
+            on=r.collected_at.date(),
             result=r.qualitative,
             method=r.get_mrd_method_display() if r.mrd_method else "",
             sensitivity_exponent=r.mrd_sensitivity_exponent,
-            level=levels.get(localdate(r.collected_at)),
+            level=levels.get(r.collected_at.date()),
         )
         for r in by_code.get("MRD", [])
     ]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from functools import lru_cache
 
 from django.contrib import messages
+from django.core.serializers.json import DjangoJSONEncoder
 from django.shortcuts import redirect, render
 from django.template import Context, Template
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from monitoring.timeline import figures, selectors, services
@@ -27,6 +31,24 @@ def _blank_form_html(today: date) -> str:
     return _FORM.render(Context({"form": ResponseAssessmentForm(initial={"assessed_on": today})}))
 
 
+def _json_script(value, element_id: str) -> SafeString:
+    """Django's ``json_script`` (the same escapes of <, > and &, the same tag), with the
+    escapes done by ``str.replace``: its ``str.translate`` took milliseconds on ten years of
+    points."""
+    text = (
+        json.dumps(value, cls=DjangoJSONEncoder)
+        .replace("<", "\\u003C")
+        .replace(">", "\\u003E")
+        .replace("&", "\\u0026")
+    )
+    return format_html(
+        '<script id="{}" type="application/json">{}</script>',
+        element_id,
+        # Safe: <, > and & are escaped above, as json_script does.
+        mark_safe(text),  # noqa: S308  # nosec B308, B703
+    )
+
+
 def _page(request, patient, form, *, status=200):
     today = timezone.localdate()
     data = selectors.timeline_for(patient, today=today)
@@ -36,16 +58,27 @@ def _page(request, patient, form, *, status=200):
         "form": form,
         # A form coming back with errors is rendered afresh; the empty one is the same all day.
         "form_html": None if form.is_bound else _blank_form_html(today),
-        "counts_figure": figures.counts_figure(
-            data.counts,
-            data.thresholds,
-            x_range=data.x_range,
-            holds=data.regimen.holds,
-            expected_interval_days=data.cbc_interval_days,
+        "counts_figure": _json_script(
+            figures.counts_figure(
+                data.counts,
+                data.thresholds,
+                x_range=data.x_range,
+                holds=data.regimen.holds,
+                expected_interval_days=data.cbc_interval_days,
+            ),
+            "counts-figure",
         ),
-        "regimen_figure": figures.regimen_figure(data.regimen, x_range=data.x_range, today=today),
-        "disease_figure": figures.disease_figure(
-            data.disease, x_range=data.x_range, expected_interval_days=data.response_interval_days
+        "regimen_figure": _json_script(
+            figures.regimen_figure(data.regimen, x_range=data.x_range, today=today),
+            "regimen-figure",
+        ),
+        "disease_figure": _json_script(
+            figures.disease_figure(
+                data.disease,
+                x_range=data.x_range,
+                expected_interval_days=data.response_interval_days,
+            ),
+            "disease-figure",
         ),
     }
     return render(request, "timeline/timeline.html", context, status=status)

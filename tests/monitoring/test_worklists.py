@@ -186,3 +186,57 @@ def test_clinic_switch_refuses_a_clinic_the_user_does_not_work_in(client_for, nu
     )
     # Not an id at all: a 400 naming the accepted range (patients.parsing).
     assert client_for(nurse).get(reverse("monitoring:worklist"), {"clinic": "x"}).status_code == 400
+
+
+# Worklist rows are rendered once per content (monitoring/fragments.py): what they show must
+# follow the data, the reader's permissions and the request, whatever is in the cache.
+
+
+def test_a_worklist_row_shows_a_flag_changed_without_its_timestamp_moving(
+    client_for, nurse, clinic_a
+):
+    client = client_for(nurse)
+    patient = PatientFactory(clinic=clinic_a)
+    item = flag(patient, "neutropenia", severity=3)
+    url = reverse("monitoring:worklist")
+    assert "neutropenia message" in client.get(url).content.decode()
+    # A compare-and-set update, as the sweep writes: updated_at does not move.
+    Flag.objects.filter(pk=item.pk).update(message="ANC 0.6: now grade 3")
+    page = client.get(url).content.decode()
+    assert "ANC 0.6: now grade 3" in page
+    assert "neutropenia message" not in page
+
+
+def test_cached_worklist_rows_follow_the_readers_permissions(client, nurse, physician, clinic_a):
+    flag(PatientFactory(clinic=clinic_a), "neutropenia", severity=3)
+    url = reverse("monitoring:worklist")
+    client.force_login(nurse)
+    assert "Notify physician" in client.get(url).content.decode()
+    client.force_login(physician)  # same rows, other permissions: no nurse-only form
+    page = client.get(url).content.decode()
+    assert 'data-testid="worklist-flag"' in page
+    assert "Notify physician" not in page
+
+
+def test_a_cached_worklist_row_posts_with_this_requests_token_and_comes_back_here(nurse, clinic_a):
+    import re
+
+    from django.test import Client
+
+    item = flag(PatientFactory(clinic=clinic_a), "neutropenia", severity=3)
+    url = reverse("monitoring:worklist") + "?page=1"
+    for attempt in range(2):  # rendered, then served from the cache to a new session
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(nurse)
+        page = client.get(url).content.decode()
+        assert f'name="next" value="{url.replace("&", "&amp;")}"' in page
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        if attempt == 1:
+            response = client.post(
+                reverse("monitoring:flag_acknowledge", args=[item.pk]),
+                {"csrfmiddlewaretoken": token, "note": "", "next": url},
+            )
+            assert response.status_code == 302
+            assert response.url == url
+    item.refresh_from_db()
+    assert item.status == Flag.Status.ACKNOWLEDGED

@@ -57,6 +57,7 @@ from therapy.selectors.rems import (
 )
 from therapy.selectors.suggestions import (
     pending_suggestions,
+    pending_suggestions_for,
     suggestion_for,
     suggestion_states,
     suggestions_for,
@@ -94,6 +95,7 @@ __all__ = [
     "month_grid",
     "open_hold",
     "pending_suggestions",
+    "pending_suggestions_for",
     "planned_course_starts",
     "regimen_catalogue",
     "rems_action_label",

@@ -20,6 +20,15 @@ def pending_suggestions(patient_ids: Iterable[int]) -> QuerySet[DoseSuggestion]:
     )
 
 
+def pending_suggestions_for(patient: Patient) -> list[DoseSuggestion]:
+    """CONTRACT. The patient's pending suggestions (``pending_suggestions``), read once per
+    patient object: the summary header counts them and the timeline lists them."""
+    known = patient.__dict__
+    if "_pending_suggestions" not in known:
+        known["_pending_suggestions"] = list(pending_suggestions([patient.pk]))
+    return known["_pending_suggestions"]
+
+
 def suggestion_states(
     patient_ids: Iterable[int],
 ) -> tuple[list[DoseSuggestion], dict[tuple[int, str], DoseSuggestion]]:
