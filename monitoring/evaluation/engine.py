@@ -16,11 +16,12 @@ from monitoring.evaluation.flags_write import (
     _already_decided,
     _audit,
     _differs,
+    _flag_changes,
     _new_flag,
     _queue_notifications,
-    _resolve_flag,
+    _resolve_flags,
     _therapy_suggestions,
-    _update_flag,
+    _update_flags,
     _upsert_statuses,
     _withdraw_suggestions_on_withdrawn_evidence,
     _withdrawn_words,
@@ -65,6 +66,8 @@ def patients_evaluate(
         (f.patient_id, f.kind): f for f in Flag.objects.open().filter(patient_id__in=batch.patients)
     }
     to_create: list[Flag] = []
+    to_change: list[tuple[Flag, dict]] = []
+    to_resolve: list[tuple[Flag, str, list[dict]]] = []
     wanted: dict[int, dict[str, Desired]] = {}
     statuses: list[MonitoringStatus] = []
     suggestions: list[tuple[Patient, str, Finding, list[dict]]] = []
@@ -128,20 +131,29 @@ def patients_evaluate(
                 if not _already_decided(batch, pid, d):
                     to_create.append(_new_flag(pid, d, as_of=as_of, now=now))
             elif d is not None and _differs(flag, d):
-                if _update_flag(flag, d, now=now):
-                    outcome.changed += 1
-                    _audit(audit, patient, kind, "changed")
+                to_change.append((flag, _flag_changes(flag, d, now=now)))
             elif (d is None or kind in keep) and flag is not None:
                 if gone:
                     reason, evidence = f"Evidence withdrawn: {gone}", []
                 else:
                     reason, evidence = _resolution(kind, batch, pid, patient)
-                if _resolve_flag(flag, reason=reason, evidence=evidence, now=now):
-                    outcome.resolved += 1
-                    _audit(audit, patient, kind, "resolved")
-                    if kind == K.HOLD_RECOMMENDED:
-                        withdrawals.append((patient, "hold", reason))
-                        withdrawals.append((patient, "discontinuation_review", reason))
+                to_resolve.append((flag, reason, evidence))
+
+    # One compare-and-set statement each for the changed and the cleared flags.
+    changed = _update_flags(to_change)
+    for flag, _changes in to_change:
+        if flag.pk in changed:
+            outcome.changed += 1
+            _audit(audit, batch.patients[flag.patient_id], flag.kind, "changed")
+    resolved = _resolve_flags(to_resolve, now=now)
+    for flag, reason, _evidence in to_resolve:
+        if flag.pk in resolved:
+            patient = batch.patients[flag.patient_id]
+            outcome.resolved += 1
+            _audit(audit, patient, flag.kind, "resolved")
+            if flag.kind == K.HOLD_RECOMMENDED:
+                withdrawals.append((patient, "hold", reason))
+                withdrawals.append((patient, "discontinuation_review", reason))
 
     if to_create:
         Flag.objects.bulk_create(to_create, ignore_conflicts=True)

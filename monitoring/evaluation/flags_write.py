@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 
 from monitoring.evaluation.common import Desired
@@ -62,8 +63,9 @@ def _differs(flag: Flag, d: Desired) -> bool:
     )
 
 
-def _update_flag(flag: Flag, d: Desired, *, now: datetime) -> bool:
-    """Compare-and-set: applies only if the flag still holds what this evaluation read."""
+def _flag_changes(flag: Flag, d: Desired, *, now: datetime) -> dict:
+    """The new values of an open flag that follows its finding (its old words kept in
+    ``escalations``); ``status`` is set back to open when the finding got worse."""
     worse = d.severity > flag.severity or (d.ctcae_grade or 0) > (flag.ctcae_grade or 0)
     escalations = list(flag.escalations)
     if (
@@ -102,28 +104,137 @@ def _update_flag(flag: Flag, d: Desired, *, now: datetime) -> bool:
     if worse:
         # A worse result needs fresh eyes: an acknowledged flag opens again.
         changes["status"] = Flag.Status.OPEN
-    return bool(
-        Flag.objects.filter(
-            pk=flag.pk,
-            status__in=Flag.OPEN_STATUSES,
-            severity=flag.severity,
-            ctcae_grade=flag.ctcae_grade,
-            due_on=flag.due_on,
-            message=flag.message,
-        ).update(**changes)
-    )
+    return changes
 
 
-def _resolve_flag(flag: Flag, *, reason: str, evidence: list[dict], now: datetime) -> bool:
-    return bool(
-        Flag.objects.filter(pk=flag.pk, status__in=Flag.OPEN_STATUSES).update(
-            status=Flag.Status.RESOLVED,
-            resolved_at=now,
-            resolution=reason,
-            resolving_evidence=evidence,
-            updated_at=now,
+# Compare-and-set: a flag changes only while it still holds what the evaluation read.
+_READ_COLUMNS = ("severity", "ctcae_grade", "due_on", "message")
+_CHANGED_COLUMNS = (
+    "severity",
+    "ctcae_grade",
+    "peak_ctcae_grade",
+    "ctcae_version",
+    "message",
+    "rule_id",
+    "basis",
+    "thresholds",
+    "values",
+    "evidence",
+    "due_on",
+    "escalations",
+    "updated_at",
+)
+_RESOLVED_COLUMNS = ("resolved_at", "resolution", "resolving_evidence", "updated_at")
+
+
+def _update_flags(changed: list[tuple[Flag, dict]]) -> set[int]:
+    """Apply every changed flag of a batch in one compare-and-set ``UPDATE ... FROM`` a
+    list of values (per chunk of the database's parameter limit): a row changes only
+    while it is open and still holds the severity, grade, due date and message this
+    evaluation read, so an edit or a second sweep in between is never overwritten.
+    Returns the ids of the flags changed."""
+    rows = [
+        (
+            flag.pk,
+            *(getattr(flag, name) for name in _READ_COLUMNS),
+            *(changes[name] for name in _CHANGED_COLUMNS),
+            "status" in changes,
         )
+        for flag, changes in changed
+    ]
+    reads = [f"read_{name}" for name in _READ_COLUMNS]
+    fields = ("id", *_READ_COLUMNS, *_CHANGED_COLUMNS)
+    sets = [f"{_q(name)} = v.{_q(name)}" for name in _CHANGED_COLUMNS]
+    sets.append(
+        f"{_q('status')} = CASE WHEN v.reopen THEN '{Flag.Status.OPEN}' ELSE {_q('status')} END"
     )
+    matches = [
+        f"{_q(name)} {_same()} v.{_q(read)}"
+        for name, read in zip(_READ_COLUMNS, reads, strict=True)
+    ]
+    return _values_update(
+        rows,
+        names=("id", *reads, *_CHANGED_COLUMNS, "reopen"),
+        fields=(*fields, None),
+        sets=sets,
+        matches=matches,
+    )
+
+
+def _resolve_flags(resolved: list[tuple[Flag, str, list[dict]]], *, now: datetime) -> set[int]:
+    """Resolve a batch's cleared flags in one ``UPDATE ... FROM`` a list of values (per
+    chunk), each only while it is still open. Returns the ids of the flags resolved."""
+    rows = [(flag.pk, now, reason, evidence, now) for flag, reason, evidence in resolved]
+    return _values_update(
+        rows,
+        names=("id", *_RESOLVED_COLUMNS),
+        fields=("id", *_RESOLVED_COLUMNS),
+        sets=[f"{_q('status')} = '{Flag.Status.RESOLVED}'"]
+        + [f"{_q(name)} = v.{_q(name)}" for name in _RESOLVED_COLUMNS],
+        matches=[],
+    )
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _same() -> str:
+    """Equal, NULL equal to NULL (a flag without a grade or a due date)."""
+    return "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
+
+
+def _values_update(
+    rows: list[tuple],
+    *,
+    names: tuple[str, ...],
+    fields: tuple[str | None, ...],
+    sets: list[str],
+    matches: list[str],
+) -> set[int]:
+    """``WITH v(names) AS (VALUES ...) UPDATE flag SET ... FROM v WHERE id = v.id AND the
+    flag is open AND matches ... RETURNING id``: one statement per chunk of rows (values
+    prepared as each column's field would save them; typed on PostgreSQL), on PostgreSQL
+    and SQLite alike."""
+    if not rows:
+        return set()
+    meta = Flag._meta
+    table = _q(meta.db_table)
+    prepare = [
+        meta.get_field(name).get_db_prep_save if name else (lambda value, connection: value)
+        for name in fields
+    ]
+    if connection.vendor == "postgresql":
+        types = [meta.get_field(name).db_type(connection) if name else "boolean" for name in fields]
+        cell = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
+    else:
+        cell = "(" + ", ".join("%s" for _ in fields) + ")"
+    open_statuses = ", ".join(f"'{status}'" for status in Flag.OPEN_STATUSES)
+    where = " AND ".join(
+        [f"{table}.{_q('id')} = v.{_q('id')}", f"{table}.{_q('status')} IN ({open_statuses})"]
+        + [f"{table}.{match}" for match in matches]
+    )
+    limit = connection.features.max_query_params or 30000
+    per_chunk = max(1, limit // len(fields))
+    done: set[int] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_chunk):
+            chunk = rows[start : start + per_chunk]
+            # Names are the model's own; values are parameters.
+            sql = (
+                f"WITH v({', '.join(_q(name) for name in names)}) AS "  # noqa: S608  # nosec B608
+                f"(VALUES {', '.join([cell] * len(chunk))}) "
+                f"UPDATE {table} SET {', '.join(sets)} FROM v WHERE {where} "
+                f"RETURNING {table}.{_q('id')}"
+            )
+            params = [
+                prep(value, connection=connection)
+                for row in chunk
+                for prep, value in zip(prepare, row, strict=True)
+            ]
+            cursor.execute(sql, params)
+            done.update(pk for (pk,) in cursor.fetchall())
+    return done
 
 
 def _upsert_statuses(rows: list[MonitoringStatus]) -> None:
