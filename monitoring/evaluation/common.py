@@ -8,8 +8,6 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.utils import timezone
-
 from monitoring.models import Flag
 from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_number
@@ -81,7 +79,7 @@ def _evidence(result: LabResult) -> dict:
         if result.canonical_value is not None
         else result.qualitative,
         "unit": result.canonical_unit,
-        "collected_at": timezone.localtime(result.collected_at).isoformat(),
+        "collected_at": result.collected_local.isoformat(),
     }
 
 

@@ -37,6 +37,16 @@ from monitoring.models import Flag, MonitoringStatus
 from patients.models import Patient
 from patients.rulebook import Finding
 
+# Columns of an open flag the evaluation neither compares nor words (large JSON and notes):
+# not read.
+_NOT_COMPARED = (
+    "thresholds",
+    "resolving_evidence",
+    "resolution",
+    "acknowledgement_note",
+    "physician_note",
+)
+
 
 @transaction.atomic
 def patients_evaluate(
@@ -63,7 +73,8 @@ def patients_evaluate(
         return outcome
     batch = _gather(sorted(patient_ids), as_of)
     existing: dict[tuple[int, str], Flag] = {
-        (f.patient_id, f.kind): f for f in Flag.objects.open().filter(patient_id__in=batch.patients)
+        (f.patient_id, f.kind): f
+        for f in Flag.objects.open().filter(patient_id__in=batch.patients).defer(*_NOT_COMPARED)
     }
     to_create: list[Flag] = []
     to_change: list[tuple[Flag, dict]] = []
@@ -160,7 +171,11 @@ def patients_evaluate(
     _upsert_statuses(statuses)
 
     # Read back what is open now: ids for emails and suggestions (whoever inserted them).
-    open_now = list(Flag.objects.open().filter(patient_id__in=batch.patients))
+    open_now = list(
+        Flag.objects.open()
+        .filter(patient_id__in=batch.patients)
+        .defer(*_NOT_COMPARED, "values", "evidence", "escalations")
+    )
     before = {flag.pk for flag in existing.values()}
     outcome.created = sum(1 for flag in open_now if flag.pk not in before)
     for flag in open_now:

@@ -65,17 +65,15 @@ def _next_review(batch: _Batch, pid: int, patient: Patient, snap) -> date | None
                     code, rows[0].canonical_value, lln=lln, version=version, thresholds=t
                 ).grade
                 if flag_rules.cytopenia_flagged(grade, t):
-                    flagged.append((code, local_date(rows[0].collected_at)))
+                    flagged.append((code, rows[0].collected_on))
         state = batch.rems.get(pid)
         course = review.CourseDates(
-            cbc_due_on=local_date(draw[0].collected_at) + timedelta(days=interval)
-            if draw
-            else snap.start_date,
+            cbc_due_on=draw[0].collected_on + timedelta(days=interval) if draw else snap.start_date,
             cbc_interval_days=interval,
             dosing=not snap.on_hold,
             held_for_cytopenia=snap.held_for_cytopenia,
             response_labs_due_on=schedule.response_labs_status(
-                last_response_labs_on=local_date(markers[-1].collected_at) if markers else None,
+                last_response_labs_on=markers[-1].collected_on if markers else None,
                 course_start=snap.start_date,
                 as_of=batch.as_of,
                 thresholds=t,
