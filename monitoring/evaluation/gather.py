@@ -106,6 +106,8 @@ class _Batch:
     # setting coming into force).
     coming: dict[int, tuple[date, str]] = field(default_factory=dict)
     coming_rules: dict[int, date] = field(default_factory=dict)
+    # The CTCAE grade of each latest count, once per batch (``common._graded``).
+    grades: dict[tuple[int, str], Any] = field(default_factory=dict)
 
 
 def _gather(patient_ids: list[int], as_of: date) -> _Batch:
