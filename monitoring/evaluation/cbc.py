@@ -42,9 +42,16 @@ def _phase_at(snap, on: date, as_of: date, t) -> str:
 def _interval_now(batch: _Batch, pid: int, snap, t) -> int | None:
     """The CBC interval in force for this patient (None without an active course): the one
     the CBC schedule uses, so a count is never called stale against another interval than
-    the one the overdue message names."""
+    the one the overdue message names. Worked out once per patient and batch (the
+    cytopenia flags and the next review date both read it)."""
     if snap is None:
         return None
+    if pid not in batch.intervals:
+        batch.intervals[pid] = _interval_of(batch, pid, snap, t)
+    return batch.intervals[pid]
+
+
+def _interval_of(batch: _Batch, pid: int, snap, t) -> int:
     draw = _last_cbc(batch, pid)
     if draw:
         phase = _phase_at(snap, draw[0].collected_on, batch.as_of, t)

@@ -3,13 +3,14 @@ suggestions, the outbox, the audit of the full sweep."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 
 from monitoring.evaluation.common import Desired
@@ -192,49 +193,59 @@ def _values_update(
     sets: list[str],
     matches: list[str],
 ) -> set[int]:
-    """``WITH v(names) AS (VALUES ...) UPDATE flag SET ... FROM v WHERE id = v.id AND the
-    flag is open AND matches ... RETURNING id``: one statement per chunk of rows (values
-    prepared as each column's field would save them; typed on PostgreSQL), on PostgreSQL
-    and SQLite alike."""
+    """``UPDATE flag SET ... FROM v WHERE id = v.id AND the flag is open AND matches ...
+    RETURNING id``, one statement, the rows ``v`` passed as a single JSON parameter (a
+    statement of a few hundred characters whatever the batch: nothing to split or quote
+    per value) and typed by each column's field: ``jsonb_to_recordset`` on PostgreSQL,
+    ``json_each`` on SQLite."""
     if not rows:
         return set()
     meta = Flag._meta
     table = _q(meta.db_table)
-    prepare = [
-        meta.get_field(name).get_db_prep_save if name else (lambda value, connection: value)
-        for name in fields
-    ]
+    model_fields = [meta.get_field(name) if name else None for name in fields]
+    payload = json.dumps(
+        [
+            {
+                name: _json_value(field, value)
+                for name, field, value in zip(names, model_fields, row, strict=True)
+            }
+            for row in rows
+        ]
+    )
     if connection.vendor == "postgresql":
-        types = [meta.get_field(name).db_type(connection) if name else "boolean" for name in fields]
-        cell = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
+        typed = ", ".join(
+            f"{_q(name)} {field.db_type(connection) if field else 'boolean'}"
+            for name, field in zip(names, model_fields, strict=True)
+        )
+        source = f"jsonb_to_recordset(%s::jsonb) AS v({typed})"
     else:
-        cell = "(" + ", ".join("%s" for _ in fields) + ")"
+        picked = ", ".join(f"json_extract(value, '$.\"{name}\"') AS {_q(name)}" for name in names)
+        source = f"(SELECT {picked} FROM json_each(%s)) AS v"  # noqa: S608  # nosec B608
     open_statuses = ", ".join(f"'{status}'" for status in Flag.OPEN_STATUSES)
     where = " AND ".join(
         [f"{table}.{_q('id')} = v.{_q('id')}", f"{table}.{_q('status')} IN ({open_statuses})"]
         + [f"{table}.{match}" for match in matches]
     )
-    limit = connection.features.max_query_params or 30000
-    per_chunk = max(1, limit // len(fields))
-    done: set[int] = set()
+    # Names are the model's own; values are the one parameter.
+    sql = (
+        f"UPDATE {table} SET {', '.join(sets)} FROM {source} "  # noqa: S608  # nosec B608
+        f"WHERE {where} RETURNING {table}.{_q('id')}"
+    )
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_chunk):
-            chunk = rows[start : start + per_chunk]
-            # Names are the model's own; values are parameters.
-            sql = (
-                f"WITH v({', '.join(_q(name) for name in names)}) AS "  # noqa: S608  # nosec B608
-                f"(VALUES {', '.join([cell] * len(chunk))}) "
-                f"UPDATE {table} SET {', '.join(sets)} FROM v WHERE {where} "
-                f"RETURNING {table}.{_q('id')}"
-            )
-            params = [
-                prep(value, connection=connection)
-                for row in chunk
-                for prep, value in zip(prepare, row, strict=True)
-            ]
-            cursor.execute(sql, params)
-            done.update(pk for (pk,) in cursor.fetchall())
-    return done
+        cursor.execute(sql, [payload])
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def _json_value(field, value):
+    """A column value inside the JSON rows, as the column would store it: JSON as itself,
+    dates and times in the database's text form (ISO on PostgreSQL, Django's on SQLite)."""
+    if value is None or field is None or isinstance(field, models.JSONField):
+        return value
+    if isinstance(field, models.DateTimeField):
+        value = connection.ops.adapt_datetimefield_value(value)
+    elif isinstance(field, models.DateField):
+        value = connection.ops.adapt_datefield_value(value)
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _upsert_statuses(rows: list[MonitoringStatus]) -> None:

@@ -108,6 +108,7 @@ class _Batch:
     coming_rules: dict[int, date] = field(default_factory=dict)
     # The CTCAE grade of each latest count, once per batch (``common._graded``).
     grades: dict[tuple[int, str], Any] = field(default_factory=dict)
+    intervals: dict[int, int] = field(default_factory=dict)  # CBC interval (``cbc._interval_now``)
 
 
 def _gather(patient_ids: list[int], as_of: date) -> _Batch:
@@ -277,8 +278,9 @@ def _complete_cbc_draws(
     """
     found: dict[int, list[_Result]] = {}
     search_further: list[int] = []
+    required_in = {clinic: schedule.cbc_required_codes(t) for clinic, t in thresholds.items()}
     for pid in patient_ids:
-        required = schedule.cbc_required_codes(thresholds[patients[pid].clinic_id])
+        required = required_in[patients[pid].clinic_id]
         rows = [r for code in required for r in latest.get((pid, code), [])]
         draw = _latest_complete(rows, required)
         if draw:
@@ -299,7 +301,7 @@ def _complete_cbc_draws(
         ):
             by_patient[row.patient_id].append(row)
         for pid, rows in by_patient.items():
-            required = schedule.cbc_required_codes(thresholds[patients[pid].clinic_id])
+            required = required_in[patients[pid].clinic_id]
             draw = _latest_complete([r for r in rows if r.test_code in required], required)
             if draw:
                 found[pid] = draw

@@ -20,9 +20,6 @@ def _progression(batch: _Batch, pid: int, patient: Patient, t) -> dict[str, Desi
     if len(markers) < 2:
         return {}
     diagnosis = getattr(patient, "diagnosis", None)
-    by_day: dict[date, dict[str, LabResult]] = defaultdict(dict)
-    for row in markers:
-        by_day[row.collected_on][row.test_code] = row
     points = imwg.marker_points(
         ((r.collected_on, r.test_code, r.canonical_value) for r in markers),
         recorded_chain=diagnosis.light_chain if diagnosis else None,
@@ -31,6 +28,9 @@ def _progression(batch: _Batch, pid: int, patient: Patient, t) -> dict[str, Desi
     finding = imwg.progression(points, thresholds=t)
     if finding.outcome != "progression":
         return {}
+    by_day: dict[date, dict[str, LabResult]] = defaultdict(dict)
+    for row in markers:
+        by_day[row.collected_on][row.test_code] = row
     latest_day = points[-1].on
     nadir_on = finding.values.get("nadir_on")
     evidence = [_evidence(r) for r in by_day[latest_day].values()]

@@ -19,7 +19,11 @@ K = Flag.Kind
 
 
 def flag_updates(context) -> list[str]:
-    return [q["sql"] for q in context.captured_queries if q["sql"].startswith("WITH v(")]
+    return [
+        q["sql"]
+        for q in context.captured_queries
+        if q["sql"].startswith('UPDATE "monitoring_flag"')
+    ]
 
 
 def test_an_escalation_does_not_overwrite_a_flag_changed_while_the_batch_was_evaluated(
