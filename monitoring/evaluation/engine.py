@@ -17,6 +17,7 @@ from monitoring.evaluation.flags_write import (
     _audit,
     _differs,
     _flag_changes,
+    _insert_flags,
     _new_flag,
     _queue_notifications,
     _resolve_flags,
@@ -166,8 +167,7 @@ def patients_evaluate(
                 withdrawals.append((patient, "hold", reason))
                 withdrawals.append((patient, "discontinuation_review", reason))
 
-    if to_create:
-        Flag.objects.bulk_create(to_create, ignore_conflicts=True)
+    _insert_flags(to_create)
     _upsert_statuses(statuses)
 
     # Read back what is open now: ids for emails and suggestions (whoever inserted them).

@@ -236,6 +236,33 @@ def _values_update(
         return {pk for (pk,) in cursor.fetchall()}
 
 
+def _insert_flags(flags: list[Flag]) -> None:
+    """Insert a batch's new flags in one statement, their rows as one JSON parameter (as
+    ``_values_update``); a flag whose kind is already open for its patient (another
+    sweep got there first: ``monitoring_flag_one_open_per_patient_kind``) is skipped, as
+    ``bulk_create(ignore_conflicts=True)`` would."""
+    if not flags:
+        return
+    meta = Flag._meta
+    table = _q(meta.db_table)
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    payload = json.dumps(
+        [{f.column: _json_value(f, f.pre_save(flag, True)) for f in fields} for flag in flags]
+    )
+    columns = ", ".join(_q(f.column) for f in fields)
+    if connection.vendor == "postgresql":
+        typed = ", ".join(f"{_q(f.column)} {f.db_type(connection)}" for f in fields)
+        sql = (
+            f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608  # nosec B608
+            f"FROM jsonb_to_recordset(%s::jsonb) AS v({typed}) ON CONFLICT DO NOTHING"
+        )
+    else:
+        picked = ", ".join(f"json_extract(value, '$.\"{f.column}\"')" for f in fields)
+        sql = f"INSERT OR IGNORE INTO {table} ({columns}) SELECT {picked} FROM json_each(%s)"  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [payload])
+
+
 def _json_value(field, value):
     """A column value inside the JSON rows, as the column would store it: JSON as itself,
     dates and times in the database's text form (ISO on PostgreSQL, Django's on SQLite)."""
