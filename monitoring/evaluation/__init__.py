@@ -5,9 +5,11 @@ of patients): ``patients_evaluate`` reads everything a batch needs in a fixed nu
 set-based queries, runs the pure rules per patient in Python, and reconciles the flags
 with the database deciding under concurrency:
 
-* new flags: ``bulk_create(ignore_conflicts=True)`` against the partial unique constraint
-  ``monitoring_flag_one_open_per_patient_kind`` (a second sweep inserts nothing);
-* escalation and resolution: compare-and-set ``UPDATE ... WHERE`` the values read;
+* new flags: one ``INSERT ... ON CONFLICT DO NOTHING`` per batch against the partial unique
+  constraint ``monitoring_flag_one_open_per_patient_kind`` (a second sweep inserts nothing);
+* escalation and resolution: one compare-and-set ``UPDATE ... FROM`` per batch each,
+  a row changing only while it holds the values read (the rows of these three statements
+  travel as one JSON parameter: ``flags_write._values_update``);
 * due dates: one upsert of ``MonitoringStatus`` rows;
 * emails: outbox rows with a unique key, so each goes out once.
 

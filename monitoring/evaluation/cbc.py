@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from monitoring.evaluation.common import Desired, K, _evidence, _last_cbc
 from monitoring.rules import flags as flag_rules
 from monitoring.rules import schedule
-from patients.lab_selectors import local_date
 
 if TYPE_CHECKING:
     from monitoring.evaluation.gather import _Batch
@@ -43,12 +42,19 @@ def _phase_at(snap, on: date, as_of: date, t) -> str:
 def _interval_now(batch: _Batch, pid: int, snap, t) -> int | None:
     """The CBC interval in force for this patient (None without an active course): the one
     the CBC schedule uses, so a count is never called stale against another interval than
-    the one the overdue message names."""
+    the one the overdue message names. Worked out once per patient and batch (the
+    cytopenia flags and the next review date both read it)."""
     if snap is None:
         return None
+    if pid not in batch.intervals:
+        batch.intervals[pid] = _interval_of(batch, pid, snap, t)
+    return batch.intervals[pid]
+
+
+def _interval_of(batch: _Batch, pid: int, snap, t) -> int:
     draw = _last_cbc(batch, pid)
     if draw:
-        phase = _phase_at(snap, local_date(draw[0].collected_at), batch.as_of, t)
+        phase = _phase_at(snap, draw[0].collected_on, batch.as_of, t)
     else:
         phase = schedule.phase_for_cycle(
             max(snap.cycle, 1), held_for_cytopenia=snap.held_for_cytopenia, thresholds=t
@@ -59,7 +65,7 @@ def _interval_now(batch: _Batch, pid: int, snap, t) -> int | None:
 def _schedule(batch: _Batch, pid: int, snap, t) -> tuple[dict[str, Desired], dict]:
     desired: dict[str, Desired] = {}
     draw = _last_cbc(batch, pid)
-    last_on = local_date(draw[0].collected_at) if draw else None
+    last_on = draw[0].collected_on if draw else None
     phase = (
         _phase_at(snap, last_on, batch.as_of, t)
         if last_on
@@ -117,7 +123,7 @@ def _schedule(batch: _Batch, pid: int, snap, t) -> tuple[dict[str, Desired], dic
         )
 
     markers = batch.markers.get(pid, [])
-    last_response = local_date(markers[-1].collected_at) if markers else None
+    last_response = markers[-1].collected_on if markers else None
     response = schedule.response_labs_status(
         last_response_labs_on=last_response,
         course_start=snap.start_date,
@@ -154,16 +160,12 @@ def _schedule(batch: _Batch, pid: int, snap, t) -> tuple[dict[str, Desired], dic
 def _cbc_overdue_resolution(kind: str, batch: _Batch, pid: int):
     draw = _last_cbc(batch, pid)
     if draw:
-        return f"Complete CBC collected {local_date(draw[0].collected_at)}.", [
-            _evidence(r) for r in draw
-        ]
+        return f"Complete CBC collected {draw[0].collected_on}.", [_evidence(r) for r in draw]
     return "No active maintenance course: no CBC schedule.", []
 
 
 def _response_labs_resolution(kind: str, batch: _Batch, pid: int):
     markers = batch.markers.get(pid, [])
     if markers:
-        return f"Response labs collected {local_date(markers[-1].collected_at)}.", [
-            _evidence(markers[-1])
-        ]
+        return f"Response labs collected {markers[-1].collected_on}.", [_evidence(markers[-1])]
     return "No active maintenance course.", []

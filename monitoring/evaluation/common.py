@@ -8,9 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.utils import timezone
-
 from monitoring.models import Flag
+from monitoring.rules import ctcae
 from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_number
 from patients.models import LabResult, Patient
@@ -81,7 +80,7 @@ def _evidence(result: LabResult) -> dict:
         if result.canonical_value is not None
         else result.qualitative,
         "unit": result.canonical_unit,
-        "collected_at": timezone.localtime(result.collected_at).isoformat(),
+        "collected_at": result.collected_local.isoformat(),
     }
 
 
@@ -94,6 +93,26 @@ def _shown(result: LabResult) -> str:
 def _lln(result: LabResult, test) -> Decimal | None:
     """The reporting lab's LLN stored with the result; the catalogue default otherwise."""
     return result.ref_low if result.ref_low is not None else test.ref_low
+
+
+def _graded(batch: _Batch, pid: int, code: str, t):
+    """The CTCAE grade of the patient's latest count of ``code`` (None without one), worked
+    out once per batch: the cytopenia flags and the next review date both read it."""
+    key = (pid, code)
+    if key not in batch.grades:
+        rows = batch.latest.get(key)
+        batch.grades[key] = (
+            ctcae.grade(
+                code,
+                rows[0].canonical_value,
+                lln=_lln(rows[0], catalogue.find_test(code)),
+                version=ctcae.version_in_force(t),  # per clinic (rule setting ctcae.version)
+                thresholds=t,
+            )
+            if rows
+            else None
+        )
+    return batch.grades[key]
 
 
 def _last_cbc(batch: _Batch, pid: int) -> list[LabResult]:

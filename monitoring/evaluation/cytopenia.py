@@ -5,11 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from monitoring.evaluation.common import Desired, _evidence, _lln, _shown
-from monitoring.rules import ctcae
+from monitoring.evaluation.common import Desired, _evidence, _graded, _shown
 from monitoring.rules import flags as flag_rules
-from patients import lab_catalogue as catalogue
-from patients.lab_selectors import local_date
 
 if TYPE_CHECKING:
     from monitoring.evaluation.gather import _Batch
@@ -18,19 +15,14 @@ if TYPE_CHECKING:
 def _cytopenias(batch: _Batch, pid: int, t, interval_days: int | None) -> dict[str, Desired]:
     """Graded cytopenias; a count older than the CBC interval in force is marked stale."""
     desired = {}
-    version = ctcae.version_in_force(t)  # per clinic (rule setting ctcae.version)
     for code, kind in flag_rules.CYTOPENIA_KIND_BY_CODE.items():
-        rows = batch.latest.get((pid, code))
-        if not rows:
+        graded = _graded(batch, pid, code, t)
+        if graded is None:
             continue
-        latest = rows[0]
-        test = catalogue.find_test(code)
-        graded = ctcae.grade(
-            code, latest.canonical_value, lln=_lln(latest, test), version=version, thresholds=t
-        )
+        latest = batch.latest[(pid, code)][0]
         if not flag_rules.cytopenia_flagged(graded.grade, t):
             continue
-        collected_on = local_date(latest.collected_at)
+        collected_on = latest.collected_on
         stale = flag_rules.count_is_stale(
             count_age_days=(batch.as_of - collected_on).days,
             interval_days=interval_days,
@@ -69,7 +61,5 @@ def _cytopenia_resolution(kind: str, batch: _Batch, pid: int):
     code = {v: k for k, v in flag_rules.CYTOPENIA_KIND_BY_CODE.items()}[kind]
     rows = batch.latest.get((pid, code))
     if rows:
-        return f"Recovered: {_shown(rows[0])} on {local_date(rows[0].collected_at)}.", [
-            _evidence(rows[0])
-        ]
+        return f"Recovered: {_shown(rows[0])} on {rows[0].collected_on}.", [_evidence(rows[0])]
     return "The result behind this flag was entered in error.", []

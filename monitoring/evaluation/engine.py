@@ -16,11 +16,13 @@ from monitoring.evaluation.flags_write import (
     _already_decided,
     _audit,
     _differs,
+    _flag_changes,
+    _insert_flags,
     _new_flag,
     _queue_notifications,
-    _resolve_flag,
+    _resolve_flags,
     _therapy_suggestions,
-    _update_flag,
+    _update_flags,
     _upsert_statuses,
     _withdraw_suggestions_on_withdrawn_evidence,
     _withdrawn_words,
@@ -35,6 +37,16 @@ from monitoring.evaluation.renal import _renal
 from monitoring.models import Flag, MonitoringStatus
 from patients.models import Patient
 from patients.rulebook import Finding
+
+# Columns of an open flag the evaluation neither compares nor words (large JSON and notes):
+# not read.
+_NOT_COMPARED = (
+    "thresholds",
+    "resolving_evidence",
+    "resolution",
+    "acknowledgement_note",
+    "physician_note",
+)
 
 
 @transaction.atomic
@@ -62,9 +74,12 @@ def patients_evaluate(
         return outcome
     batch = _gather(sorted(patient_ids), as_of)
     existing: dict[tuple[int, str], Flag] = {
-        (f.patient_id, f.kind): f for f in Flag.objects.open().filter(patient_id__in=batch.patients)
+        (f.patient_id, f.kind): f
+        for f in Flag.objects.open().filter(patient_id__in=batch.patients).defer(*_NOT_COMPARED)
     }
     to_create: list[Flag] = []
+    to_change: list[tuple[Flag, dict]] = []
+    to_resolve: list[tuple[Flag, str, list[dict]]] = []
     wanted: dict[int, dict[str, Desired]] = {}
     statuses: list[MonitoringStatus] = []
     suggestions: list[tuple[Patient, str, Finding, list[dict]]] = []
@@ -128,27 +143,39 @@ def patients_evaluate(
                 if not _already_decided(batch, pid, d):
                     to_create.append(_new_flag(pid, d, as_of=as_of, now=now))
             elif d is not None and _differs(flag, d):
-                if _update_flag(flag, d, now=now):
-                    outcome.changed += 1
-                    _audit(audit, patient, kind, "changed")
+                to_change.append((flag, _flag_changes(flag, d, now=now)))
             elif (d is None or kind in keep) and flag is not None:
                 if gone:
                     reason, evidence = f"Evidence withdrawn: {gone}", []
                 else:
                     reason, evidence = _resolution(kind, batch, pid, patient)
-                if _resolve_flag(flag, reason=reason, evidence=evidence, now=now):
-                    outcome.resolved += 1
-                    _audit(audit, patient, kind, "resolved")
-                    if kind == K.HOLD_RECOMMENDED:
-                        withdrawals.append((patient, "hold", reason))
-                        withdrawals.append((patient, "discontinuation_review", reason))
+                to_resolve.append((flag, reason, evidence))
 
-    if to_create:
-        Flag.objects.bulk_create(to_create, ignore_conflicts=True)
+    # One compare-and-set statement each for the changed and the cleared flags.
+    changed = _update_flags(to_change)
+    for flag, _changes in to_change:
+        if flag.pk in changed:
+            outcome.changed += 1
+            _audit(audit, batch.patients[flag.patient_id], flag.kind, "changed")
+    resolved = _resolve_flags(to_resolve, now=now)
+    for flag, reason, _evidence in to_resolve:
+        if flag.pk in resolved:
+            patient = batch.patients[flag.patient_id]
+            outcome.resolved += 1
+            _audit(audit, patient, flag.kind, "resolved")
+            if flag.kind == K.HOLD_RECOMMENDED:
+                withdrawals.append((patient, "hold", reason))
+                withdrawals.append((patient, "discontinuation_review", reason))
+
+    _insert_flags(to_create)
     _upsert_statuses(statuses)
 
     # Read back what is open now: ids for emails and suggestions (whoever inserted them).
-    open_now = list(Flag.objects.open().filter(patient_id__in=batch.patients))
+    open_now = list(
+        Flag.objects.open()
+        .filter(patient_id__in=batch.patients)
+        .defer(*_NOT_COMPARED, "values", "evidence", "escalations")
+    )
     before = {flag.pk for flag in existing.values()}
     outcome.created = sum(1 for flag in open_now if flag.pk not in before)
     for flag in open_now:

@@ -3,12 +3,14 @@ suggestions, the outbox, the audit of the full sweep."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
+from django.db import connection, models
 from django.utils import timezone
 
 from monitoring.evaluation.common import Desired
@@ -62,8 +64,9 @@ def _differs(flag: Flag, d: Desired) -> bool:
     )
 
 
-def _update_flag(flag: Flag, d: Desired, *, now: datetime) -> bool:
-    """Compare-and-set: applies only if the flag still holds what this evaluation read."""
+def _flag_changes(flag: Flag, d: Desired, *, now: datetime) -> dict:
+    """The new values of an open flag that follows its finding (its old words kept in
+    ``escalations``); ``status`` is set back to open when the finding got worse."""
     worse = d.severity > flag.severity or (d.ctcae_grade or 0) > (flag.ctcae_grade or 0)
     escalations = list(flag.escalations)
     if (
@@ -102,28 +105,174 @@ def _update_flag(flag: Flag, d: Desired, *, now: datetime) -> bool:
     if worse:
         # A worse result needs fresh eyes: an acknowledged flag opens again.
         changes["status"] = Flag.Status.OPEN
-    return bool(
-        Flag.objects.filter(
-            pk=flag.pk,
-            status__in=Flag.OPEN_STATUSES,
-            severity=flag.severity,
-            ctcae_grade=flag.ctcae_grade,
-            due_on=flag.due_on,
-            message=flag.message,
-        ).update(**changes)
-    )
+    return changes
 
 
-def _resolve_flag(flag: Flag, *, reason: str, evidence: list[dict], now: datetime) -> bool:
-    return bool(
-        Flag.objects.filter(pk=flag.pk, status__in=Flag.OPEN_STATUSES).update(
-            status=Flag.Status.RESOLVED,
-            resolved_at=now,
-            resolution=reason,
-            resolving_evidence=evidence,
-            updated_at=now,
+# Compare-and-set: a flag changes only while it still holds what the evaluation read.
+_READ_COLUMNS = ("severity", "ctcae_grade", "due_on", "message")
+_CHANGED_COLUMNS = (
+    "severity",
+    "ctcae_grade",
+    "peak_ctcae_grade",
+    "ctcae_version",
+    "message",
+    "rule_id",
+    "basis",
+    "thresholds",
+    "values",
+    "evidence",
+    "due_on",
+    "escalations",
+    "updated_at",
+)
+_RESOLVED_COLUMNS = ("resolved_at", "resolution", "resolving_evidence", "updated_at")
+
+
+def _update_flags(changed: list[tuple[Flag, dict]]) -> set[int]:
+    """Apply every changed flag of a batch in one compare-and-set ``UPDATE ... FROM`` a
+    list of values (per chunk of the database's parameter limit): a row changes only
+    while it is open and still holds the severity, grade, due date and message this
+    evaluation read, so an edit or a second sweep in between is never overwritten.
+    Returns the ids of the flags changed."""
+    rows = [
+        (
+            flag.pk,
+            *(getattr(flag, name) for name in _READ_COLUMNS),
+            *(changes[name] for name in _CHANGED_COLUMNS),
+            "status" in changes,
         )
+        for flag, changes in changed
+    ]
+    reads = [f"read_{name}" for name in _READ_COLUMNS]
+    fields = ("id", *_READ_COLUMNS, *_CHANGED_COLUMNS)
+    sets = [f"{_q(name)} = v.{_q(name)}" for name in _CHANGED_COLUMNS]
+    sets.append(
+        f"{_q('status')} = CASE WHEN v.reopen THEN '{Flag.Status.OPEN}' ELSE {_q('status')} END"
     )
+    matches = [
+        f"{_q(name)} {_same()} v.{_q(read)}"
+        for name, read in zip(_READ_COLUMNS, reads, strict=True)
+    ]
+    return _values_update(
+        rows,
+        names=("id", *reads, *_CHANGED_COLUMNS, "reopen"),
+        fields=(*fields, None),
+        sets=sets,
+        matches=matches,
+    )
+
+
+def _resolve_flags(resolved: list[tuple[Flag, str, list[dict]]], *, now: datetime) -> set[int]:
+    """Resolve a batch's cleared flags in one ``UPDATE ... FROM`` a list of values (per
+    chunk), each only while it is still open. Returns the ids of the flags resolved."""
+    rows = [(flag.pk, now, reason, evidence, now) for flag, reason, evidence in resolved]
+    return _values_update(
+        rows,
+        names=("id", *_RESOLVED_COLUMNS),
+        fields=("id", *_RESOLVED_COLUMNS),
+        sets=[f"{_q('status')} = '{Flag.Status.RESOLVED}'"]
+        + [f"{_q(name)} = v.{_q(name)}" for name in _RESOLVED_COLUMNS],
+        matches=[],
+    )
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _same() -> str:
+    """Equal, NULL equal to NULL (a flag without a grade or a due date)."""
+    return "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
+
+
+def _values_update(
+    rows: list[tuple],
+    *,
+    names: tuple[str, ...],
+    fields: tuple[str | None, ...],
+    sets: list[str],
+    matches: list[str],
+) -> set[int]:
+    """``UPDATE flag SET ... FROM v WHERE id = v.id AND the flag is open AND matches ...
+    RETURNING id``, one statement, the rows ``v`` passed as a single JSON parameter (a
+    statement of a few hundred characters whatever the batch: nothing to split or quote
+    per value) and typed by each column's field: ``jsonb_to_recordset`` on PostgreSQL,
+    ``json_each`` on SQLite."""
+    if not rows:
+        return set()
+    meta = Flag._meta
+    table = _q(meta.db_table)
+    model_fields = [meta.get_field(name) if name else None for name in fields]
+    payload = json.dumps(
+        [
+            {
+                name: _json_value(field, value)
+                for name, field, value in zip(names, model_fields, row, strict=True)
+            }
+            for row in rows
+        ]
+    )
+    if connection.vendor == "postgresql":
+        typed = ", ".join(
+            f"{_q(name)} {field.db_type(connection) if field else 'boolean'}"
+            for name, field in zip(names, model_fields, strict=True)
+        )
+        source = f"jsonb_to_recordset(%s::jsonb) AS v({typed})"
+    else:
+        picked = ", ".join(f"json_extract(value, '$.\"{name}\"') AS {_q(name)}" for name in names)
+        source = f"(SELECT {picked} FROM json_each(%s)) AS v"  # noqa: S608  # nosec B608
+    open_statuses = ", ".join(f"'{status}'" for status in Flag.OPEN_STATUSES)
+    where = " AND ".join(
+        [f"{table}.{_q('id')} = v.{_q('id')}", f"{table}.{_q('status')} IN ({open_statuses})"]
+        + [f"{table}.{match}" for match in matches]
+    )
+    # Names are the model's own; values are the one parameter.
+    sql = (
+        f"UPDATE {table} SET {', '.join(sets)} FROM {source} "  # noqa: S608  # nosec B608
+        f"WHERE {where} RETURNING {table}.{_q('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [payload])
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def _insert_flags(flags: list[Flag]) -> None:
+    """Insert a batch's new flags in one statement, their rows as one JSON parameter (as
+    ``_values_update``); a flag whose kind is already open for its patient (another
+    sweep got there first: ``monitoring_flag_one_open_per_patient_kind``) is skipped, as
+    ``bulk_create(ignore_conflicts=True)`` would."""
+    if not flags:
+        return
+    meta = Flag._meta
+    table = _q(meta.db_table)
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    payload = json.dumps(
+        [{f.column: _json_value(f, f.pre_save(flag, True)) for f in fields} for flag in flags]
+    )
+    columns = ", ".join(_q(f.column) for f in fields)
+    if connection.vendor == "postgresql":
+        typed = ", ".join(f"{_q(f.column)} {f.db_type(connection)}" for f in fields)
+        sql = (
+            f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608  # nosec B608
+            f"FROM jsonb_to_recordset(%s::jsonb) AS v({typed}) ON CONFLICT DO NOTHING"
+        )
+    else:
+        picked = ", ".join(f"json_extract(value, '$.\"{f.column}\"')" for f in fields)
+        sql = f"INSERT OR IGNORE INTO {table} ({columns}) SELECT {picked} FROM json_each(%s)"  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [payload])
+
+
+def _json_value(field, value):
+    """A column value inside the JSON rows, as the column would store it: JSON as itself,
+    dates and times in the database's text form (ISO on PostgreSQL, Django's on SQLite)."""
+    if value is None or field is None or isinstance(field, models.JSONField):
+        return value
+    if isinstance(field, models.DateTimeField):
+        value = connection.ops.adapt_datetimefield_value(value)
+    elif isinstance(field, models.DateField):
+        value = connection.ops.adapt_datefield_value(value)
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _upsert_statuses(rows: list[MonitoringStatus]) -> None:

@@ -4,9 +4,15 @@ set-based queries."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
+
+from django.db import connection
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
 
 from monitoring.evaluation.common import CBC_CODES, _in_scope
 from monitoring.evaluation.next_review import _coming
@@ -14,17 +20,66 @@ from monitoring.rules import schedule
 from monitoring.rules.registry import all_rule_defaults
 from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_quantity
-from patients.lab_selectors import (
-    HCG_CODES,
-    end_of_day,
-    latest_results,
-    local_date,
-    marker_history,
-)
-from patients.models import LabResult, Patient
+from patients.lab_selectors import HCG_CODES, end_of_day, local_date
+from patients.models import CURRENT_RESULT, LabResult, Patient
 from patients.rulebook import Threshold
 from patients.selectors import WeightUsed, rule_settings_coming, rule_thresholds, weight_history
 from therapy import selectors as therapy_selectors
+
+
+class _Result:
+    """A lab result as the rules read it: the columns they use, read as a tuple (no model
+    instance), with its local collection time worked out once."""
+
+    __slots__ = (
+        "pk",
+        "patient_id",
+        "test_code",
+        "canonical_value",
+        "canonical_unit",
+        "qualitative",
+        "ref_low",
+        "result_status",
+        "collected_at",
+        "collected_local",
+        "collected_on",
+    )
+
+    COLUMNS = (
+        "id",
+        "patient_id",
+        "test_code",
+        "canonical_value",
+        "canonical_unit",
+        "qualitative",
+        "ref_low",
+        "result_status",
+        "collected_at",
+    )
+
+    def __init__(self, row: tuple, tz: tzinfo) -> None:
+        (
+            self.pk,
+            self.patient_id,
+            self.test_code,
+            self.canonical_value,
+            self.canonical_unit,
+            self.qualitative,
+            self.ref_low,
+            self.result_status,
+            self.collected_at,
+        ) = row
+        self.collected_local = self.collected_at.astimezone(tz)
+        self.collected_on = self.collected_local.date()
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+
+def _results(rows: Iterable[tuple]) -> list[_Result]:
+    tz = timezone.get_current_timezone()
+    return [_Result(row, tz) for row in rows]
 
 
 @dataclass
@@ -35,12 +90,12 @@ class _Batch:
     thresholds: dict[int, dict[str, Threshold]]
     snapshots: dict[int, Any]
     rems: dict[int, Any]
-    latest: dict[tuple[int, str], list[LabResult]]
-    markers: dict[int, list[LabResult]]
+    latest: dict[tuple[int, str], list[_Result]]
+    markers: dict[int, list[_Result]]
     weights: dict[int, list[WeightUsed]]
-    pregnancy: dict[int, LabResult]  # the latest valid hCG result per patient
+    pregnancy: dict[int, _Result]  # the latest valid hCG result per patient
     # The results of each patient's latest complete CBC (every required count, one draw).
-    cbc_draws: dict[int, list[LabResult]] = field(default_factory=dict)
+    cbc_draws: dict[int, list[_Result]] = field(default_factory=dict)
     # Accepted therapy suggestions per (patient, kind): a decided finding does not reopen.
     accepted: dict[tuple[int, str], Any] = field(default_factory=dict)
     pending: list[Any] = field(default_factory=list)  # pending therapy suggestions
@@ -51,6 +106,9 @@ class _Batch:
     # setting coming into force).
     coming: dict[int, tuple[date, str]] = field(default_factory=dict)
     coming_rules: dict[int, date] = field(default_factory=dict)
+    # The CTCAE grade of each latest count, once per batch (``common._graded``).
+    grades: dict[tuple[int, str], Any] = field(default_factory=dict)
+    intervals: dict[int, int] = field(default_factory=dict)  # CBC interval (``cbc._interval_now``)
 
 
 def _gather(patient_ids: list[int], as_of: date) -> _Batch:
@@ -65,12 +123,18 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
         for clinic_id in {p.clinic_id for p in patients.values()}
     }
     in_scope = [pid for pid, p in patients.items() if _in_scope(p)]
-    latest = latest_results(in_scope, (*CBC_CODES, "CREAT"), upto=upto, per_code=2)
+    latest = _latest_results(
+        in_scope, {**dict.fromkeys((*CBC_CODES, "CREAT"), 2), **dict.fromkeys(HCG_CODES, 1)}, upto
+    )
     with_creatinine = sorted({pid for (pid, code) in latest if code == "CREAT"})
-    pregnancy: dict[int, LabResult] = {}
-    for (pid, _code), rows in latest_results(in_scope, HCG_CODES, upto=upto, per_code=1).items():
-        if rows and (pid not in pregnancy or rows[0].collected_at > pregnancy[pid].collected_at):
-            pregnancy[pid] = rows[0]
+    pregnancy: dict[int, _Result] = {}
+    for code in HCG_CODES:
+        for pid in in_scope:
+            rows = latest.pop((pid, code), None)
+            if rows and (
+                pid not in pregnancy or rows[0].collected_at > pregnancy[pid].collected_at
+            ):
+                pregnancy[pid] = rows[0]
     snapshots = therapy_selectors.course_snapshots(in_scope, as_of=as_of) if in_scope else {}
     pending, accepted = therapy_selectors.suggestion_states(sorted(patients))
     return _Batch(
@@ -81,7 +145,7 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
         snapshots=snapshots,
         rems=therapy_selectors.rems_states(in_scope, as_of=as_of) if in_scope else {},
         latest=latest,
-        markers=marker_history(in_scope, upto=upto),
+        markers=_marker_history(in_scope, upto),
         weights=weight_history(with_creatinine),
         pregnancy=pregnancy,
         cbc_draws=_complete_cbc_draws(in_scope, latest, patients, thresholds, upto),
@@ -95,6 +159,80 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
         if in_scope
         else {},
     )
+
+
+def _latest_results(
+    patient_ids: list[int], per_code: dict[str, int], upto: datetime
+) -> dict[tuple[int, str], list[_Result]]:
+    """The newest ``per_code[code]`` current results per (patient, test) collected by
+    ``upto``, newest first (ties broken by id, so any batch reads the same rows), in one
+    query.
+
+    PostgreSQL: a LATERAL ``... ORDER BY collected_at DESC LIMIT n`` per patient and test,
+    each a short walk down ``labresult_valid_latest_idx``; elsewhere a row_number() window
+    over the batch's results of these tests.
+    """
+    if not patient_ids:
+        return {}
+    found: dict[tuple[int, str], list[_Result]] = defaultdict(list)
+    for row in _results(_latest_rows(patient_ids, per_code, upto)):
+        found[(row.patient_id, row.test_code)].append(row)
+    return dict(found)
+
+
+def _latest_rows(patient_ids: list[int], per_code: dict[str, int], upto: datetime):
+    current = LabResult.objects.filter(CURRENT_RESULT, collected_at__lte=upto)
+    if connection.vendor != "postgresql":
+        ranked = (
+            current.filter(patient_id__in=patient_ids, test_code__in=list(per_code))
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("patient_id"), F("test_code")],
+                    order_by=[F("collected_at").desc(), F("pk").desc()],
+                )
+            )
+            .filter(rank__lte=max(per_code.values()))
+            .order_by("patient_id", "test_code", "-collected_at", "-pk")
+            .values_list(*_Result.COLUMNS, "rank")
+        )
+        return [row[:-1] for row in ranked if row[-1] <= per_code[row[2]]]
+    query = current.query
+    where, where_params = query.get_compiler(connection=connection).compile(query.where)
+    table = connection.ops.quote_name(LabResult._meta.db_table)
+    columns = ", ".join(f"{table}.{connection.ops.quote_name(c)}" for c in _Result.COLUMNS)
+    # The model's own names; values are parameters.
+    sql = (
+        "SELECT r.* FROM unnest(%s::bigint[]) AS p(id) "  # noqa: S608  # nosec B608
+        "CROSS JOIN unnest(%s::text[], %s::int[]) AS c(code, n) "
+        f"CROSS JOIN LATERAL (SELECT {columns} FROM {table} "
+        f"WHERE {table}.patient_id = p.id AND {table}.test_code = c.code AND {where} "
+        f"ORDER BY {table}.collected_at DESC, {table}.id DESC LIMIT c.n) AS r "
+        "ORDER BY r.patient_id, r.test_code, r.collected_at DESC, r.id DESC"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [list(patient_ids), list(per_code), list(per_code.values()), *where_params]
+        )
+        return cursor.fetchall()
+
+
+def _marker_history(patient_ids: list[int], upto: datetime) -> dict[int, list[_Result]]:
+    """Every current response marker (M-protein, free light chains) per patient, oldest
+    first (as ``patients.lab_selectors.marker_history``), read as tuples."""
+    codes = ("SPEP_M", "UPEP_M24", "FLC_KAPPA", "FLC_LAMBDA")
+    rows = (
+        LabResult.objects.valid()
+        .filter(patient_id__in=patient_ids, test_code__in=codes, collected_at__lte=upto)
+        # One draw holds several markers at the same instant: test code, then pk, break the
+        # tie so "the latest marker" (evidence, messages) is the same whatever the batch.
+        .order_by("patient_id", "collected_at", "test_code", "pk")
+        .values_list(*_Result.COLUMNS)
+    )
+    history: dict[int, list[_Result]] = defaultdict(list)
+    for row in _results(rows):
+        history[row.patient_id].append(row)
+    return dict(history)
 
 
 def _in_error_words(patient_ids: list[int]) -> dict[int, str]:
@@ -127,21 +265,22 @@ def _in_error_words(patient_ids: list[int]) -> dict[int, str]:
 
 def _complete_cbc_draws(
     patient_ids: list[int],
-    latest: dict[tuple[int, str], list[LabResult]],
+    latest: dict[tuple[int, str], list[_Result]],
     patients: dict[int, Patient],
     thresholds: dict[int, dict[str, Threshold]],
     upto: datetime,
-) -> dict[int, list[LabResult]]:
+) -> dict[int, list[_Result]]:
     """The results of each patient's latest complete CBC draw.
 
     Read first from the newest results already loaded (the usual case: the last draw was
     a full CBC); only patients whose recent counts are partial (an ANC on its own) need
     one more query, for all of them at once.
     """
-    found: dict[int, list[LabResult]] = {}
+    found: dict[int, list[_Result]] = {}
     search_further: list[int] = []
+    required_in = {clinic: schedule.cbc_required_codes(t) for clinic, t in thresholds.items()}
     for pid in patient_ids:
-        required = schedule.cbc_required_codes(thresholds[patients[pid].clinic_id])
+        required = required_in[patients[pid].clinic_id]
         rows = [r for code in required for r in latest.get((pid, code), [])]
         draw = _latest_complete(rows, required)
         if draw:
@@ -149,8 +288,8 @@ def _complete_cbc_draws(
         elif rows:
             search_further.append(pid)
     if search_further:
-        by_patient: dict[int, list[LabResult]] = defaultdict(list)
-        for row in (
+        by_patient: dict[int, list[_Result]] = defaultdict(list)
+        for row in _results(
             LabResult.objects.valid()
             .filter(
                 patient_id__in=search_further,
@@ -158,10 +297,11 @@ def _complete_cbc_draws(
                 collected_at__lte=upto,
             )
             .order_by("patient_id", "-collected_at", "test_code", "-pk")
+            .values_list(*_Result.COLUMNS)
         ):
             by_patient[row.patient_id].append(row)
         for pid, rows in by_patient.items():
-            required = schedule.cbc_required_codes(thresholds[patients[pid].clinic_id])
+            required = required_in[patients[pid].clinic_id]
             draw = _latest_complete([r for r in rows if r.test_code in required], required)
             if draw:
                 found[pid] = draw

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 from django.db.models import Min
 
 from monitoring.evaluation.cbc import _interval_now
-from monitoring.evaluation.common import _in_scope, _last_cbc, _lln
-from monitoring.rules import ctcae, review, schedule
+from monitoring.evaluation.common import _graded, _in_scope, _last_cbc
 from monitoring.rules import flags as flag_rules
-from patients import lab_catalogue as catalogue
+from monitoring.rules import review, schedule
 from patients.lab_selectors import local_date
 from patients.models import LabResult, Patient
 from therapy import selectors as therapy_selectors
@@ -55,27 +54,19 @@ def _next_review(batch: _Batch, pid: int, patient: Patient, snap) -> date | None
         interval = _interval_now(batch, pid, snap, t)
         draw = _last_cbc(batch, pid)
         markers = batch.markers.get(pid, [])
-        version = ctcae.version_in_force(t)
         flagged = []
         for code in flag_rules.CYTOPENIA_KIND_BY_CODE:
-            rows = batch.latest.get((pid, code))
-            if rows:
-                lln = _lln(rows[0], catalogue.find_test(code))
-                grade = ctcae.grade(
-                    code, rows[0].canonical_value, lln=lln, version=version, thresholds=t
-                ).grade
-                if flag_rules.cytopenia_flagged(grade, t):
-                    flagged.append((code, local_date(rows[0].collected_at)))
+            graded = _graded(batch, pid, code, t)
+            if graded is not None and flag_rules.cytopenia_flagged(graded.grade, t):
+                flagged.append((code, batch.latest[(pid, code)][0].collected_on))
         state = batch.rems.get(pid)
         course = review.CourseDates(
-            cbc_due_on=local_date(draw[0].collected_at) + timedelta(days=interval)
-            if draw
-            else snap.start_date,
+            cbc_due_on=draw[0].collected_on + timedelta(days=interval) if draw else snap.start_date,
             cbc_interval_days=interval,
             dosing=not snap.on_hold,
             held_for_cytopenia=snap.held_for_cytopenia,
             response_labs_due_on=schedule.response_labs_status(
-                last_response_labs_on=local_date(markers[-1].collected_at) if markers else None,
+                last_response_labs_on=markers[-1].collected_on if markers else None,
                 course_start=snap.start_date,
                 as_of=batch.as_of,
                 thresholds=t,

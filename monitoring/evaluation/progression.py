@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from monitoring.evaluation.common import Desired, K, _evidence
 from monitoring.rules import flags as flag_rules
 from monitoring.rules import imwg
-from patients.lab_selectors import local_date
 from patients.models import LabResult, Patient
 
 if TYPE_CHECKING:
@@ -21,17 +20,17 @@ def _progression(batch: _Batch, pid: int, patient: Patient, t) -> dict[str, Desi
     if len(markers) < 2:
         return {}
     diagnosis = getattr(patient, "diagnosis", None)
-    by_day: dict[date, dict[str, LabResult]] = defaultdict(dict)
-    for row in markers:
-        by_day[local_date(row.collected_at)][row.test_code] = row
     points = imwg.marker_points(
-        ((local_date(r.collected_at), r.test_code, r.canonical_value) for r in markers),
+        ((r.collected_on, r.test_code, r.canonical_value) for r in markers),
         recorded_chain=diagnosis.light_chain if diagnosis else None,
         thresholds=t,
     )
     finding = imwg.progression(points, thresholds=t)
     if finding.outcome != "progression":
         return {}
+    by_day: dict[date, dict[str, LabResult]] = defaultdict(dict)
+    for row in markers:
+        by_day[row.collected_on][row.test_code] = row
     latest_day = points[-1].on
     nadir_on = finding.values.get("nadir_on")
     evidence = [_evidence(r) for r in by_day[latest_day].values()]

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from monitoring.evaluation.common import Desired, K, _evidence
 from monitoring.rules import flags as flag_rules
-from patients.lab_selectors import local_date
 from patients.rulebook import Finding
 
 if TYPE_CHECKING:
@@ -36,7 +35,7 @@ def _pregnancy_positive(batch: _Batch, pid: int) -> dict[str, Desired]:
     latest = batch.pregnancy.get(pid)
     if latest is None or latest.qualitative != "positive":
         return {}
-    on = local_date(latest.collected_at)
+    on = latest.collected_on
     finding = Finding(
         rule_id="rems.pregnancy_test.positive",
         outcome="positive",

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from monitoring.evaluation.common import Desired, K, _evidence
 from monitoring.rules import flags as flag_rules
 from patients.formatting import clinical_number
-from patients.lab_selectors import local_date
 from patients.models import LabResult, Patient
 from therapy import dosing
 from therapy.selectors import crcl_with_weight
@@ -71,7 +70,7 @@ def _renal_above_band(
             message=(
                 f"Creatinine clearance {clinical_number(current_crcl, 1)} mL/min (Cockcroft-Gault, "
                 f"creatinine {clinical_number(rows[0].canonical_value, 2)} mg/dL on "
-                f"{local_date(rows[0].collected_at)}) while dosing "
+                f"{rows[0].collected_on}) while dosing "
                 f"{dosing.format_mg(level.dose_mg)} mg. "
                 f"{_band_words(current_crcl, on_dialysis, t)}"
             ),
@@ -115,7 +114,7 @@ def _renal(
         return above, current_crcl, info
     used = (
         f"creatinine {clinical_number(rows[0].canonical_value, 2)} mg/dL on "
-        f"{local_date(rows[0].collected_at)} with weight {clinical_number(current_weight.weight_kg, 1)} kg "
+        f"{rows[0].collected_on} with weight {clinical_number(current_weight.weight_kg, 1)} kg "
         f"of {current_weight.measured_on}; before: creatinine {clinical_number(rows[1].canonical_value, 2)} "
         f"mg/dL with weight {clinical_number(previous_weight.weight_kg, 1)} kg of "
         f"{previous_weight.measured_on}"
