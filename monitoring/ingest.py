@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -163,9 +165,32 @@ def lab_collections_record(
         _remember_units(user, [c for o in stored for c in o.checked])
     patient_ids = sorted({o.collection.patient.pk for o in stored})
     patient_services.patient_rules_changed(patient_ids)
+    group = _group_evaluations.get()
     for patient_id in patient_ids:
-        services._evaluate_after_commit(patient_id)
+        if group is None:
+            services._evaluate_after_commit(patient_id)
+        else:
+            group.add(patient_id)
     return BatchOutcome(outcomes)
+
+
+# Patients whose evaluation waits for the end of a group of calls (``evaluations_per_patient``).
+_group_evaluations: ContextVar[set[int] | None] = ContextVar("_group_evaluations", default=None)
+
+
+@contextmanager
+def evaluations_per_patient():
+    """Around a transaction holding many calls (the MLLP listener's group commit): one
+    evaluation per patient, queued once the block has ended without an exception (after its
+    commit); none when it raised (the rollback stored nothing)."""
+    patients: set[int] = set()
+    token = _group_evaluations.set(patients)
+    try:
+        yield
+    finally:
+        _group_evaluations.reset(token)
+    for patient_id in sorted(patients):
+        services._evaluate_after_commit(patient_id)
 
 
 def _check_shape(outcome: CollectionOutcome, now: datetime) -> None:
