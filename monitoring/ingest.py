@@ -498,11 +498,12 @@ def _insert_with_history(rows: list[LabResult], *, user, now) -> None:
     tracked = [f.attname for f in history.tracked_fields]
     insert_rows(
         history,
-        [
+        ids_wanted=False,
+        objs=[
             history(
                 history_date=now,
                 history_user=getattr(row, "_history_user", None) or user,
-                history_change_reason=getattr(row, "_change_reason", None) or "",
+                history_change_reason=getattr(row, "_change_reason", None),
                 history_type="+",
                 **{name: getattr(row, name) for name in tracked},
             )
@@ -511,40 +512,49 @@ def _insert_with_history(rows: list[LabResult], *, user, now) -> None:
     )
 
 
-def insert_rows(model, objs: list) -> None:
+def insert_rows(model, objs: list, *, ids_wanted: bool = True) -> None:
     """``model.objects.bulk_create(objs)`` without the ORM's per-value machinery (half the
-    CPU of the listener went there): one multi-row INSERT per chunk of the database's
-    parameter limit, every value through its field's ``pre_save`` and
-    ``get_db_prep_save`` as ``bulk_create`` does, the ids read back with RETURNING. No
-    signals (neither does ``bulk_create``)."""
+    listener's CPU went there): every value through its field's ``pre_save`` and
+    ``get_db_prep_save``, as ``bulk_create`` does; no signals (neither does it).
+
+    A model with a database-made id: one multi-row INSERT per chunk of the database's
+    parameter limit, the ids read back with RETURNING. Without (history rows keep their
+    own ``id`` but their ``history_id`` is not needed back): one single-row INSERT sent
+    for all rows (``executemany``: one statement parsed once, pipelined on PostgreSQL).
+    """
     if not objs:
         return
     meta = model._meta
+    ops = connection.ops
     fields = [f for f in meta.concrete_fields if not f.db_returning]
     returning = [f for f in meta.concrete_fields if f.db_returning]
-    ops = connection.ops
+    table = ops.quote_name(meta.db_table)
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    tail = ""
-    if returning:
-        tail = " RETURNING " + ", ".join(ops.quote_name(f.column) for f in returning)
-    size = max(1, ops.bulk_batch_size(fields, objs))
-    for start in range(0, len(objs), size):
-        chunk = objs[start : start + size]
-        params = [
-            f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in chunk for f in fields
-        ]
-        # Only quoted names and placeholders are formatted in; every value is a parameter.
-        values = ", ".join([one] * len(chunk))
-        sql = f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) VALUES {values}{tail}"  # noqa: S608  # nosec B608
+
+    def values(obj) -> list:
+        return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+    if not ids_wanted or not returning:
+        sql = f"INSERT INTO {table} ({columns}) VALUES {one}"  # noqa: S608  # nosec B608
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            found = cursor.fetchall() if returning else []
-        for obj, values in zip(chunk, found, strict=True) if returning else ():
-            for f, value in zip(returning, values, strict=True):
-                setattr(obj, f.attname, value)
-        for obj in chunk:
-            obj._state.adding, obj._state.db = False, connection.alias
+            cursor.executemany(sql, [values(obj) for obj in objs])
+    else:
+        names = ", ".join(ops.quote_name(f.column) for f in returning)
+        size = max(1, ops.bulk_batch_size(fields, objs))
+        for start in range(0, len(objs), size):
+            chunk = objs[start : start + size]
+            rows = ", ".join([one] * len(chunk))
+            # Only quoted names and placeholders are formatted in; every value a parameter.
+            sql = f"INSERT INTO {table} ({columns}) VALUES {rows} RETURNING {names}"  # noqa: S608  # nosec B608
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [v for obj in chunk for v in values(obj)])
+                found = cursor.fetchall()
+            for obj, got in zip(chunk, found, strict=True):
+                for f, value in zip(returning, got, strict=True):
+                    setattr(obj, f.attname, value)
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
 
 
 def _duplicates_now(outcome: CollectionOutcome) -> list[EntryProblem]:

@@ -29,7 +29,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from monitoring import ingest
@@ -242,9 +242,37 @@ def _write_outcomes(decided: list[_Message], *, now: datetime) -> None:
         m.row.updated_at = stamp
         m.row._history_user = None
         m.row._change_reason = f"Received: {m.row.get_status_display()}"
-    rows = [m.row for m in decided]
-    InterfaceMessage.objects.bulk_update(rows, _OUTCOME_FIELDS)
-    for update in (False, True):
-        chosen = [m.row for m in decided if (m.held is None) == update]
-        if chosen:
-            InterfaceMessage.history.bulk_history_create(chosen, update=update, default_date=stamp)
+    _update_rows(InterfaceMessage, [m.row for m in decided], _OUTCOME_FIELDS)
+    history = InterfaceMessage.history.model
+    tracked = [f.attname for f in history.tracked_fields]
+    ingest.insert_rows(
+        history,
+        ids_wanted=False,
+        objs=[
+            history(
+                history_date=stamp,
+                history_user=None,
+                history_change_reason=m.row._change_reason,
+                history_type="~" if m.held is None else "+",
+                **{name: getattr(m.row, name) for name in tracked},
+            )
+            for m in decided
+        ],
+    )
+
+
+def _update_rows(model, objs: list, names: list[str]) -> None:
+    """``bulk_update`` without its CASE expressions: one single-row UPDATE sent for all
+    rows (``executemany``: parsed once, pipelined on PostgreSQL)."""
+    meta = model._meta
+    ops = connection.ops
+    fields = [meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{ops.quote_name(f.column)} = %s" for f in fields)
+    # Only quoted names and placeholders are formatted in; every value is a parameter.
+    sql = f"UPDATE {ops.quote_name(meta.db_table)} SET {assignments} WHERE {ops.quote_name(meta.pk.column)} = %s"  # noqa: S608  # nosec B608
+    params = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] + [obj.pk]
+        for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
