@@ -206,6 +206,7 @@ def main() -> None:
             )
             client.start()
             ready.wait(30)
+            queued_at = _queue_length() if worker else None
             queries_at = counter.count
             started_at, cpu_at = time.perf_counter(), time.process_time()
             go.set()
@@ -225,7 +226,11 @@ def main() -> None:
                 f"{elapsed:.1f} s wall, {cpu:.1f} s CPU: {sent / elapsed:.0f} msg/s wall, "
                 f"{sent / cpu:.0f} msg per CPU second, {queries / sent:.2f} queries/message; "
                 f"ACKs {codes}; load average {os.getloadavg()[0]:.1f}"
-                + (f"; evaluations still queued: {backlog}" if backlog is not None else ""),
+                + (
+                    f"; evaluations queued at the start {queued_at}, at the end {backlog}"
+                    if backlog is not None
+                    else ""
+                ),
                 flush=True,
             )
     finally:
