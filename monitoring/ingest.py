@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from monitoring import errors, services
@@ -532,8 +532,18 @@ def insert_rows(model, objs: list, *, ids_wanted: bool = True) -> None:
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
 
+    plain = [_plain_type(f) for f in fields]
+
     def values(obj) -> list:
-        return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+        row = []
+        for f, kind in zip(fields, plain, strict=True):
+            if kind is not None:
+                value = getattr(obj, f.attname)
+                if value is None or type(value) is kind:
+                    row.append(value)  # what get_db_prep_save would return
+                    continue
+            row.append(f.get_db_prep_save(f.pre_save(obj, True), connection))
+        return row
 
     if not ids_wanted or not returning:
         sql = f"INSERT INTO {table} ({columns}) VALUES {one}"  # noqa: S608  # nosec B608
@@ -555,6 +565,28 @@ def insert_rows(model, objs: list, *, ids_wanted: bool = True) -> None:
                     setattr(obj, f.attname, value)
     for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
+
+
+_PLAIN_FIELDS = {
+    models.CharField: str,
+    models.TextField: str,
+    models.BooleanField: bool,
+    models.IntegerField: int,
+    models.BigIntegerField: int,
+    models.SmallIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.AutoField: int,
+    models.BigAutoField: int,
+}
+
+
+def _plain_type(f) -> type | None:
+    """The Python type a field (of exactly a built-in text, integer or boolean class, or a
+    foreign key to one) sends to the database unchanged; None for every other field."""
+    if type(f) is models.ForeignKey:
+        f = f.target_field
+    return _PLAIN_FIELDS.get(type(f))
 
 
 def _duplicates_now(outcome: CollectionOutcome) -> list[EntryProblem]:
