@@ -9,12 +9,13 @@ arrival order, with a constant number of queries and one commit for the group:
   stored again, acknowledged with the first's outcome;
 - the log rows are inserted in one statement; the mapping tables, the patients and the
   results already recorded at these draws are read once for the group;
-- a message with one draw, every result new and its patient's earlier messages in this
-  group all drawn before it, joins one call of ``ingest.lab_collections_record`` (each
-  collection all or nothing, a refused one stores nothing: the message is held);
-- any other message (corrections, withdrawals, a preliminary made final, several draws,
-  out of order for its patient) goes through ``hl7.process`` in its own savepoint, after
-  the shared call, in arrival order, exactly as it would alone;
+- a message with one draw and every result new joins a shared call of
+  ``ingest.lab_collections_record`` (each collection all or nothing, a refused one stores
+  nothing: the message is held); a patient's message drawn before one of its earlier
+  messages waits for the next call (``_store_shared``);
+- any other message (corrections, withdrawals, a preliminary made final, several draws)
+  goes through ``hl7.process`` in its own savepoint, after the shared calls, in arrival
+  order, exactly as it would alone;
 - the outcomes are written in one UPDATE and one insert of history rows; one evaluation
   is queued per patient after the commit.
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -118,8 +119,7 @@ def _store_group(messages: list[_Message], *, channel: str, now: datetime):
     if any(r.pk is None for r in rows):  # a database that does not return ids
         raise RuntimeError("bulk insert returned no ids")
     _map(new)
-    fast = _choose_fast(new)
-    _store_fast(fast, now=now)
+    _store_shared(new, now=now)
     for m in new:
         if m.slow:
             hl7.process(m.row, now=now, message=m.screened.message, savepoint=True)
@@ -167,39 +167,59 @@ def _map(new: list[_Message]) -> None:
             m.held = held
 
 
-def _choose_fast(new: list[_Message]) -> list[_Message]:
-    """The messages the shared call stores as ``hl7.process`` would (the rest are slow)."""
+def _store_shared(new: list[_Message], *, now: datetime) -> None:
+    """Store the plain new draws through shared calls of the batch service, as
+    ``hl7.process`` would one by one; mark the rest slow.
+
+    A call takes each patient's messages in arrival order while their draws go forward in
+    time; a patient's message drawn earlier than one already taken (and that patient's
+    later messages) waits for the next call, which sees the first call's results on record,
+    as the message would alone. A message that meets a result on record (a preliminary made
+    final, a repeat of the draw) or is not a plain new draw is slow, and so are its
+    patient's later messages (stored after it, in arrival order).
+    """
     mapped = [m for m in new if m.held is None]
-    recorded: set[tuple[int, str, datetime]] = set()
-    if mapped:
-        recorded = set(
-            LabResult.objects.valid()
-            .filter(
-                patient_id__in={m.patient.pk for m in mapped},
-                test_code__in={i.test.code for m in mapped for i in m.items},
-                collected_at__in={i.collected_at for m in mapped for i in m.items},
-            )
-            .values_list("patient_id", "test_code", "collected_at")
+    if not mapped:
+        return
+    recorded = set(
+        LabResult.objects.valid()
+        .filter(
+            patient_id__in={m.patient.pk for m in mapped},
+            test_code__in={i.test.code for m in mapped for i in m.items},
+            collected_at__in={i.collected_at for m in mapped for i in m.items},
         )
-    fast: list[_Message] = []
-    last_draw: dict[int, datetime] = {}  # patient -> draw of its last fast message
+        .values_list("patient_id", "test_code", "collected_at")
+    )
     slow_patients: set[int] = set()
-    for m in mapped:
-        patient_id = m.patient.pk
-        draws = {i.collected_at for i in m.items}
-        simple = (
-            len(draws) == 1
-            and all(i.entry is not None and i.status not in ("D", "W") for i in m.items)
-            and not any((patient_id, i.test.code, i.collected_at) in recorded for i in m.items)
-        )
-        in_order = patient_id not in last_draw or min(draws) > last_draw[patient_id]
-        if simple and in_order and patient_id not in slow_patients:
-            fast.append(m)
-            last_draw[patient_id] = min(draws)
-        else:
-            m.slow = True
-            slow_patients.add(patient_id)
-    return fast
+    pending = mapped
+    while pending:
+        taken: list[_Message] = []
+        later: list[_Message] = []
+        last_draw: dict[int, datetime] = {}  # patient -> draw of its last message taken
+        for m in pending:
+            patient_id = m.patient.pk
+            draws = {i.collected_at for i in m.items}
+            plain = len(draws) == 1 and all(
+                i.entry is not None and i.status not in ("D", "W") for i in m.items
+            )
+            known = any((patient_id, i.test.code, i.collected_at) in recorded for i in m.items)
+            if patient_id in slow_patients or not plain or known:
+                m.slow = True
+                slow_patients.add(patient_id)
+            elif patient_id in last_draw and min(draws) <= last_draw[patient_id]:
+                later.append(m)
+                last_draw[patient_id] = datetime.max.replace(tzinfo=UTC)  # the rest wait
+            else:
+                taken.append(m)
+                last_draw[patient_id] = min(draws)
+        _store_fast(taken, now=now)
+        recorded |= {
+            (m.patient.pk, i.test.code, i.collected_at)
+            for m in taken
+            if m.held is None
+            for i in m.items
+        }
+        pending = later
 
 
 def _store_fast(fast: list[_Message], *, now: datetime) -> None:

@@ -136,6 +136,18 @@ def test_a_patients_messages_out_of_time_order_are_each_stored(sender, patient):
     assert stored(patient) == 10
 
 
+def test_a_message_drawn_earlier_is_not_checked_against_a_later_draw_of_its_group(sender, patient):
+    """Alone, each would pass the 100-fold check (nothing before either); one shared call
+    would check the later draw (platelets 3) against the earlier (300) and refuse it."""
+    later, earlier = receive_group(
+        oru([(LATER, [Res("777-3", "3", "10*9/L", "150-400")])], control_id="L"),
+        oru([(DRAWN, [Res("777-3", "300", "10*9/L", "150-400")])], control_id="E"),
+    )
+
+    assert codes([later, earlier]) == ["AA", "AA"], (later.message.reason, earlier.message.reason)
+    assert stored(patient) == 2
+
+
 def test_a_correction_in_a_group_replaces_the_result_on_record(sender, patient, other):
     receive_group(oru([(DRAWN, CBC)], control_id="ORIG"))
     corrected = [Res("718-7", "12.8", "g/dL", "12.0-16.0", status="C")]
@@ -181,7 +193,7 @@ def test_accepted_and_held_messages_each_have_one_history_row(sender, patient):
 
 
 def test_a_group_that_fails_is_rolled_back_and_each_message_received_alone(sender, patient, other):
-    with mock.patch.object(group, "_store_fast", side_effect=RuntimeError("boom")):
+    with mock.patch.object(group, "_store_shared", side_effect=RuntimeError("boom")):
         outcomes = receive_group(
             oru([(DRAWN, CBC)], control_id="F1"),
             oru([(DRAWN, CBC)], control_id="F2", mrn=other.mrn),
