@@ -183,7 +183,13 @@ def main() -> None:
         time.sleep(8)  # let the worker connect before the clock starts
     rng = random.Random(11)  # noqa: S311 - load pattern, not security
     run_id = int(time.time())
-    base = timezone.now() - timedelta(days=3000)
+    # After every draw on record for the bench patients (an earlier run's included), so no
+    # message repeats a stored (patient, test, time) and none is held as a duplicate.
+    from patients.models import LabResult
+
+    newest = LabResult.objects.filter(patient__mrn__in=patients, patient__clinic__code="bench")
+    newest = newest.order_by("-collected_at").values_list("collected_at", flat=True).first()
+    base = max(newest or timezone.now(), timezone.now() - timedelta(days=3000)) + timedelta(days=1)
     context = multiprocessing.get_context("fork")
     rows = []
     try:
@@ -194,7 +200,7 @@ def main() -> None:
                 message(
                     first + n,
                     patients[n % len(patients)],
-                    base + timedelta(days=round_no * 40, minutes=n),
+                    base + timedelta(days=round_no, minutes=n),
                     rng,
                 )
                 for n in range(args.messages)
