@@ -1,16 +1,23 @@
 """MLLP listener throughput: ORU^R01 messages (a CBC of 5 results) per second on loopback.
 
 Starts the listener in this process (its own thread and event loop, as ``mllp_listen``
-runs it), sends --messages messages on one connection, waiting for each ACK (as a lab
-system does), and prints messages per second. Creates its own clinic, patient and sender.
+runs it) and drives it from a separate client process: ``--clients`` connections at once
+(a lab interface engine with several feeds), each sending its messages in sequence and
+waiting for each ACK (as a lab system does). ``--rounds`` rounds of ``--messages`` each;
+printed per round and as min/median/max: messages per second (wall), messages per CPU
+second of the listener process (the client's CPU is not counted; PostgreSQL's neither),
+and SQL queries per message (all the listener's queries of the round / messages).
+``--clients 1`` is the single-connection figure. Creates its own clinic, patients, sender.
 
 With ``--worker`` (needs ``REDIS_URL``) a Celery worker (solo pool, its own process) is
-started for the run and consumes the evaluations the messages queue, on the same machine, as
-in production; the queue left at the end is printed. Also printed: the SQL queries of one
-message.
+started for the run and consumes the evaluations the messages queue, on the same machine,
+as in production; the queue left at the end of each round is printed.
+
+The listener is started with its defaults (``mllp.start(host, port)``), so the same file
+measures an older tree (copy it there).
 
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/mmm_bench REDIS_URL=redis://127.0.0.1:6379/4 \
-    python bench/mllp.py --messages 500 --worker
+    python bench/mllp.py --messages 1000 --clients 16 --rounds 3 --worker
 (migrate that database first.)
 """
 
@@ -18,9 +25,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -74,22 +83,83 @@ def bench_patients() -> list[str]:
     return mrns
 
 
+def _client(port: int, payloads: list[bytes], results) -> None:
+    """One connection: send each message, wait for its ACK; the ACK codes to ``results``."""
+    codes: dict[str, int] = {}
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        for payload in payloads:
+            conn.sendall(payload)
+            data = b""
+            while not data.endswith(FS + CR):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    raise ConnectionError("listener closed the connection")
+                data += chunk
+            code = data.split(b"\rMSA|")[1][:2].decode()
+            codes[code] = codes.get(code, 0) + 1
+    results.put(codes)
+
+
+def _drive(port: int, per_client: list[list[bytes]], ready, go, results) -> None:
+    """The client process: one thread per connection, all started together."""
+    threads = [
+        threading.Thread(target=_client, args=(port, payloads, results)) for payloads in per_client
+    ]
+    ready.set()
+    go.wait()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+class _QueryCounter:
+    """Counts the SQL statements of the listener (any thread), once per statement."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._local = threading.local()
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+    def wrap(self, fn):
+        from django.db import connection
+
+        def counted(*args, **kwargs):
+            if getattr(self._local, "on", False):
+                return fn(*args, **kwargs)
+            self._local.on = True
+            try:
+                with connection.execute_wrapper(self):
+                    return fn(*args, **kwargs)
+            finally:
+                self._local.on = False
+
+        return counted
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, default=500)
+    parser.add_argument("--messages", type=int, default=1000, help="messages per round")
+    parser.add_argument("--clients", type=int, default=16, help="connections at once")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=2640)
     parser.add_argument("--worker", action="store_true", help="run a Celery worker meanwhile")
     args = parser.parse_args()
     setup_django()
     from django.conf import settings
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from monitoring.interop import mllp
 
-    patients = bench_patients()
+    counter = _QueryCounter()
+    for name in ("handle_block", "handle_blocks"):  # the listener's ways into the database
+        if hasattr(mllp, name):
+            setattr(mllp, name, counter.wrap(getattr(mllp, name)))
 
+    patients = bench_patients()
     loop = asyncio.new_event_loop()
     started = threading.Event()
 
@@ -101,13 +171,6 @@ def main() -> None:
     threading.Thread(target=lambda: loop.run_until_complete(run()), daemon=True).start()
     started.wait(10)
 
-    rng = random.Random(11)  # noqa: S311 - load pattern, not security
-    run_id = int(time.time())
-    base = timezone.now() - timedelta(days=3000)
-    payloads = [
-        message(run_id * 10_000 + n, patients[n % len(patients)], base + timedelta(minutes=n), rng)
-        for n in range(args.messages)
-    ]
     worker = None
     if args.worker:
         if not settings.REDIS_URL:
@@ -118,41 +181,75 @@ def main() -> None:
             cwd=ROOT,
         )
         time.sleep(8)  # let the worker connect before the clock starts
-    from monitoring.interop import hl7 as interop_hl7
+    rng = random.Random(11)  # noqa: S311 - load pattern, not security
+    run_id = int(time.time())
+    # After every draw on record for the bench patients (an earlier run's included), so no
+    # message repeats a stored (patient, test, time) and none is held as a duplicate.
+    from patients.models import LabResult
 
-    # The queries of one message in the steady state (the first one also loads the
-    # listener's cache of the mapping tables).
-    interop_hl7.receive(payloads.pop()[1:-2].decode(), channel="mllp")
-    with CaptureQueriesContext(connection) as one:
-        interop_hl7.receive(payloads.pop()[1:-2].decode(), channel="mllp")
-    codes: dict[str, int] = {}
-    with socket.create_connection(("127.0.0.1", args.port)) as conn:
-        started_at, cpu_at = time.perf_counter(), time.process_time()
-        for payload in payloads:
-            conn.sendall(payload)
-            data = b""
-            while not data.endswith(FS + CR):
-                data += conn.recv(65536)
-            code = data.split(b"\rMSA|")[1][:2].decode()
-            codes[code] = codes.get(code, 0) + 1
-        elapsed = time.perf_counter() - started_at
-        cpu = time.process_time() - cpu_at
-    sent = len(payloads)
-    backlog = _queue_length() if worker else None
-    if worker is not None:
-        worker.terminate()
-        worker.wait(30)
-    print(machine(), f"· load average {os.getloadavg()[0]:.1f}")
-    print(f"SQL queries per message: {len(one.captured_queries)}")
-    if backlog is not None:
-        print(f"worker consuming meanwhile; evaluations still queued at the end: {backlog}")
-    # On a shared machine the wall-clock rate depends on the other processes; the CPU time
-    # of this process (listener + client) gives the rate one free core would sustain.
-    print(
-        f"{sent} ORU^R01 messages (CBC of 5) in {elapsed:.1f} s wall, {cpu:.1f} s CPU: "
-        f"{sent / elapsed:.0f} messages/s wall, {sent / cpu:.0f} messages/s "
-        f"per CPU second; ACKs {codes}"
-    )
+    newest = LabResult.objects.filter(patient__mrn__in=patients, patient__clinic__code="bench")
+    newest = newest.order_by("-collected_at").values_list("collected_at", flat=True).first()
+    base = max(newest or timezone.now(), timezone.now() - timedelta(days=3000)) + timedelta(days=1)
+    context = multiprocessing.get_context("fork")
+    rows = []
+    try:
+        for round_no in range(args.rounds):
+            first = (run_id * 10 + round_no) * 100_000
+            # Each patient's messages in time order (a minute apart), spread over clients.
+            payloads = [
+                message(
+                    first + n,
+                    patients[n % len(patients)],
+                    base + timedelta(days=round_no, minutes=n),
+                    rng,
+                )
+                for n in range(args.messages)
+            ]
+            per_client = [payloads[c :: args.clients] for c in range(args.clients)]
+            ready, go, results = context.Event(), context.Event(), context.Queue()
+            client = context.Process(
+                target=_drive, args=(args.port, per_client, ready, go, results)
+            )
+            client.start()
+            ready.wait(30)
+            queued_at = _queue_length() if worker else None
+            queries_at = counter.count
+            started_at, cpu_at = time.perf_counter(), time.process_time()
+            go.set()
+            codes: dict[str, int] = {}
+            for _ in range(args.clients):
+                for code, n in results.get(timeout=600).items():
+                    codes[code] = codes.get(code, 0) + n
+            elapsed = time.perf_counter() - started_at
+            cpu = time.process_time() - cpu_at
+            queries = counter.count - queries_at
+            client.join(30)
+            backlog = _queue_length() if worker else None
+            sent = len(payloads)
+            rows.append((sent / elapsed, sent / cpu, queries / sent))
+            print(
+                f"round {round_no + 1}: {sent} messages, {args.clients} connections: "
+                f"{elapsed:.1f} s wall, {cpu:.1f} s CPU: {sent / elapsed:.0f} msg/s wall, "
+                f"{sent / cpu:.0f} msg per CPU second, {queries / sent:.2f} queries/message; "
+                f"ACKs {codes}; load average {os.getloadavg()[0]:.1f}"
+                + (
+                    f"; evaluations queued at the start {queued_at}, at the end {backlog}"
+                    if backlog is not None
+                    else ""
+                ),
+                flush=True,
+            )
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
+    print(machine(), f"· load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for label, column in (("msg/s wall", 0), ("msg per CPU s", 1), ("queries/message", 2)):
+        values = [r[column] for r in rows]
+        print(
+            f"{label:<16} min/median/max {min(values):.1f} / "
+            f"{statistics.median(values):.1f} / {max(values):.1f}"
+        )
 
 
 def _queue_length() -> int:

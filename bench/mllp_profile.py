@@ -1,4 +1,5 @@
-"""Where the listener's CPU goes, per message: cProfile over ``mllp.handle_block`` in a loop.
+"""Where the listener's CPU goes, per message: cProfile over ``mllp.handle_blocks`` in a
+loop, ``--group`` messages at a time (the listener's group commit; 1: one at a time).
 
 Same messages, sender and patients as ``bench/mllp.py`` (no socket, no worker): prints the
 SQL queries of one message, messages per CPU second of the loop, and the top functions by
@@ -25,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--group", type=int, default=16, help="messages per group commit")
     args = parser.parse_args()
     setup_django()
     from django.db import connection
@@ -39,19 +41,23 @@ def main() -> None:
     base = timezone.now() - timedelta(days=2000)
     blocks = [
         message(run_id * 10_000 + n, mrns[n % len(mrns)], base + timedelta(minutes=n), rng)[1:-2]
-        for n in range(args.messages + 2)
+        for n in range(args.messages + args.group + 1)
     ]
     mllp.handle_block(blocks.pop())  # warm caches and connection
+    first = [blocks.pop() for _ in range(args.group)]
     with CaptureQueriesContext(connection) as one:
-        ack = mllp.handle_block(blocks.pop())
-    print(f"SQL queries per message: {len(one.captured_queries)} ({ack.split(b'MSA|')[1][:2]})")
+        acks = mllp.handle_blocks(first)
+    print(
+        f"SQL queries of a group of {args.group}: {len(one.captured_queries)} "
+        f"({sorted({a.split(b'MSA|')[1][:2].decode() for a in acks})})"
+    )
     for q in one.captured_queries:
         print("  ", q["sql"][:150])
     profiler = cProfile.Profile(time.process_time)  # CPU time, not wall
     cpu = time.process_time()
     profiler.enable()
-    for block in blocks:
-        mllp.handle_block(block)
+    for start in range(0, len(blocks), args.group):
+        mllp.handle_blocks(blocks[start : start + args.group])
     profiler.disable()
     cpu = time.process_time() - cpu
     n = len(blocks)

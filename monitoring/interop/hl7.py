@@ -221,6 +221,28 @@ def ack_for(row: InterfaceMessage, message=None) -> str:
 def receive(raw: str, *, channel: str, now: datetime | None = None) -> Outcome:
     """Log, map and store one message (see the module docstring); never raises for input."""
     now = now or timezone.now()
+    screened = screen(raw, channel=channel, now=now)
+    if isinstance(screened, Outcome):
+        return screened
+    return receive_screened(screened, channel=channel, now=now)
+
+
+@dataclass(frozen=True)
+class Screened:
+    """A message that passed the checks before its row: parsed, ORU^R01, with an MSH-10."""
+
+    raw: str
+    message: hl7.Message
+    header: dict[str, str]  # sending_facility, control_id, message_type
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.header["sending_facility"], self.header["control_id"]
+
+
+def screen(raw: str, *, channel: str, now: datetime) -> Screened | Outcome:
+    """Too large, not HL7, no MSH-10, not ORU^R01: refused and logged (its own transaction),
+    the Outcome returned; otherwise the parsed message, nothing written."""
     # PostgreSQL text cannot hold NUL; keep the rest of the message as received.
     raw = raw.replace("\x00", "\ufffd")
     size = len(raw.encode("utf-8", "surrogateescape"))
@@ -258,14 +280,24 @@ def receive(raw: str, *, channel: str, now: datetime | None = None) -> Outcome:
     if kind != "ORU^R01":
         problem = Problem("MSH", 1, 9, UNSUPPORTED_MESSAGE_TYPE, errors.NOT_ORU.format(type=kind))
         return _refused(channel, raw, [problem], now, header)
-    row = InterfaceMessage(
+    return Screened(raw, message, header)
+
+
+def new_row(screened: Screened, *, channel: str, now: datetime) -> InterfaceMessage:
+    """The log row of a screened message, held until ``process`` decides."""
+    return InterfaceMessage(
         channel=channel,
         received_at=now,
-        raw=raw,
+        raw=screened.raw,
         status=InterfaceMessage.Status.HELD,
         ack_code="AE",
-        **header,
+        **screened.header,
     )
+
+
+def receive_screened(screened: Screened, *, channel: str, now: datetime) -> Outcome:
+    """Store one screened message in its own transaction (one commit)."""
+    row = new_row(screened, channel=channel, now=now)
     try:
         try:
             # One transaction (one commit) per message: the log row, the results, the
@@ -275,14 +307,15 @@ def receive(raw: str, *, channel: str, now: datetime | None = None) -> Outcome:
                 row.skip_history_when_saving = True
                 row.save()
                 del row.skip_history_when_saving
-                process(row, now=now, message=message, savepoint=False)
+                process(row, now=now, message=screened.message, savepoint=False)
         except _RolledBack as rolled_back:
             _log_held(row, rolled_back.held)
     except IntegrityError:
         # The same MSH-10 arrived twice at once on two connections: the other one stored it.
+        facility, control_id = screened.key
         existing = InterfaceMessage.objects.get(sending_facility=facility, control_id=control_id)
         return _repeat(existing, now)
-    return Outcome(row, ack_for(row, message))
+    return Outcome(row, ack_for(row, screened.message))
 
 
 def refuse_unread(*, channel: str, problem: str, now: datetime | None = None) -> Outcome:
@@ -574,6 +607,18 @@ def mappings() -> Mappings:
 
 
 def _match(parsed: Parsed, row: InterfaceMessage, tables: Mappings) -> Patient:
+    sender, mrn = _sender_and_mrn(parsed, row, tables)
+    patient = (
+        Patient.objects.valid()
+        .filter(clinic=sender.clinic, mrn=mrn)
+        .select_related("clinic")
+        .first()
+    )
+    return _checked_patient(parsed, sender, mrn, patient)
+
+
+def _sender_and_mrn(parsed: Parsed, row: InterfaceMessage, tables: Mappings):
+    """The registered sender of the message's first known authority and its MRN."""
     authorities = [a for _, a in parsed.ids if a]
     senders = {
         a: tables.senders[(parsed.facility, a)]
@@ -598,12 +643,11 @@ def _match(parsed: Parsed, row: InterfaceMessage, tables: Mappings) -> Patient:
     row.clinic = sender.clinic
     if not mrn:
         raise Held([Problem("PID", 1, 3, REQUIRED_FIELD_MISSING, errors.NO_MRN)])
-    patient = (
-        Patient.objects.valid()
-        .filter(clinic=sender.clinic, mrn=mrn)
-        .select_related("clinic")
-        .first()
-    )
+    return sender, mrn
+
+
+def _checked_patient(parsed: Parsed, sender, mrn: str, patient: Patient | None) -> Patient:
+    """The patient found for (clinic, MRN), or Held: unknown, or the date of birth differs."""
     if patient is None:
         raise Held(
             [
@@ -691,21 +735,8 @@ class _Item:
 def _store(
     parsed: Parsed, patient: Patient, row: InterfaceMessage, now: datetime, tables: Mappings
 ):
-    unit_overrides = tables.unit_overrides
-    local_codes = tables.local_codes.get(parsed.facility, {})
+    items, notes = _items(parsed, row, tables)
     problems: list[Problem] = []
-    notes: list[Problem] = []
-    items: list[_Item] = []
-    for group in parsed.groups:
-        for obx in group.results:
-            item = _map(
-                obx, group, parsed.facility, local_codes, unit_overrides, row, problems, notes
-            )
-            if item is not None:
-                items.append(item)
-    if problems:
-        raise Held(problems)
-
     saved: list[LabResult] = []
     by_time: dict[datetime, list[_Item]] = defaultdict(list)
     # One query for what is already recorded at these collection times (status handling).
@@ -799,13 +830,7 @@ def _store(
         now=now,
     )
     for (_, group_items), done in zip(groups, outcome.collections, strict=True):
-        if done.problems:
-            by_code = {i.test.code: i.obx for i in group_items}
-            for p in done.problems:
-                obx = by_code.get(p.test_code, group_items[0].obx)
-                problems.append(_obx_problem(obx, 5, APPLICATION_ERROR, p.message))
-        elif not done.stored:
-            problems.append(_obx_problem(group_items[0].obx, 14, APPLICATION_ERROR, done.message))
+        problems += _collection_problems(group_items, done)
     if problems:
         raise Held(problems)
     saved += outcome.results
@@ -816,6 +841,41 @@ def _store(
             replaced={old.pk: new_ids[key] for key, old in replaced.items() if key in new_ids},
         )
     return saved, notes
+
+
+def _items(parsed: Parsed, row: InterfaceMessage, tables: Mappings):
+    """Each OBX mapped (test, unit, status, time, entry) and the warnings; Held when any
+    cannot be mapped (no database)."""
+    unit_overrides = tables.unit_overrides
+    local_codes = tables.local_codes.get(parsed.facility, {})
+    problems: list[Problem] = []
+    notes: list[Problem] = []
+    items: list[_Item] = []
+    for group in parsed.groups:
+        for obx in group.results:
+            item = _map(
+                obx, group, parsed.facility, local_codes, unit_overrides, row, problems, notes
+            )
+            if item is not None:
+                items.append(item)
+    if problems:
+        raise Held(problems)
+    return items, notes
+
+
+def _collection_problems(group_items: list[_Item], done: ingest.CollectionOutcome):
+    """A refused collection's problems as ERR problems on its OBX lines."""
+    if done.problems:
+        by_code = {i.test.code: i.obx for i in group_items}
+        return [
+            _obx_problem(
+                by_code.get(p.test_code, group_items[0].obx), 5, APPLICATION_ERROR, p.message
+            )
+            for p in done.problems
+        ]
+    if not done.stored:
+        return [_obx_problem(group_items[0].obx, 14, APPLICATION_ERROR, done.message)]
+    return []
 
 
 def _obx_problem(obx: Obx, field_: int, code: str, text: str) -> Problem:

@@ -1,8 +1,10 @@
 """The MLLP listener: python-hl7's asyncio MLLP server, one ACK per message, never a crash.
 
-Each framed block (<VT> message <FS><CR>) is handed to ``hl7.receive`` in Django's
-thread-sensitive executor (the ORM is synchronous), and its ACK written back in the same
-framing. A block over the size limit or not framed right is refused with an ACK AR and
+Each framed block (<VT> message <FS><CR>) is handed to the group committer
+(``GroupCommit``): the messages that arrive together on all connections are stored in one
+transaction (``group.receive_group``, each message still all or nothing and answered as
+if alone) in Django's thread-sensitive executor (the ORM is synchronous), and each ACK
+is written back, in the same framing, after the commit. A block over the size limit or not framed right is refused with an ACK AR and
 logged; an oversized block closes the connection (the rest of it cannot be told apart
 from the next message). Any unexpected error answers AR and the listener goes on.
 
@@ -23,6 +25,7 @@ from django.db import close_old_connections
 from hl7.mllp import InvalidBlockError, start_hl7_server
 
 from monitoring.interop import errors as interop_errors
+from monitoring.interop import group
 from monitoring.interop import hl7 as ingest
 from monitoring.interop.models import InterfaceMessage
 
@@ -31,6 +34,8 @@ logger = logging.getLogger(__name__)
 NOT_FRAMED = "The block does not start with the MLLP start character <VT> (0x0B)."
 IDLE_TIMEOUT_SECONDS = getattr(settings, "MLLP_IDLE_TIMEOUT_SECONDS", 60)
 MAX_CONNECTIONS = getattr(settings, "MLLP_MAX_CONNECTIONS", 50)
+GROUP_WINDOW_SECONDS = getattr(settings, "MLLP_GROUP_WINDOW_SECONDS", 0.005)
+GROUP_MAX_MESSAGES = getattr(settings, "MLLP_GROUP_MAX_MESSAGES", 100)
 FALLBACK_ACK = "MSH|^~\\&|MMM||||||ACK^R01^ACK|ACK0|P|2.5.1\rMSA|AR||Internal error\r"
 
 
@@ -54,6 +59,93 @@ def handle_block(block: bytes) -> bytes:
         close_old_connections()
 
 
+def handle_blocks(blocks: list[bytes]) -> list[bytes]:
+    """Framed messages from any connections -> their ACKs, in order, stored in one
+    transaction (``group.receive_group``). Never raises."""
+    if len(blocks) == 1:
+        return [handle_block(blocks[0])]
+    close_old_connections()
+    try:
+        acks: list[bytes | None] = [None] * len(blocks)
+        texts: list[str] = []
+        readable: list[int] = []
+        for index, block in enumerate(blocks):
+            try:
+                texts.append(block.decode("utf-8"))
+                readable.append(index)
+            except UnicodeDecodeError:
+                outcome = ingest.refuse_unread(
+                    channel=InterfaceMessage.Channel.MLLP, problem=interop_errors.NOT_UTF8
+                )
+                acks[index] = outcome.ack.encode("utf-8")
+        outcomes = group.receive_group(texts, channel=InterfaceMessage.Channel.MLLP)
+        for index, outcome in zip(readable, outcomes, strict=True):
+            acks[index] = outcome.ack.encode("utf-8")
+        return acks
+    except Exception:  # noqa: BLE001 (the listener must outlive any one group)
+        logger.exception("MLLP group of %s messages could not be handled", len(blocks))
+        return [FALLBACK_ACK.encode("utf-8")] * len(blocks)
+    finally:
+        close_old_connections()
+
+
+class GroupCommit:
+    """Messages from all connections, stored a group at a time in one transaction.
+
+    A connection hands its message over and waits for its ACK (written after the commit).
+    While a group is being stored, the next one gathers; before storing, the committer
+    waits up to ``window`` seconds for more only while some open connection has no
+    message waiting yet (one busy connection never waits), and takes at most
+    ``max_messages`` at once.
+    """
+
+    def __init__(self, *, window: float, max_messages: int) -> None:
+        self.window = window
+        self.max_messages = max(1, max_messages)
+        self.connections = 0  # open now (kept by the connection handler)
+        self._pending: list[tuple[bytes, asyncio.Future]] = []
+        self._arrived = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._store = sync_to_async(handle_blocks, thread_sensitive=True)
+
+    async def submit(self, block: bytes) -> bytes:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((block, future))
+        self._arrived.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        return await future
+
+    def _full(self) -> bool:
+        return len(self._pending) >= min(self.max_messages, self.connections)
+
+    async def _gather(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.window
+        while not self._full() and (remaining := deadline - loop.time()) > 0:
+            self._arrived.clear()
+            try:
+                async with asyncio.timeout(remaining):
+                    await self._arrived.wait()
+            except TimeoutError:
+                return
+
+    async def _run(self) -> None:
+        while self._pending:  # ends when nothing waits; ``submit`` starts it again
+            if self.window > 0:
+                await self._gather()
+            taken = self._pending[: self.max_messages]
+            del self._pending[: self.max_messages]
+            try:
+                acks = await self._store([block for block, _ in taken])
+            except Exception:  # noqa: BLE001
+                logger.exception("MLLP group could not be stored")
+                acks = [FALLBACK_ACK.encode("utf-8")] * len(taken)
+            for (_, future), ack in zip(taken, acks, strict=True):
+                if not future.done():  # its connection may have gone
+                    future.set_result(ack)
+
+
 def _refuse(problem: str) -> bytes:
     close_old_connections()
     try:
@@ -64,27 +156,27 @@ def _refuse(problem: str) -> bytes:
         return FALLBACK_ACK.encode("utf-8")
 
 
-def _handler(*, idle_timeout: float, max_connections: int):
+def _handler(*, idle_timeout: float, max_connections: int, committer: GroupCommit):
     """The connection callback with the idle timeout and the cap on open connections."""
-    open_connections = 0
 
     async def handler(reader, writer) -> None:
-        nonlocal open_connections
-        if open_connections >= max_connections:
-            logger.warning("MLLP connection refused: %s already open", open_connections)
+        if committer.connections >= max_connections:
+            logger.warning("MLLP connection refused: %s already open", committer.connections)
             writer.close()
             return
-        open_connections += 1
+        committer.connections += 1
         try:
-            await _connection(reader, writer, idle_timeout=idle_timeout)
+            await _connection(reader, writer, idle_timeout=idle_timeout, handle=committer.submit)
         finally:
-            open_connections -= 1
+            committer.connections -= 1
 
     return handler
 
 
-async def _connection(reader, writer, *, idle_timeout: float = IDLE_TIMEOUT_SECONDS) -> None:
-    handle = sync_to_async(handle_block, thread_sensitive=True)
+async def _connection(
+    reader, writer, *, idle_timeout: float = IDLE_TIMEOUT_SECONDS, handle=None
+) -> None:
+    handle = handle or sync_to_async(handle_block, thread_sensitive=True)
     refuse = sync_to_async(_refuse, thread_sensitive=True)
     try:
         while True:
@@ -123,16 +215,25 @@ async def start(
     reuse_port=False,
     idle_timeout: float | None = None,
     max_connections: int | None = None,
+    group_window: float | None = None,
+    group_max: int | None = None,
 ):
     """Start listening; returns the asyncio server (``server.close()`` to stop).
 
     With ``reuse_port`` several listener processes share the port and the kernel spreads
     connections over them; one connection (and so its order of messages) stays on one.
+    ``group_window`` (seconds) and ``group_max`` (messages) shape the group commit
+    (``GroupCommit``); ``group_max=1`` stores each message in its own transaction.
     """
+    committer = GroupCommit(
+        window=GROUP_WINDOW_SECONDS if group_window is None else group_window,
+        max_messages=group_max or GROUP_MAX_MESSAGES,
+    )
     return await start_hl7_server(
         _handler(
             idle_timeout=idle_timeout or IDLE_TIMEOUT_SECONDS,
             max_connections=max_connections or MAX_CONNECTIONS,
+            committer=committer,
         ),
         host,
         port,
@@ -150,6 +251,8 @@ async def serve_forever(
     reuse_port=False,
     idle_timeout: float | None = None,
     max_connections: int | None = None,
+    group_window: float | None = None,
+    group_max: int | None = None,
 ) -> None:
     server = await start(
         host,
@@ -158,6 +261,8 @@ async def serve_forever(
         reuse_port=reuse_port,
         idle_timeout=idle_timeout,
         max_connections=max_connections,
+        group_window=group_window,
+        group_max=group_max,
     )
     if ready is not None:
         ready(server)

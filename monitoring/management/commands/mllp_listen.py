@@ -1,6 +1,10 @@
 """``manage.py mllp_listen [--host 127.0.0.1] [--port 2575] [--processes N]``: the HL7 v2
 MLLP listener.
 
+Messages arriving together on any connections are stored in one transaction (group
+commit, ``--group-max`` messages at most, ``--group-window`` ms of waiting for the other
+connections); each is answered, as if alone, after the commit.
+
 With ``--processes N`` (N > 1) the command forks N - 1 more listener processes sharing the
 port (``SO_REUSEPORT``; each with its own database connection, opened after the fork); the
 kernel spreads connections over them and one connection's messages stay in order on one
@@ -41,6 +45,19 @@ class Command(BaseCommand):
             help="connections served at once; one more is closed on accept",
         )
         parser.add_argument(
+            "--group-window",
+            type=float,
+            default=mllp.GROUP_WINDOW_SECONDS * 1000,
+            help="milliseconds to wait for messages of other connections before a group "
+            "commit (only while some connection has none waiting)",
+        )
+        parser.add_argument(
+            "--group-max",
+            type=int,
+            default=mllp.GROUP_MAX_MESSAGES,
+            help="messages stored in one transaction at most; 1 stores each alone",
+        )
+        parser.add_argument(
             "--reuse-port",
             action="store_true",
             help="let several listener processes share the port (SO_REUSEPORT)",
@@ -62,6 +79,8 @@ class Command(BaseCommand):
         idle_timeout,
         max_connections,
         processes=1,
+        group_window=mllp.GROUP_WINDOW_SECONDS * 1000,
+        group_max=mllp.GROUP_MAX_MESSAGES,
         **options,
     ):
         ingest.MAX_MESSAGE_BYTES = max_bytes  # the same limit for the stream and the parser
@@ -83,7 +102,8 @@ class Command(BaseCommand):
             where = ", ".join(str(s.getsockname()[:2]) for s in server.sockets)
             self.stdout.write(
                 f"MLLP listener on {where}; limit {max_bytes} bytes per message, "
-                f"{max_connections} connections, {idle_timeout:g} s idle."
+                f"{max_connections} connections, {idle_timeout:g} s idle; "
+                f"group commit of up to {group_max} messages, {group_window:g} ms window."
             )
             self.stdout.flush()
 
@@ -97,6 +117,8 @@ class Command(BaseCommand):
                     reuse_port=reuse_port,
                     idle_timeout=idle_timeout,
                     max_connections=max_connections,
+                    group_window=group_window / 1000,
+                    group_max=group_max,
                 )
             )
         except KeyboardInterrupt:
