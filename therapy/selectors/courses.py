@@ -273,22 +273,79 @@ class CourseTimeline:
 
 def courses_with_history(patient: Patient) -> list[MaintenanceCourse]:
     """Every valid course of the patient, oldest first, with its regimen, valid holds and
-    dose changes loaded (three queries whatever the length of the history): what
-    ``course_timelines`` draws and ``snapshot_of`` reads."""
-    return list(
+    dose changes loaded (two queries whatever the length of the history: the courses, then
+    the holds and dose changes in one UNION ALL): what ``course_timelines`` draws and
+    ``snapshot_of`` reads. ``course.holds.all()`` and ``course.dose_changes.all()`` then
+    answer from memory, in the order the prefetches gave (date, then pk)."""
+    courses = list(
         MaintenanceCourse.objects.valid()
         .filter(patient=patient)
         .select_related("regimen")
-        .prefetch_related(_valid_holds(), _valid_changes())
         .order_by("start_date", "pk")
     )
+    holds: dict[int, list[Hold]] = {c.pk: [] for c in courses}
+    changes: dict[int, list[DoseChange]] = {c.pk: [] for c in courses}
+    if courses:
+        for model, row in _holds_and_changes(patient):
+            target = holds if model is Hold else changes
+            target[row.course_id].append(row)
+    for course in courses:
+        course_holds = sorted(holds[course.pk], key=lambda h: (h.start_date, h.pk))
+        course_changes = sorted(changes[course.pk], key=lambda c: (c.effective_from, c.pk))
+        _set_prefetched(course, "holds", course_holds)
+        _set_prefetched(course, "dose_changes", course_changes)
+    return courses
+
+
+def _holds_and_changes(patient: Patient) -> list[tuple[type, Hold | DoseChange]]:
+    """The valid holds and dose changes of the patient's valid courses in one query: each
+    model's columns, the other's as typed NULLs, and which model the row is (the dose
+    changes come first, so the union's columns carry their decimal type)."""
+    models = (DoseChange, Hold)
+    fields = {f.attname: f for model in models for f in model._meta.concrete_fields}
+    columns = list(fields)
+    of_course = MaintenanceCourse.objects.valid().filter(patient=patient).values("pk")
+    parts = []
+    for model in models:
+        own = {f.attname for f in model._meta.concrete_fields}
+        selected = [
+            col if col in own else Value(None, output_field=fields[col].__class__())
+            for col in columns
+        ]
+        parts.append(
+            model.objects.valid()
+            .filter(course__in=of_course)
+            .order_by()
+            .values_list(Value(model._meta.model_name, output_field=CharField()), *selected)
+        )
+    by_name = {model._meta.model_name: model for model in models}
+    union = parts[0].union(parts[1], all=True)
+    result = []
+    for kind, *values in union:
+        model = by_name[kind]
+        own = [f.attname for f in model._meta.concrete_fields]
+        row = dict(zip(columns, values, strict=True))
+        result.append((model, model.from_db(union.db, own, [row[col] for col in own])))
+    return result
+
+
+def _set_prefetched(course: MaintenanceCourse, name: str, rows: list) -> None:
+    """What ``prefetch_related`` leaves on a course: ``course.<name>.all()`` answers from
+    ``rows`` without a query, and each row's ``course`` is this course."""
+    for row in rows:
+        row._meta.get_field("course").set_cached_value(row, course)
+    queryset = getattr(course, name).get_queryset()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    course._prefetched_objects_cache = getattr(course, "_prefetched_objects_cache", {})
+    course._prefetched_objects_cache[name] = queryset
 
 
 def course_timelines(
     patient: Patient, *, until: date, courses: list[MaintenanceCourse] | None = None
 ) -> list[CourseTimeline]:
-    """Every valid course of the patient, as plain series for the timeline charts. Three
-    queries (courses, holds, dose changes), whatever the length of the history; none when
+    """Every valid course of the patient, as plain series for the timeline charts. Two
+    queries (``courses_with_history``), whatever the length of the history; none when
     the caller passes the ``courses_with_history`` it has read already."""
     if courses is None:
         courses = courses_with_history(patient)
