@@ -203,7 +203,7 @@ def test_therapy_dates_coming_is_one_query(course, patient, django_assert_num_qu
         selectors.therapy_dates_coming([patient.pk], after=START)
 
 
-def test_courses_with_history_loads_what_the_prefetches_load_in_two_queries(
+def test_courses_with_history_loads_what_select_related_and_the_prefetches_load_in_one_query(
     course, patient, physician, django_assert_num_queries
 ):
     from django.db.models import Prefetch
@@ -232,6 +232,7 @@ def test_courses_with_history_loads_what_the_prefetches_load_in_two_queries(
     expected = list(
         MaintenanceCourse.objects.valid()
         .filter(patient=patient)
+        .select_related("regimen")
         .prefetch_related(
             Prefetch("holds", queryset=Hold.objects.valid().order_by("start_date", "pk")),
             Prefetch(
@@ -244,10 +245,14 @@ def test_courses_with_history_loads_what_the_prefetches_load_in_two_queries(
     def fields(row):
         return {k: v for k, v in vars(row).items() if k != "_state"}
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         (read,) = selectors.courses_with_history(patient)
         holds, changes = list(read.holds.all()), list(read.dose_changes.all())
         assert all(row.course is read for row in (*holds, *changes))
+        assert fields(read.regimen) == fields(expected[0].regimen)
+    assert {k: v for k, v in fields(read).items() if k != "_prefetched_objects_cache"} == {
+        k: v for k, v in fields(expected[0]).items() if k != "_prefetched_objects_cache"
+    }
     assert [fields(h) for h in holds] == [fields(h) for h in expected[0].holds.all()]
     assert [fields(c) for c in changes] == [fields(c) for c in expected[0].dose_changes.all()]
     assert len(holds) == len(changes) == 1

@@ -18,10 +18,11 @@ from therapy.models import Regimen
 TODAY = date(2026, 11, 21)
 # The timeline: the trivial page's 10 (session, user, permissions, navbar, session saved),
 # the patient, the access log row, every lab result (one query of tuples), the rule
-# settings' state (the settings in force are remembered while it is unchanged), the courses, then their holds and dose changes (one UNION ALL), transplants, response
+# settings' state (the settings in force are remembered while it is unchanged), the courses
+# with their regimens, holds and dose changes (one UNION ALL), transplants, response
 # assessments, notes, and the open flags and pending suggestions (read once for the summary
 # header and the page body).
-TIMELINE_QUERIES = 21
+TIMELINE_QUERIES = 20
 
 
 @pytest.fixture(autouse=True)
