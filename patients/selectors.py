@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -209,6 +210,41 @@ def rule_thresholds(
             version=row.version,
         )
     return result
+
+
+# ``rule_thresholds_cached``: (defaults, clinic, date, table state) -> thresholds in force.
+_THRESHOLDS_CACHE: dict[tuple, dict[str, Threshold]] = {}
+
+
+def rule_thresholds_cached(
+    keys_defaults: tuple[Threshold, ...], *, clinic_id: int | None = None, as_of: date | None = None
+) -> dict[str, Threshold]:
+    """``rule_thresholds``, remembered by this process while the rule settings table is
+    unchanged: one small query reads the table's state (its rows' count, newest id, newest
+    change, sums of values and versions), and only a new state reads the settings again.
+    Any version added, edited through ``save()`` or removed changes that state, so the
+    next request sees it; the date is part of the key, so a version dated in the future
+    applies from its day. (Stored versions are never edited in place: admin shows them
+    read-only, and a change is a new version.)"""
+    as_of = as_of or timezone.localdate()
+    key = (tuple(keys_defaults), clinic_id, as_of, _rule_settings_state())
+    found = _THRESHOLDS_CACHE.get(key)
+    if found is None:
+        found = rule_thresholds(keys_defaults, clinic_id=clinic_id, as_of=as_of)
+        if len(_THRESHOLDS_CACHE) > 64:  # old states and dates: never read again
+            _THRESHOLDS_CACHE.clear()
+        _THRESHOLDS_CACHE[key] = found
+    return dict(found)
+
+
+def _rule_settings_state() -> tuple:
+    table = connection.ops.quote_name(RuleSetting._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*), MAX(id), MAX(updated_at), SUM(value), SUM(version) "  # noqa: S608  # nosec B608
+            f"FROM {table}"
+        )
+        return tuple(str(value) for value in cursor.fetchone())
 
 
 def rule_settings_in_force() -> list[RuleSetting]:

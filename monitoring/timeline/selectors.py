@@ -35,7 +35,7 @@ from patients.formatting import clinical_number
 from patients.models import LabResult, Patient
 from patients.nursing.selectors import note_events
 from patients.rulebook import Finding, Threshold
-from patients.selectors import cytogenetic_risk_for, rule_thresholds
+from patients.selectors import cytogenetic_risk_for, rule_thresholds_cached
 from therapy import dosing
 from therapy import selectors as therapy_selectors
 
@@ -139,7 +139,8 @@ DRAWN_KEYS = frozenset(
 
 
 def _rules(clinic_id: int) -> dict[str, Threshold]:
-    """The thresholds in force for the patient's clinic, as the flags use them."""
+    """The thresholds in force for the patient's clinic, as the flags use them (remembered
+    while the rule settings are unchanged: one small query instead of the settings' rows)."""
     defaults = (
         *imwg.DEFAULTS,
         *(
@@ -148,7 +149,7 @@ def _rules(clinic_id: int) -> dict[str, Threshold]:
             if t.key in DRAWN_KEYS
         ),
     )
-    return rule_thresholds(defaults, clinic_id=clinic_id)
+    return rule_thresholds_cached(defaults, clinic_id=clinic_id)
 
 
 def timeline_for(patient: Patient, *, today: date) -> Timeline:

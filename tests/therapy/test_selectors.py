@@ -201,3 +201,60 @@ def test_therapy_dates_coming_gives_the_first_fact_dated_later_and_what_it_is(
 def test_therapy_dates_coming_is_one_query(course, patient, django_assert_num_queries):
     with django_assert_num_queries(1):
         selectors.therapy_dates_coming([patient.pk], after=START)
+
+
+def test_courses_with_history_loads_what_select_related_and_the_prefetches_load_in_one_query(
+    course, patient, physician, django_assert_num_queries
+):
+    from django.db.models import Prefetch
+    from django.utils import timezone
+
+    from therapy.models import DoseChange, Hold, MaintenanceCourse
+
+    services.dose_change(
+        course=course,
+        user=physician,
+        level=dosing.LEVEL_5_21,
+        effective_from=START + timedelta(days=60),
+        reason="hematologic_toxicity",
+    )
+    services.hold_start(
+        course=course,
+        user=physician,
+        start_date=START + timedelta(days=10),
+        end_date=START + timedelta(days=20),
+        reason="neutropenia",
+    )
+    wrong = services.hold_start(
+        course=course, user=physician, start_date=START + timedelta(days=30), reason="other"
+    )
+    Hold.objects.filter(pk=wrong.pk).update(entered_in_error_at=timezone.now())
+    expected = list(
+        MaintenanceCourse.objects.valid()
+        .filter(patient=patient)
+        .select_related("regimen")
+        .prefetch_related(
+            Prefetch("holds", queryset=Hold.objects.valid().order_by("start_date", "pk")),
+            Prefetch(
+                "dose_changes",
+                queryset=DoseChange.objects.valid().order_by("effective_from", "pk"),
+            ),
+        )
+    )
+
+    def fields(row):
+        return {k: v for k, v in vars(row).items() if k != "_state"}
+
+    with django_assert_num_queries(1):
+        (read,) = selectors.courses_with_history(patient)
+        holds, changes = list(read.holds.all()), list(read.dose_changes.all())
+        assert all(row.course is read for row in (*holds, *changes))
+        assert fields(read.regimen) == fields(expected[0].regimen)
+    assert {k: v for k, v in fields(read).items() if k != "_prefetched_objects_cache"} == {
+        k: v for k, v in fields(expected[0]).items() if k != "_prefetched_objects_cache"
+    }
+    assert [fields(h) for h in holds] == [fields(h) for h in expected[0].holds.all()]
+    assert [fields(c) for c in changes] == [fields(c) for c in expected[0].dose_changes.all()]
+    assert len(holds) == len(changes) == 1
+    assert changes[0].to_dose_mg == changes[0].to_level.dose_mg == dosing.LEVEL_5_21.dose_mg
+    assert str(changes[0].from_dose_mg) == str(expected[0].dose_changes.all()[0].from_dose_mg)

@@ -9,7 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
+from django.db import connection
 from django.db.models import CharField, Prefetch, QuerySet, Value
 
 from patients.models import Patient
@@ -273,22 +275,134 @@ class CourseTimeline:
 
 def courses_with_history(patient: Patient) -> list[MaintenanceCourse]:
     """Every valid course of the patient, oldest first, with its regimen, valid holds and
-    dose changes loaded (three queries whatever the length of the history): what
-    ``course_timelines`` draws and ``snapshot_of`` reads."""
-    return list(
-        MaintenanceCourse.objects.valid()
-        .filter(patient=patient)
-        .select_related("regimen")
-        .prefetch_related(_valid_holds(), _valid_changes())
-        .order_by("start_date", "pk")
-    )
+    dose changes loaded, in one query whatever the length of the history (a UNION ALL of
+    the four tables' rows): what ``course_timelines`` draws and ``snapshot_of`` reads.
+    ``course.regimen``, ``course.holds.all()`` and ``course.dose_changes.all()`` then answer
+    from memory, as after ``select_related`` and the prefetches (holds by start date, dose
+    changes by effective date, then pk)."""
+    rows: dict[type, list] = {model: [] for model in _UNION_MODELS.values()}
+    for row in _course_history_rows(patient):
+        rows[type(row)].append(row)
+    regimens = {regimen.pk: regimen for regimen in rows[Regimen]}
+    courses = sorted(rows[MaintenanceCourse], key=lambda c: (c.start_date, c.pk))
+    holds: dict[int, list[Hold]] = {c.pk: [] for c in courses}
+    changes: dict[int, list[DoseChange]] = {c.pk: [] for c in courses}
+    for hold in sorted(rows[Hold], key=lambda h: (h.start_date, h.pk)):
+        holds[hold.course_id].append(hold)
+    for change in sorted(rows[DoseChange], key=lambda c: (c.effective_from, c.pk)):
+        changes[change.course_id].append(change)
+    for course in courses:
+        MaintenanceCourse._meta.get_field("regimen").set_cached_value(
+            course, regimens[course.regimen_id]
+        )
+        _set_prefetched(course, "holds", holds[course.pk])
+        _set_prefetched(course, "dose_changes", changes[course.pk])
+    return courses
+
+
+# The rows ``courses_with_history`` reads, by the kind its query labels them with.
+_UNION_MODELS = {
+    "course": MaintenanceCourse,
+    "regimen": Regimen,
+    "dosechange": DoseChange,
+    "hold": Hold,
+}
+_VALID_COURSES = (
+    "SELECT c.id FROM {course} c WHERE c.patient_id = %s AND c.entered_in_error_at IS NULL"
+)
+_UNION_WHERE = {
+    "course": "r.patient_id = %s AND r.entered_in_error_at IS NULL",
+    "regimen": "r.id IN (SELECT c.regimen_id FROM {course} c WHERE c.patient_id = %s AND "
+    "c.entered_in_error_at IS NULL)",
+    "dosechange": f"r.entered_in_error_at IS NULL AND r.course_id IN ({_VALID_COURSES})",
+    "hold": f"r.entered_in_error_at IS NULL AND r.course_id IN ({_VALID_COURSES})",
+}
+
+
+def _course_history_rows(patient: Patient) -> list:
+    """The patient's valid courses, their regimens and their valid holds and dose changes
+    as model instances, from one query. The SQL is written once per process (the ORM took
+    longer to compile such a union than the round trips it saves); each model has its own
+    columns in it (NULL in the other models' rows), and each value goes through the
+    converters the ORM applies to its column."""
+    sql, slots = _course_history_sql(connection.vendor)
+    converters = _converters(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [patient.pk] * len(_UNION_MODELS))
+        fetched = cursor.fetchall()
+    result = []
+    for kind, *values in fetched:
+        model = _UNION_MODELS[kind]
+        converted = []
+        for field, index in zip(model._meta.concrete_fields, slots[kind], strict=True):
+            value = values[index]
+            col, field_converters = converters[field]
+            for converter in field_converters:
+                value = converter(value, col, connection)
+            converted.append(value)
+        names = [f.attname for f in model._meta.concrete_fields]
+        result.append(model.from_db(connection.alias, names, converted))
+    return result
+
+
+@cache
+def _course_history_sql(vendor: str) -> tuple[str, dict[str, list[int]]]:
+    """``SELECT kind, <every model's columns>`` per model, joined by UNION ALL, and where
+    each model's columns are in a row (after the kind). The column names come from the
+    models' metadata; the patient id is the only input."""
+    quote = connection.ops.quote_name
+    slots: dict[str, list[int]] = {}
+    nulls: list[str] = []  # typed, so each column of the union has its one type
+    for kind, model in _UNION_MODELS.items():
+        fields = model._meta.concrete_fields
+        slots[kind] = list(range(len(nulls), len(nulls) + len(fields)))
+        nulls += [f"CAST(NULL AS {field.db_type(connection)})" for field in fields]
+    parts = []
+    for kind, model in _UNION_MODELS.items():
+        selected = list(nulls)
+        for field, index in zip(model._meta.concrete_fields, slots[kind], strict=True):
+            selected[index] = f"r.{quote(field.column)}"
+        if not parts:  # the first part names the columns
+            selected = [f"{value} AS v{index}" for index, value in enumerate(selected)]
+        where = _UNION_WHERE[kind].format(course=quote(MaintenanceCourse._meta.db_table))
+        parts.append(
+            f"SELECT '{kind}' AS kind, {', '.join(selected)} "  # noqa: S608  # nosec B608
+            f"FROM {quote(model._meta.db_table)} r WHERE {where}"
+        )
+    return " UNION ALL ".join(parts), slots
+
+
+@cache
+def _converters(vendor: str) -> dict:
+    """Per field of both models, its column and the converters the ORM applies to it."""
+    result = {}
+    for model in _UNION_MODELS.values():
+        for field in model._meta.concrete_fields:
+            col = field.get_col(model._meta.db_table)
+            result[field] = (
+                col,
+                connection.ops.get_db_converters(col) + col.get_db_converters(connection),
+            )
+    return result
+
+
+def _set_prefetched(course: MaintenanceCourse, name: str, rows: list) -> None:
+    """What ``prefetch_related`` leaves on a course: ``course.<name>.all()`` answers from
+    ``rows`` without a query, and each row's ``course`` is this course."""
+    for row in rows:
+        row._meta.get_field("course").set_cached_value(row, course)
+    queryset = getattr(course, name).get_queryset()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    course._prefetched_objects_cache = getattr(course, "_prefetched_objects_cache", {})
+    course._prefetched_objects_cache[name] = queryset
 
 
 def course_timelines(
     patient: Patient, *, until: date, courses: list[MaintenanceCourse] | None = None
 ) -> list[CourseTimeline]:
-    """Every valid course of the patient, as plain series for the timeline charts. Three
-    queries (courses, holds, dose changes), whatever the length of the history; none when
+    """Every valid course of the patient, as plain series for the timeline charts. One
+    query (``courses_with_history``), whatever the length of the history; none when
     the caller passes the ``courses_with_history`` it has read already."""
     if courses is None:
         courses = courses_with_history(patient)

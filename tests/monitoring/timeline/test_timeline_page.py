@@ -18,10 +18,11 @@ from therapy.models import Regimen
 TODAY = date(2026, 11, 21)
 # The timeline: the trivial page's 10 (session, user, permissions, navbar, session saved),
 # the patient, the access log row, every lab result (one query of tuples), the rule
-# settings, the courses with their holds and dose changes (three), transplants, response
+# settings' state (the settings in force are remembered while it is unchanged), the courses
+# with their regimens, holds and dose changes (one UNION ALL), transplants, response
 # assessments, notes, and the open flags and pending suggestions (read once for the summary
 # header and the page body).
-TIMELINE_QUERIES = 22
+TIMELINE_QUERIES = 20
 
 
 @pytest.fixture(autouse=True)
@@ -144,6 +145,7 @@ def test_timeline_query_count_does_not_grow_with_history(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    client.get(url)  # the rule settings in force, remembered (one small query from now on)
     with CaptureQueriesContext(connection) as short:
         assert client.get(url).status_code == 200
     monthly_cbcs(patient, 120, start=date(2015, 1, 1))  # ten years of monthly labs
@@ -390,6 +392,7 @@ def test_data_tables_query_count_does_not_grow_with_history(client_for, physicia
     client = client_for(physician)
     url = reverse("monitoring:timeline_tables", args=[patient.public_id])
     monthly_cbcs(patient, 3)
+    client.get(url)  # the rule settings in force, remembered
     with CaptureQueriesContext(connection) as short:
         assert client.get(url).status_code == 200
     monthly_cbcs(patient, 60, start=date(2018, 1, 1))
@@ -409,3 +412,70 @@ def test_a_three_month_gap_in_counts_is_not_bridged_on_the_page(
         "counts-figure",
     )
     assert counts["data"][0]["y"] == [1.9, 1.9, None, 1.9]
+
+
+def hold_lines(response) -> list[str]:
+    return [
+        a["text"]
+        for a in figure(response, "counts-figure")["layout"].get("annotations", [])
+        if a.get("text", "").startswith("hold <")
+    ]
+
+
+@pytest.mark.django_db
+def test_a_new_rule_settings_version_is_drawn_on_the_next_request(
+    client_for, physician, patient, course, django_assert_num_queries
+):
+    from patients.models import RuleSetting
+
+    client = client_for(physician)
+    url = reverse("monitoring:timeline", args=[patient.public_id])
+    assert "hold < 0.5" in str(hold_lines(client.get(url)))
+    client.get(url)
+    with django_assert_num_queries(TIMELINE_QUERIES):  # remembered: one query for the state
+        client.get(url)
+    newest = RuleSetting.objects.filter(key="dosing.hold.anc_below").order_by("-version").first()
+    RuleSetting.objects.create(
+        key="dosing.hold.anc_below",
+        version=(newest.version if newest else 0) + 1,
+        clinic=patient.clinic,
+        value=Decimal("0.75"),
+        unit="10^9/L",
+        status="common",
+        source="Local policy",
+        effective_from=TODAY,
+    )
+    with django_assert_num_queries(TIMELINE_QUERIES + 1):  # a new state: the settings read
+        lines = str(hold_lines(client.get(url)))
+    assert "hold < 0.75" in lines and "hold < 0.5 " not in lines
+    # A version edited in place through save() (admin never does: a change is a new
+    # version) is seen on the next request too.
+    RuleSetting.objects.filter(value=Decimal("0.75")).get().save()  # updated_at moves
+    row = RuleSetting.objects.get(value=Decimal("0.75"))
+    row.value = Decimal("0.8")
+    row.save()
+    assert "hold < 0.8" in str(hold_lines(client.get(url)))
+
+
+@pytest.mark.django_db
+def test_a_rule_settings_version_dated_tomorrow_applies_from_tomorrow(
+    client_for, physician, patient, course, time_machine
+):
+    from patients.models import RuleSetting
+
+    client = client_for(physician)
+    url = reverse("monitoring:timeline", args=[patient.public_id])
+    RuleSetting.objects.create(
+        key="dosing.hold.platelets_below",
+        version=99,
+        clinic=patient.clinic,
+        value=Decimal("40"),
+        unit="10^9/L",
+        status="common",
+        source="Local policy",
+        effective_from=TODAY + timedelta(days=1),
+    )
+    assert "hold < 30" in str(hold_lines(client.get(url)))
+    time_machine.move_to(timezone.make_aware(datetime.combine(TODAY + timedelta(days=1), time(9))))
+    client = client_for(physician)  # a new day's session
+    assert "hold < 40" in str(hold_lines(client.get(url)))
