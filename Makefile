@@ -19,12 +19,16 @@ run: setup ## migrate, seed the demo clinic, start web + Celery worker + beat
 	@echo ""
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
+# pytest-xdist runs one test process per core, each with a test database and a Redis database
+# of its own (tests/conftest.py). `--dist load` hands out tests in pytest-django's order, so a
+# process never runs a database test after a transactional one has flushed the catalogue rows
+# the migrations wrote (`worksteal` does: 166 errors). PYTEST_ARGS=-n0 runs in one process.
 test: setup browser ## lint, security lint, migration check, the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -r config patients therapy monitoring -c pyproject.toml
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist load $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed node_modules/.installed
 

@@ -1,11 +1,15 @@
 """Personas and shared fixtures: a nurse, a physician and a REMS administrator in clinic A,
 and an outsider (a physician) in clinic B."""
 
+import os
+from urllib.parse import urlsplit
+
 import hypothesis
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.test import override_settings
 
 from patients.roles import NURSE, PHYSICIAN, REMS_ADMINISTRATOR, ensure_roles
 from tests.ci import ci_enabled
@@ -19,6 +23,43 @@ from tests.factories import (
 
 # Hypothesis loads its "ci" profile whenever CI is set, even to "false": decide here.
 hypothesis.settings.load_profile("ci" if ci_enabled() else "default")
+
+
+REDIS_URL_GIVEN = settings.REDIS_URL  # before a worker takes a database of its own
+
+
+def _redis_database_of_this_worker() -> None:
+    """Under pytest-xdist each worker process has a Redis database of its own: gw0 keeps
+    REDIS_URL's database, gwN takes the one N below it (CI's 15 -> 15, 14). Queues, results,
+    cached pages and beat locks of two workers then never meet: a Celery worker started by one
+    test process cannot take another's task. (Each also has its own test database, named
+    ``..._gwN`` by pytest-django.) Django has read the settings before this conftest runs, so
+    they are overridden here, and the environment too for the worker processes tests start."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not settings.REDIS_URL or not worker.startswith("gw") or worker == "gw0":
+        return
+    url = urlsplit(settings.REDIS_URL)
+    database = int(url.path.strip("/") or 0) - int(worker.removeprefix("gw"))
+    if database < 0:
+        raise pytest.UsageError(
+            f"xdist worker {worker} needs Redis database {database}: "
+            "give REDIS_URL a higher database number or run fewer workers (-n)"
+        )
+    own = url._replace(path=f"/{database}").geturl()
+    os.environ["REDIS_URL"] = own
+    override_settings(
+        REDIS_URL=own,
+        CELERY_BROKER_URL=own,
+        CELERY_RESULT_BACKEND=own,
+        CACHES={"default": {**settings.CACHES["default"], "LOCATION": own}},
+    ).enable()  # its setting_changed signal makes Django open the cache anew
+
+    from config.celery import app
+
+    app.conf.update(broker_url=own, result_backend=own)
+
+
+_redis_database_of_this_worker()
 
 
 def pytest_report_header(config):
