@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from unittest import mock
 
@@ -270,7 +271,10 @@ def test_the_committer_stores_waiting_messages_of_several_connections_together(t
         committer.connections = 3
         return await asyncio.gather(*(committer.submit(b"m%d" % i) for i in range(3)))
 
-    acks = asyncio.run(run())
+    # In its own thread: a browser test earlier in the same xdist worker leaves Playwright's
+    # event loop set as running in this one, and asyncio.run() refuses to nest.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        acks = pool.submit(asyncio.run, run()).result(timeout=30)
 
     assert acks == [b"ACK m0", b"ACK m1", b"ACK m2"]
     assert calls == [3]
