@@ -109,7 +109,9 @@ class _RemsPatientRow:
             setattr(self, "pk" if name == "id" else name, value)
         enrollment = row[own:]
         # The enrollment's status is never null: a null one means no enrollment row.
-        self.rems_enrollment = _RemsEnrollmentRow(*enrollment) if enrollment[0] is not None else None
+        self.rems_enrollment = (
+            _RemsEnrollmentRow(*enrollment) if enrollment[0] is not None else None
+        )
 
     def age_on(self, on: date) -> int:  # as ``Patient.age_on``
         return Patient.age_on(self, on)
