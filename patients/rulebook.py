@@ -133,7 +133,31 @@ def in_force(
     """The thresholds in force: a rule module's defaults with the clinic's rule settings
     laid over them, key by key. A partial table (one key a caller overrides) keeps every
     other default; the one semantics every rule module uses."""
+    if isinstance(settings, BatchThresholds):
+        return settings.laid_over(defaults)
     return {**thresholds_by_key(defaults), **(settings or {})}
+
+
+class BatchThresholds(dict):
+    """A clinic's thresholds in force for one batch of evaluations (never changed once
+    built): ``in_force`` lays them over each rule module's defaults once, not on every
+    lookup, and hands each caller its own copy of the same table."""
+
+    _MAX_MERGED = 64  # a caller joining defaults anew each call builds a new tuple each time
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # id(defaults) -> (defaults, table): the tuple is kept, so its id is not reused.
+        self._merged: dict[int, tuple[Any, dict[str, Threshold]]] = {}
+
+    def laid_over(self, defaults: tuple[Threshold, ...] | list[Threshold]) -> dict[str, Threshold]:
+        found = self._merged.get(id(defaults))
+        if found is None or found[0] is not defaults:
+            if len(self._merged) >= self._MAX_MERGED:
+                self._merged.clear()
+            found = (defaults, {**thresholds_by_key(defaults), **self})
+            self._merged[id(defaults)] = found
+        return dict(found[1])
 
 
 # The rule setting keys the software reads, registered by the apps that own the rules (the

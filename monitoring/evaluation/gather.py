@@ -22,7 +22,7 @@ from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_quantity
 from patients.lab_selectors import HCG_CODES, end_of_day, local_date
 from patients.models import CURRENT_RESULT, LabResult, Patient
-from patients.rulebook import Threshold
+from patients.rulebook import BatchThresholds, Threshold
 from patients.selectors import WeightUsed, rule_settings_coming, rule_thresholds, weight_history
 from therapy import selectors as therapy_selectors
 
@@ -119,7 +119,7 @@ def _gather(patient_ids: list[int], as_of: date) -> _Batch:
     }
     defaults = tuple(all_rule_defaults())
     thresholds = {
-        clinic_id: rule_thresholds(defaults, clinic_id=clinic_id, as_of=as_of)
+        clinic_id: BatchThresholds(rule_thresholds(defaults, clinic_id=clinic_id, as_of=as_of))
         for clinic_id in {p.clinic_id for p in patients.values()}
     }
     in_scope = [pid for pid, p in patients.items() if _in_scope(p)]

@@ -1,5 +1,6 @@
 """The selector contract the monitoring app codes against, and its pinned query counts."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -258,3 +259,48 @@ def test_courses_with_history_loads_what_select_related_and_the_prefetches_load_
     assert len(holds) == len(changes) == 1
     assert changes[0].to_dose_mg == changes[0].to_level.dose_mg == dosing.LEVEL_5_21.dose_mg
     assert str(changes[0].from_dose_mg) == str(expected[0].dose_changes.all()[0].from_dose_mg)
+
+
+def test_course_snapshots_read_as_tuples_are_the_snapshots_of_the_course_models(
+    course, patient, physician
+):
+    hold = services.hold_start(
+        course=course, user=physician, start_date=START + timedelta(days=10), reason="neutropenia"
+    )
+    services.hold_end(
+        hold=hold,
+        user=physician,
+        end_date=START + timedelta(days=17),
+        resume_level=dosing.LEVEL_5_21,
+    )
+    services.hold_start(
+        course=course, user=physician, start_date=START + timedelta(days=40), reason="infection"
+    )
+    for days in (0, 12, 17, 30, 41, 60):
+        as_of = START + timedelta(days=days)
+        [model] = [c for c in selectors.courses_with_history(patient) if c.pk == course.pk]
+        expected = selectors.snapshot_of(model, as_of=as_of)
+        [got] = selectors.course_snapshots([patient.pk], as_of=as_of).values()
+        # The calendar is an object of its own: the same days, from the same facts.
+        assert replace(got, calendar=None) == replace(expected, calendar=None)
+        days = [START + timedelta(days=n) for n in range(90)]
+        assert [got.calendar.day(d) for d in days] == [expected.calendar.day(d) for d in days]
+    assert expected.on_hold and not expected.held_for_cytopenia
+    assert len(expected.cytopenia_holds) == 1
+
+
+def test_rems_states_read_as_tuples_are_the_states_of_the_patient_models(
+    clinic_a, physician, patient, enrolled
+):
+    from therapy.selectors import rems
+
+    woman = PatientFactory(
+        clinic=clinic_a, sex_at_birth="female", date_of_birth=date(2010, 6, 1), menses_regular=None
+    )
+    ids = [*_cohort(clinic_a, 4), patient.pk, woman.pk]
+    as_of = START + timedelta(days=10)
+    from_models = rems._states_of(list(rems._rems_rows(ids, as_of=as_of)), as_of=as_of)
+    assert selectors.rems_states(ids, as_of=as_of) == from_models
+    assert from_models[woman.pk].risk_category is None
+    assert from_models[woman.pk].changes  # the suggested category turns adult later
+    assert from_models[patient.pk].risk_category is not None

@@ -72,16 +72,104 @@ class CourseSnapshot:
 def course_snapshots(patient_ids: list[int], *, as_of: date) -> dict[int, CourseSnapshot]:
     """CONTRACT. Active courses of these patients on ``as_of``, keyed by patient id.
 
-    Three queries whatever the number of patients (courses with regimen, holds, dose
-    changes). A course starting after ``as_of`` has no cycle yet and is left out.
+    Three queries whatever the number of patients (courses with their regimen's name and
+    dosing days, valid holds, valid dose changes), read as tuples: no model instance is
+    built (the sweep reads every course of a batch). A course starting after ``as_of`` has
+    no cycle yet and is left out. The same snapshot as ``snapshot_of`` on the course.
     """
-    courses = (
+    rows = (
         MaintenanceCourse.objects.active()
         .filter(patient_id__in=list(patient_ids), start_date__lte=as_of)
-        .select_related("regimen")
-        .prefetch_related(_valid_holds(), _valid_changes())
+        .values_list(*_CourseRow.COLUMNS)
     )
-    return {course.patient_id: snapshot_of(course, as_of=as_of) for course in courses}
+    courses = [_CourseRow(*row) for row in rows]
+    if not courses:
+        return {}
+    ids = [course.pk for course in courses]
+    holds: dict[int, list[_HoldRow]] = {pk: [] for pk in ids}
+    for course_id, *values in (
+        Hold.objects.valid()
+        .filter(course_id__in=ids)
+        .order_by("start_date", "pk")
+        .values_list("course_id", "start_date", "end_date", "reason")
+    ):
+        holds[course_id].append(_HoldRow(*values))
+    changes: dict[int, list[_ChangeRow]] = {pk: [] for pk in ids}
+    for course_id, *values in (
+        DoseChange.objects.valid()
+        .filter(course_id__in=ids)
+        .order_by("effective_from", "pk")
+        .values_list("course_id", "effective_from", "to_dose_mg", "to_dosing_days")
+    ):
+        changes[course_id].append(_ChangeRow(*values))
+    return {
+        course.patient_id: _snapshot(
+            course,
+            regimen_name=course.regimen_name,
+            dosing_days_spec=course.dosing_days_spec,
+            holds=holds[course.pk],
+            changes=changes[course.pk],
+            as_of=as_of,
+        )
+        for course in courses
+    }
+
+
+class _CourseRow:
+    """The columns of a course (and its regimen) a snapshot reads, from one tuple."""
+
+    __slots__ = (
+        "pk",
+        "patient_id",
+        "start_date",
+        "start_dose_mg",
+        "start_dosing_days",
+        "cycle_days",
+        "regimen_name",
+        "dosing_days_spec",
+    )
+    COLUMNS = (
+        "id",
+        "patient_id",
+        "start_date",
+        "start_dose_mg",
+        "start_dosing_days",
+        "cycle_days",
+        "regimen__name",
+        "regimen__dosing_days_spec",
+    )
+
+    def __init__(self, *values) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def start_level(self) -> DoseLevel | None:  # as ``MaintenanceCourse.start_level``
+        if self.start_dose_mg is None:
+            return None
+        return DoseLevel(self.start_dose_mg, self.start_dosing_days, self.cycle_days)
+
+
+class _HoldRow:
+    __slots__ = ("start_date", "end_date", "reason")
+
+    def __init__(self, start_date: date, end_date: date | None, reason: str) -> None:
+        self.start_date, self.end_date, self.reason = start_date, end_date, reason
+
+    @property
+    def for_cytopenia(self) -> bool:  # as ``Hold.for_cytopenia``
+        return self.reason in Hold.CYTOPENIA
+
+
+class _ChangeRow:
+    __slots__ = ("effective_from", "to_dose_mg", "to_dosing_days")
+
+    def __init__(self, effective_from: date, to_dose_mg: Decimal, to_dosing_days: int) -> None:
+        self.effective_from, self.to_dose_mg, self.to_dosing_days = (
+            effective_from,
+            to_dose_mg,
+            to_dosing_days,
+        )
 
 
 def course_snapshot_for(
@@ -102,15 +190,34 @@ def course_snapshot_for(
 
 def snapshot_of(course: MaintenanceCourse, *, as_of: date) -> CourseSnapshot:
     """The snapshot of one course whose holds and dose changes are loaded (or loadable)."""
-    holds = list(course.holds.all())
-    changes = list(course.dose_changes.all())
+    return _snapshot(
+        course,
+        regimen_name=course.regimen.name,
+        dosing_days_spec=course.regimen.dosing_days_spec,
+        holds=list(course.holds.all()),
+        changes=list(course.dose_changes.all()),
+        as_of=as_of,
+    )
+
+
+def _snapshot(
+    course,
+    *,
+    regimen_name: str,
+    dosing_days_spec: str | None,
+    holds: list,
+    changes: list,
+    as_of: date,
+) -> CourseSnapshot:
+    """A course's snapshot from its columns (a model or a ``_CourseRow``), its valid holds
+    by start date and its valid dose changes by effective date."""
     calendar = course_calendar(course, holds, changes)
     day = calendar.day(as_of)
     level = level_on(course, changes, as_of)
     covering = _hold_covering(holds, as_of)
     is_dosing = day.is_dosing_day
     if level is None and not day.on_hold:
-        is_dosing = day.day in parse_days(course.regimen.dosing_days_spec or "")
+        is_dosing = day.day in parse_days(dosing_days_spec or "")
     return CourseSnapshot(
         course_id=course.pk,
         patient_id=course.patient_id,
@@ -121,7 +228,7 @@ def snapshot_of(course: MaintenanceCourse, *, as_of: date) -> CourseSnapshot:
         on_hold=day.on_hold,
         held_for_cytopenia=bool(covering and covering.for_cytopenia),
         current_level=level,
-        regimen_name=course.regimen.name,
+        regimen_name=regimen_name,
         includes_lenalidomide=course.start_dose_mg is not None,
         calendar=calendar,
         cytopenia_holds=tuple(

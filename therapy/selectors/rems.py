@@ -41,7 +41,88 @@ def rems_states(patient_ids: list[int], *, as_of: date) -> dict[int, RemsState]:
     course start; one rule-settings query per clinic among them; pregnancy tests from the
     lab record (``patients.lab_selectors``, one query for the batch).
     """
-    return _states_of(list(_rems_rows(patient_ids, as_of=as_of)), as_of=as_of)
+    return _states_of(_rems_tuples(patient_ids, as_of=as_of), as_of=as_of)
+
+
+class _RemsEnrollmentRow:
+    """The enrollment columns the REMS rules read (as ``RemsEnrollment``)."""
+
+    __slots__ = (
+        "status",
+        "patient_risk_category",
+        "enrolled_on",
+        "agreement_signed_on",
+        "prescriber_certification_expires_on",
+    )
+
+    def __init__(self, *values) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def is_active(self) -> bool:  # as ``RemsEnrollment.is_active``
+        return (
+            self.status == RemsEnrollment.Status.ACTIVE
+            and self.enrolled_on is not None
+            and self.agreement_signed_on is not None
+        )
+
+
+class _RemsPatientRow:
+    """A patient as ``_states_of`` reads it (the columns of ``_rems_annotate``), from one
+    tuple: no model instance."""
+
+    __slots__ = (
+        "pk",
+        "clinic_id",
+        "date_of_birth",
+        "sex_at_birth",
+        "reproductive_potential",
+        "hysterectomy",
+        "bilateral_oophorectomy",
+        "menses_regular",
+        "auth_obtained_on",
+        "auth_expires_on",
+        "last_survey_on",
+        "therapy_start",
+        "rems_enrollment",
+    )
+    COLUMNS = (
+        "id",
+        "clinic_id",
+        "date_of_birth",
+        "sex_at_birth",
+        "reproductive_potential",
+        "hysterectomy",
+        "bilateral_oophorectomy",
+        "menses_regular",
+        "auth_obtained_on",
+        "auth_expires_on",
+        "last_survey_on",
+        "therapy_start",
+    )
+    ENROLLMENT_COLUMNS = tuple(f"rems_enrollment__{name}" for name in _RemsEnrollmentRow.__slots__)
+
+    def __init__(self, row: tuple) -> None:
+        own = len(self.COLUMNS)
+        for name, value in zip(self.COLUMNS, row[:own], strict=True):
+            setattr(self, "pk" if name == "id" else name, value)
+        enrollment = row[own:]
+        # The enrollment's status is never null: a null one means no enrollment row.
+        self.rems_enrollment = (
+            _RemsEnrollmentRow(*enrollment) if enrollment[0] is not None else None
+        )
+
+    def age_on(self, on: date) -> int:  # as ``Patient.age_on``
+        return Patient.age_on(self, on)
+
+
+def _rems_tuples(patient_ids: list[int], *, as_of: date) -> list[_RemsPatientRow]:
+    """``_rems_rows`` read as tuples (one query, a left join to the enrollment)."""
+    rows = _rems_rows(patient_ids, as_of=as_of).values_list(
+        *_RemsPatientRow.COLUMNS, *_RemsPatientRow.ENROLLMENT_COLUMNS
+    )
+    return [_RemsPatientRow(row) for row in rows]
 
 
 def _states_of(
@@ -168,6 +249,8 @@ def _rems_annotate(patients: QuerySet[Patient], *, as_of: date) -> QuerySet[Pati
 
 
 def _enrollment_of(patient: Patient) -> RemsEnrollment | None:
+    if isinstance(patient, _RemsPatientRow):
+        return patient.rems_enrollment
     try:
         return patient.rems_enrollment
     except RemsEnrollment.DoesNotExist:
