@@ -22,6 +22,7 @@ from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_quantity
 from patients.lab_selectors import HCG_CODES, end_of_day, local_date
 from patients.models import CURRENT_RESULT, LabResult, Patient
+from patients.rows import fields_of
 from patients.rulebook import BatchThresholds, Threshold
 from patients.selectors import WeightUsed, rule_settings_coming, rule_thresholds, weight_history
 from therapy import selectors as therapy_selectors
@@ -30,20 +31,6 @@ from therapy import selectors as therapy_selectors
 class _Result:
     """A lab result as the rules read it: the columns they use, read as a tuple (no model
     instance), with its local collection time worked out once."""
-
-    __slots__ = (
-        "pk",
-        "patient_id",
-        "test_code",
-        "canonical_value",
-        "canonical_unit",
-        "qualitative",
-        "ref_low",
-        "result_status",
-        "collected_at",
-        "collected_local",
-        "collected_on",
-    )
 
     COLUMNS = (
         "id",
@@ -56,6 +43,7 @@ class _Result:
         "result_status",
         "collected_at",
     )
+    __slots__ = (*fields_of(COLUMNS), "collected_local", "collected_on")
 
     def __init__(self, row: tuple, tz: tzinfo) -> None:
         (

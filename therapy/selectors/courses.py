@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import CharField, Prefetch, QuerySet, Value
 
 from patients.models import Patient
+from patients.rows import TupleRow, fields_of
 from therapy import cycles
 from therapy.dosing import DoseLevel
 from therapy.models import (
@@ -106,7 +107,7 @@ def course_snapshots(patient_ids: list[int], *, as_of: date) -> dict[int, Course
         course.patient_id: _snapshot(
             course,
             regimen_name=course.regimen_name,
-            dosing_days_spec=course.dosing_days_spec,
+            dosing_days_spec=course.regimen_dosing_days_spec,
             holds=holds[course.pk],
             changes=changes[course.pk],
             as_of=as_of,
@@ -115,19 +116,9 @@ def course_snapshots(patient_ids: list[int], *, as_of: date) -> dict[int, Course
     }
 
 
-class _CourseRow:
+class _CourseRow(TupleRow):
     """The columns of a course (and its regimen) a snapshot reads, from one tuple."""
 
-    __slots__ = (
-        "pk",
-        "patient_id",
-        "start_date",
-        "start_dose_mg",
-        "start_dosing_days",
-        "cycle_days",
-        "regimen_name",
-        "dosing_days_spec",
-    )
     COLUMNS = (
         "id",
         "patient_id",
@@ -138,10 +129,7 @@ class _CourseRow:
         "regimen__name",
         "regimen__dosing_days_spec",
     )
-
-    def __init__(self, *values) -> None:
-        for name, value in zip(self.__slots__, values, strict=True):
-            setattr(self, name, value)
+    __slots__ = fields_of(COLUMNS)
 
     @property
     def start_level(self) -> DoseLevel | None:  # as ``MaintenanceCourse.start_level``

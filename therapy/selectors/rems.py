@@ -11,6 +11,7 @@ from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from patients.lab_selectors import last_negative_pregnancy_tests
 from patients.models import Patient
+from patients.rows import TupleRow, fields_of
 from patients.rulebook import Finding, Threshold
 from patients.selectors import rule_thresholds
 from therapy import rems_rules
@@ -44,20 +45,17 @@ def rems_states(patient_ids: list[int], *, as_of: date) -> dict[int, RemsState]:
     return _states_of(_rems_tuples(patient_ids, as_of=as_of), as_of=as_of)
 
 
-class _RemsEnrollmentRow:
+class _RemsEnrollmentRow(TupleRow):
     """The enrollment columns the REMS rules read (as ``RemsEnrollment``)."""
 
-    __slots__ = (
+    COLUMNS = (
         "status",
         "patient_risk_category",
         "enrolled_on",
         "agreement_signed_on",
         "prescriber_certification_expires_on",
     )
-
-    def __init__(self, *values) -> None:
-        for name, value in zip(self.__slots__, values, strict=True):
-            setattr(self, name, value)
+    __slots__ = fields_of(COLUMNS)
 
     @property
     def is_active(self) -> bool:  # as ``RemsEnrollment.is_active``
@@ -72,21 +70,6 @@ class _RemsPatientRow:
     """A patient as ``_states_of`` reads it (the columns of ``_rems_annotate``), from one
     tuple: no model instance."""
 
-    __slots__ = (
-        "pk",
-        "clinic_id",
-        "date_of_birth",
-        "sex_at_birth",
-        "reproductive_potential",
-        "hysterectomy",
-        "bilateral_oophorectomy",
-        "menses_regular",
-        "auth_obtained_on",
-        "auth_expires_on",
-        "last_survey_on",
-        "therapy_start",
-        "rems_enrollment",
-    )
     COLUMNS = (
         "id",
         "clinic_id",
@@ -101,12 +84,13 @@ class _RemsPatientRow:
         "last_survey_on",
         "therapy_start",
     )
-    ENROLLMENT_COLUMNS = tuple(f"rems_enrollment__{name}" for name in _RemsEnrollmentRow.__slots__)
+    __slots__ = (*fields_of(COLUMNS), "rems_enrollment")
+    ENROLLMENT_COLUMNS = tuple(f"rems_enrollment__{name}" for name in _RemsEnrollmentRow.COLUMNS)
 
     def __init__(self, row: tuple) -> None:
         own = len(self.COLUMNS)
-        for name, value in zip(self.COLUMNS, row[:own], strict=True):
-            setattr(self, "pk" if name == "id" else name, value)
+        for name, value in zip(self.__slots__[:own], row[:own], strict=True):
+            setattr(self, name, value)
         enrollment = row[own:]
         # The enrollment's status is never null: a null one means no enrollment row.
         self.rems_enrollment = (
