@@ -87,22 +87,15 @@ def course_snapshots(patient_ids: list[int], *, as_of: date) -> dict[int, Course
     if not courses:
         return {}
     ids = [course.pk for course in courses]
-    holds: dict[int, list[_HoldRow]] = {pk: [] for pk in ids}
-    for course_id, *values in (
-        Hold.objects.valid()
-        .filter(course_id__in=ids)
-        .order_by("start_date", "pk")
-        .values_list("course_id", "start_date", "end_date", "reason")
-    ):
-        holds[course_id].append(_HoldRow(*values))
-    changes: dict[int, list[_ChangeRow]] = {pk: [] for pk in ids}
-    for course_id, *values in (
-        DoseChange.objects.valid()
-        .filter(course_id__in=ids)
-        .order_by("effective_from", "pk")
-        .values_list("course_id", "effective_from", "to_dose_mg", "to_dosing_days")
-    ):
-        changes[course_id].append(_ChangeRow(*values))
+    holds = _rows_by_course(
+        Hold.objects.valid(), ids, _HoldRow, ("start_date", "end_date", "reason")
+    )
+    changes = _rows_by_course(
+        DoseChange.objects.valid(),
+        ids,
+        _ChangeRow,
+        ("effective_from", "to_dose_mg", "to_dosing_days"),
+    )
     return {
         course.patient_id: _snapshot(
             course,
@@ -114,6 +107,21 @@ def course_snapshots(patient_ids: list[int], *, as_of: date) -> dict[int, Course
         )
         for course in courses
     }
+
+
+def _rows_by_course(
+    queryset: QuerySet, course_ids: list[int], row: type, columns: tuple[str, ...]
+) -> dict[int, list]:
+    """Each course's rows of ``queryset`` (holds or dose changes) as tuple rows, in date
+    order (their first column, then id), one query for all the courses."""
+    by_course: dict[int, list] = {pk: [] for pk in course_ids}
+    for course_id, *values in (
+        queryset.filter(course_id__in=course_ids)
+        .order_by(columns[0], "pk")
+        .values_list("course_id", *columns)
+    ):
+        by_course[course_id].append(row(*values))
+    return by_course
 
 
 class _CourseRow(TupleRow):
