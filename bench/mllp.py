@@ -41,7 +41,7 @@ from harness import ROOT, machine, setup_django
 VT, FS, CR = b"\x0b", b"\x1c", b"\r"
 
 
-def message(n: int, mrn: str, drawn, rng) -> bytes:
+def message(n: int, mrn: str, drawn, rng, born: str = "19600517") -> bytes:
     stamp = drawn.strftime("%Y%m%d%H%M%S") + "+0000"
     results = [
         ("6690-2", f"{rng.uniform(3, 9):.1f}", "10*9/L", "4.0-11.0"),
@@ -52,7 +52,7 @@ def message(n: int, mrn: str, drawn, rng) -> bytes:
     ]
     segments = [
         f"MSH|^~\\&|LIS|BENCHLAB|MMM|BENCH|{stamp}||ORU^R01^ORU_R01|BENCH{n:07d}|P|2.5.1",
-        f"PID|1||{mrn}^^^BENCHMRN^MR||Bench^Patient||19600517|M",
+        f"PID|1||{mrn}^^^BENCHMRN^MR||Bench^Patient||{born}|M",
         f"OBR|1||ACC{n}|58410-2^CBC^LN|||{stamp}",
     ]
     for i, (code, value, unit, ref) in enumerate(results, start=1):
@@ -81,6 +81,38 @@ def bench_patients() -> list[str]:
         )
         mrns.append(patient.mrn)
     return mrns
+
+
+def cohort_patients(count: int) -> tuple[list[str], list[str]]:
+    """``count`` patients of the built cohort on an active course (in the rules' scope, so
+    every evaluation the messages queue is a real one: course, holds, REMS, ten rules), all
+    of the clinic with the most of them; its sender registered. Their MRNs and birth dates
+    in HL7 form."""
+    from django.db.models import Count
+
+    from monitoring.interop import services as interop_services
+    from patients.models import Clinic
+    from therapy.models import MaintenanceCourse
+
+    courses = MaintenanceCourse.objects.active().filter(patient__status="active")
+    clinic_id = (
+        courses.values("patient__clinic_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("patient__clinic_id", flat=True)
+        .first()
+    )
+    if clinic_id is None:
+        raise SystemExit("--cohort needs a built cohort: run bench/make_cohort.py first")
+    interop_services.sender_register(
+        facility="BENCHLAB", authority="BENCHMRN", clinic=Clinic.objects.get(pk=clinic_id)
+    )
+    rows = list(
+        courses.filter(patient__clinic_id=clinic_id)
+        .order_by("patient_id")
+        .values_list("patient__mrn", "patient__date_of_birth")[:count]
+    )
+    return [mrn for mrn, _ in rows], [born.strftime("%Y%m%d") for _, born in rows]
 
 
 def _client(port: int, payloads: list[bytes], results) -> None:
@@ -147,6 +179,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=2640)
     parser.add_argument("--worker", action="store_true", help="run a Celery worker meanwhile")
+    parser.add_argument(
+        "--cohort",
+        type=int,
+        default=0,
+        metavar="N",
+        help="send for N patients of the built cohort on a course (real evaluations) "
+        "instead of 20 bench patients with no course",
+    )
     args = parser.parse_args()
     setup_django()
     from django.conf import settings
@@ -159,7 +199,11 @@ def main() -> None:
         if hasattr(mllp, name):
             setattr(mllp, name, counter.wrap(getattr(mllp, name)))
 
-    patients = bench_patients()
+    if args.cohort:
+        patients, births = cohort_patients(args.cohort)
+    else:
+        patients = bench_patients()
+        births = ["19600517"] * len(patients)
     loop = asyncio.new_event_loop()
     started = threading.Event()
 
@@ -185,11 +229,21 @@ def main() -> None:
     run_id = int(time.time())
     # After every draw on record for the bench patients (an earlier run's included), so no
     # message repeats a stored (patient, test, time) and none is held as a duplicate.
+    from monitoring.interop.models import Hl7Sender
     from patients.models import LabResult
 
-    newest = LabResult.objects.filter(patient__mrn__in=patients, patient__clinic__code="bench")
+    clinic_id = Hl7Sender.objects.get(facility="BENCHLAB", authority="BENCHMRN").clinic_id
+    newest = LabResult.objects.filter(patient__mrn__in=patients, patient__clinic_id=clinic_id)
     newest = newest.order_by("-collected_at").values_list("collected_at", flat=True).first()
-    base = max(newest or timezone.now(), timezone.now() - timedelta(days=3000)) + timedelta(days=1)
+    # Draws a second apart after the newest on record, all in the past (the entry checks
+    # refuse a future collection time): the rounds' draws end a minute before now.
+    span = timedelta(seconds=args.rounds * args.messages + 60)
+    base = timezone.now() - span
+    if newest is not None and newest >= base:
+        raise SystemExit(
+            f"the bench patients have draws up to {newest:%Y-%m-%d %H:%M}; wait, or use "
+            "a fresh database"
+        )
     context = multiprocessing.get_context("fork")
     rows = []
     try:
@@ -200,8 +254,9 @@ def main() -> None:
                 message(
                     first + n,
                     patients[n % len(patients)],
-                    base + timedelta(days=round_no, minutes=n),
+                    base + timedelta(seconds=round_no * args.messages + n),
                     rng,
+                    births[n % len(patients)],
                 )
                 for n in range(args.messages)
             ]
@@ -214,6 +269,9 @@ def main() -> None:
             ready.wait(30)
             queued_at = _queue_length() if worker else None
             queries_at = counter.count
+            pg_at = {pid: _process_cpu([pid]) for pid in _postgres_pids()}
+            worker_at = _process_cpu([worker.pid]) if worker else 0.0
+            busy_at = _machine_busy()
             started_at, cpu_at = time.perf_counter(), time.process_time()
             go.set()
             codes: dict[str, int] = {}
@@ -222,11 +280,21 @@ def main() -> None:
                     codes[code] = codes.get(code, 0) + n
             elapsed = time.perf_counter() - started_at
             cpu = time.process_time() - cpu_at
+            busy = _machine_busy() - busy_at
+            worker_cpu = _process_cpu([worker.pid]) - worker_at if worker else 0.0
+            pg_cpu = sum(_process_cpu([pid]) - pg_at.get(pid, 0.0) for pid in _postgres_pids())
             queries = counter.count - queries_at
             client.join(30)
             backlog = _queue_length() if worker else None
             sent = len(payloads)
-            rows.append((sent / elapsed, sent / cpu, queries / sent))
+            rows.append((sent / elapsed, sent / cpu, queries / sent, busy * 1000 / sent))
+            print(
+                f"  CPU ms per message: listener {cpu * 1000 / sent:.2f}, worker "
+                f"{worker_cpu * 1000 / sent:.2f}, PostgreSQL {pg_cpu * 1000 / sent:.2f}, "
+                f"whole machine {busy * 1000 / sent:.2f} (client and the rest "
+                f"{(busy - cpu - worker_cpu - pg_cpu) * 1000 / sent:.2f})",
+                flush=True,
+            )
             print(
                 f"round {round_no + 1}: {sent} messages, {args.clients} connections: "
                 f"{elapsed:.1f} s wall, {cpu:.1f} s CPU: {sent / elapsed:.0f} msg/s wall, "
@@ -244,12 +312,53 @@ def main() -> None:
             worker.terminate()
             worker.wait(30)
     print(machine(), f"· load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    for label, column in (("msg/s wall", 0), ("msg per CPU s", 1), ("queries/message", 2)):
+    for label, column in (
+        ("msg/s wall", 0),
+        ("msg per CPU s", 1),
+        ("queries/message", 2),
+        ("machine CPU ms/msg", 3),
+    ):
         values = [r[column] for r in rows]
         print(
             f"{label:<16} min/median/max {min(values):.1f} / "
             f"{statistics.median(values):.1f} / {max(values):.1f}"
         )
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine spent busy (all cores, /proc/stat: not idle, not iowait)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / _TICK
+
+
+def _process_cpu(pids) -> float:
+    """CPU seconds (user + system) of these processes so far; a process gone counts 0."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() == "postgres":
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
 
 
 def _queue_length() -> int:

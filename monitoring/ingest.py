@@ -138,7 +138,7 @@ def lab_collections_record(
     once per clinic); compute the kappa/lambda ratio from the two chains of the same draw;
     insert the rows and their history rows in bulk (one savepoint; per collection only
     when a concurrent writer got in first); remember a nurse's units; mark the patients
-    dirty in this transaction; after commit, queue one evaluation per patient.
+    dirty in this transaction; after commit, queue one evaluation of them all.
     """
     now = now or timezone.now()
     outcomes = [CollectionOutcome(i, c) for i, c in enumerate(collections)]
@@ -165,11 +165,10 @@ def lab_collections_record(
     patient_ids = sorted({o.collection.patient.pk for o in stored})
     patient_services.patient_rules_changed(patient_ids)
     group = _group_evaluations.get()
-    for patient_id in patient_ids:
-        if group is None:
-            services._evaluate_after_commit(patient_id)
-        else:
-            group.add(patient_id)
+    if group is None:
+        services._evaluate_after_commit(patient_ids)
+    else:
+        group.update(patient_ids)
     return BatchOutcome(outcomes)
 
 
@@ -180,7 +179,7 @@ _group_evaluations: ContextVar[set[int] | None] = ContextVar("_group_evaluations
 @contextmanager
 def evaluations_per_patient():
     """Around a transaction holding many calls (the MLLP listener's group commit): one
-    evaluation per patient, queued once the block has ended without an exception (after its
+    evaluation of all their patients, queued once the block has ended without an exception (after its
     commit); none when it raised (the rollback stored nothing)."""
     patients: set[int] = set()
     token = _group_evaluations.set(patients)
@@ -188,8 +187,7 @@ def evaluations_per_patient():
         yield
     finally:
         _group_evaluations.reset(token)
-    for patient_id in sorted(patients):
-        services._evaluate_after_commit(patient_id)
+    services._evaluate_after_commit(sorted(patients))
 
 
 def _check_shape(outcome: CollectionOutcome, now: datetime) -> None:

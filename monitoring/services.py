@@ -342,10 +342,13 @@ def _mark_in_error(result: LabResult, *, user, reason: str, now) -> None:
     _save(result, user=user, reason=f"Entered in error: {reason}")
 
 
-def _evaluate_after_commit(patient_id: int) -> None:
+def _evaluate_after_commit(patient_ids: list[int]) -> None:
+    """Once this transaction commits, queue one evaluation of these patients."""
     from monitoring import tasks
 
-    transaction.on_commit(lambda: tasks.enqueue_patient_evaluation(patient_id))
+    ids = sorted(set(patient_ids))
+    if ids:
+        transaction.on_commit(lambda: tasks.enqueue_patients_evaluation(ids))
 
 
 @transaction.atomic

@@ -1,6 +1,10 @@
 """Celery tasks: thin wrappers that take ids or plain values and call one service.
 
-* ``evaluate_patient``: queued on commit whenever labs are saved or corrected.
+* ``evaluate_patients``: queued on commit whenever labs are saved or corrected, or therapy
+  and REMS records change: the patients of that commit (of a whole MLLP group or batch),
+  evaluated as one batch; a patient already waiting in the queue is not queued again
+  (``patients.services.evaluations_send``). ``evaluate_patient`` (one id) is kept for
+  tasks queued before.
 * ``sweep``: beat, every 30 minutes; fans batches of patient ids out to workers as a group.
 * ``evaluate_batch``: one batch of the sweep (set-based queries, fixed count per batch).
 * ``deliver_notifications``: sends the outbox (also run at the end of each evaluation).
@@ -53,24 +57,40 @@ def _as_of(value: str | None) -> date:
     return date.fromisoformat(value) if value else timezone.localdate()
 
 
-@shared_task(
-    name="monitoring.tasks.evaluate_patient",
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-    soft_time_limit=60,
-    time_limit=90,
-)
+_EVALUATE_OPTIONS = {
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 5,
+    "soft_time_limit": 120,
+    "time_limit": 180,
+}
+
+
+@shared_task(name="monitoring.tasks.evaluate_patients", **_EVALUATE_OPTIONS)
+def evaluate_patients(patient_ids: list[int], as_of: str | None = None) -> dict:
+    """Evaluate the patients a commit changed, as one batch. Their queue marks are cleared
+    first, so a change committed while this runs queues its own evaluation."""
+    outcome, sent = _evaluate_queued(patient_ids, as_of)
+    return {"patients": outcome.patients, "flagged": len(outcome.kinds_open), "sent": sent}
+
+
+@shared_task(name="monitoring.tasks.evaluate_patient", **_EVALUATE_OPTIONS)
 def evaluate_patient(patient_id: int, as_of: str | None = None) -> dict:
-    outcome = evaluation.patient_rules_evaluate(patient_id=patient_id, as_of=_as_of(as_of))
-    sent = notifications.notifications_deliver() if outcome.notifications else 0
+    outcome, sent = _evaluate_queued([patient_id], as_of)
     return {
         "patient_id": patient_id,
         "open": sorted(outcome.kinds_open.get(patient_id, ())),
         "sent": sent,
     }
+
+
+def _evaluate_queued(patient_ids: list[int], as_of: str | None):
+    patient_services.evaluations_started(patient_ids)
+    outcome = evaluation.patients_evaluate(sorted(set(patient_ids)), as_of=_as_of(as_of))
+    sent = notifications.notifications_deliver() if outcome.notifications else 0
+    return outcome, sent
 
 
 @shared_task(
@@ -131,22 +151,27 @@ def deliver_notifications() -> int:
     return notifications.notifications_deliver()
 
 
-def enqueue_patient_evaluation(patient_id: int) -> bool:
-    """Queue a patient's evaluation; never raises (``patients.services.evaluation_send``).
-    A broker outage is logged, remembered for the page's confirmation (``queue_outcome``),
-    and the next sweep raises whatever flag this task would have raised."""
-    if patient_services.evaluation_send(patient_id):
+def enqueue_patients_evaluation(patient_ids: list[int]) -> bool:
+    """Queue these patients' evaluation as one task; never raises
+    (``patients.services.evaluations_send``). A broker outage is logged, remembered for the
+    page's confirmation (``queue_outcome``), and the next sweep raises whatever flag this
+    task would have raised."""
+    if patient_services.evaluations_send(patient_ids):
         return True
     not_queued = _NOT_QUEUED.get()
     if not_queued is not None:
-        not_queued.append(patient_id)
+        not_queued.extend(sorted(set(patient_ids)))
     return False
+
+
+def enqueue_patient_evaluation(patient_id: int) -> bool:
+    return enqueue_patients_evaluation([patient_id])
 
 
 def enqueue_notification_delivery() -> bool:
     """Queue sending the outbox; never raises (the next evaluation or sweep sends it)."""
     try:
-        # A pooled producer, as patients.services.evaluation_send.
+        # A pooled producer, as patients.services.evaluations_send.
         with app.producer_or_acquire() as producer:
             producer.connection.ensure_connection(
                 max_retries=1, interval_start=0, interval_step=0, timeout=2

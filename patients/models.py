@@ -145,8 +145,13 @@ class Patient(TimeStampedModel, EnteredInError):
     # read, so a patient is "dirty" while the two differ. Only that service writes it: a
     # whole-row save leaves it alone (see ``save``), so a stale instance cannot undo a bump.
     rules_version = models.PositiveBigIntegerField(default=0, editable=False)
+    # When an evaluation of this patient was last queued and not yet started
+    # (``patients.services.evaluations_send`` sets it, a worker clears it as it starts): while
+    # set, a further change queues nothing more, since the task still waiting will read it.
+    # Also written only by those two statements.
+    evaluation_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["rules_version"])
+    history = HistoricalRecords(excluded_fields=["rules_version", "evaluation_queued_at"])
     objects = PatientQuerySet.as_manager()
 
     class Meta:
@@ -173,13 +178,14 @@ class Patient(TimeStampedModel, EnteredInError):
         return f"{self.family_name}, {self.given_name} ({self.mrn})"
 
     def save(self, *args, **kwargs):
-        # rules_version belongs to patient_rules_changed alone (an F() update): writing
-        # every other column keeps a bump made since this instance was read.
+        # rules_version belongs to patient_rules_changed alone (an F() update), and
+        # evaluation_queued_at to the evaluation queue: writing every other column keeps a
+        # bump or a queue mark made since this instance was read.
         if not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 f.name
                 for f in self._meta.concrete_fields
-                if not f.primary_key and f.name != "rules_version"
+                if not f.primary_key and f.name not in _WRITTEN_BY_THEIR_SERVICES
             ]
         super().save(*args, **kwargs)
 
@@ -192,6 +198,9 @@ class Patient(TimeStampedModel, EnteredInError):
         if (on.month, on.day) < (self.date_of_birth.month, self.date_of_birth.day):
             years -= 1
         return years
+
+
+_WRITTEN_BY_THEIR_SERVICES = frozenset({"rules_version", "evaluation_queued_at"})
 
 
 class Diagnosis(TimeStampedModel):

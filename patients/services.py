@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -77,8 +77,11 @@ def patient_rules_changed(patient_ids: Iterable[int]) -> int:
 
 
 # Sent by name: the monitoring worker runs it, and the lower apps never import monitoring.
-EVALUATE_TASK = "monitoring.tasks.evaluate_patient"
+EVALUATE_TASK = "monitoring.tasks.evaluate_patients"
 EVALUATE_EXPIRES_SECONDS = 6 * 60 * 60  # the sweep has covered the patient by then anyway
+# A queue mark older than this is taken for a lost task (a worker's queue purged, the task
+# expired): the next change queues a new evaluation. Longer than a busy worker's backlog.
+EVALUATION_QUEUED_STALE_SECONDS = 15 * 60
 
 
 def patient_evaluation_request(patient_id: int | None) -> None:
@@ -87,13 +90,29 @@ def patient_evaluation_request(patient_id: int | None) -> None:
     dirty mark (``patient_rules_changed``) is already set in the same transaction: if the
     broker is down the sweep still catches up, and the request is only logged."""
     if patient_id is not None:
-        transaction.on_commit(lambda: evaluation_send(patient_id))
+        transaction.on_commit(lambda: evaluations_send([patient_id]))
 
 
-def evaluation_send(patient_id: int) -> bool:
-    """Queue the patient's evaluation now; never raises. The one sender for every caller
-    (lab saves in monitoring, therapy and REMS changes here): False when the broker is
-    down, which is logged, and the next sweep evaluates the patient."""
+def evaluations_send(patient_ids: Iterable[int], *, now=None) -> bool:
+    """Queue one evaluation of these patients (after the change's commit); never raises.
+    The one sender for every caller (lab saves, HL7 and the batch API in monitoring,
+    therapy and REMS changes here). False when the broker is down, which is logged; the
+    next sweep evaluates the patients (they are dirty).
+
+    Coalesced: a patient whose evaluation is already queued and not yet started is left out
+    (the waiting task reads every change committed before it starts), so a worker that falls
+    behind a busy interface gets one task per patient, not one per message. The mark is one
+    compare-and-set UPDATE on the patient row; the worker clears it as it starts
+    (``evaluations_started``), so a change committed after that queues again.
+    """
+    now = now or timezone.now()
+    try:
+        claimed = _evaluations_claim(patient_ids, now)
+    except Exception:  # noqa: BLE001 - a saved change must not fail on the queue mark
+        logger.warning("Could not mark evaluations queued for %s.", patient_ids, exc_info=True)
+        claimed = sorted({pid for pid in patient_ids if pid is not None})
+    if not claimed:
+        return True
     from celery import current_app
 
     try:
@@ -107,19 +126,57 @@ def evaluation_send(patient_id: int) -> bool:
             )
             current_app.send_task(
                 EVALUATE_TASK,
-                args=[patient_id],
+                args=[claimed],
                 expires=EVALUATE_EXPIRES_SECONDS,
                 retry=False,
                 producer=producer,
             )
     except Exception:  # noqa: BLE001 - a saved change must not fail on the broker
         logger.warning(
-            "Could not queue rules evaluation for patient %s; the next sweep will evaluate it.",
-            patient_id,
+            "Could not queue rules evaluation for patients %s; the next sweep will evaluate them.",
+            claimed,
             exc_info=True,
         )
+        _evaluations_unmark(claimed)
         return False
     return True
+
+
+def _evaluations_claim(patient_ids: Iterable[int], now) -> list[int]:
+    """Mark these patients' evaluation queued; the ids that were not queued already (or
+    whose mark is stale). One statement: two senders at once cannot both claim a patient."""
+    ids = sorted({int(pid) for pid in patient_ids if pid is not None})
+    if not ids:
+        return []
+    stale = now - timedelta(seconds=EVALUATION_QUEUED_STALE_SECONDS)
+    table = connection.ops.quote_name(Patient._meta.db_table)
+    marks = ", ".join(["%s"] * len(ids))
+    adapt = connection.ops.adapt_datetimefield_value  # SQLite stores text: its own format
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET evaluation_queued_at = %s "  # noqa: S608  # nosec B608
+            f"WHERE id IN ({marks}) "
+            "AND (evaluation_queued_at IS NULL OR evaluation_queued_at < %s) RETURNING id",
+            [adapt(now), *ids, adapt(stale)],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _evaluations_unmark(patient_ids: list[int]) -> None:
+    try:
+        Patient.objects.filter(pk__in=patient_ids).update(evaluation_queued_at=None)
+    except Exception:  # noqa: BLE001 - the mark goes stale on its own
+        logger.warning("Could not clear the evaluation marks of %s.", patient_ids, exc_info=True)
+
+
+def evaluations_started(patient_ids: Iterable[int]) -> None:
+    """The worker starts evaluating these patients: clear their queue marks first (and
+    commit), so a change committed from now on queues an evaluation of its own."""
+    ids = sorted({int(pid) for pid in patient_ids})
+    if ids:
+        Patient.objects.filter(pk__in=ids, evaluation_queued_at__isnull=False).update(
+            evaluation_queued_at=None
+        )
 
 
 def clinic_rules_changed(clinic_id: int | None) -> int:

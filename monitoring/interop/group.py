@@ -17,7 +17,8 @@ arrival order, with a constant number of queries and one commit for the group:
   goes through ``hl7.process`` in its own savepoint, after the shared calls, in arrival
   order, exactly as it would alone;
 - the outcomes are written in one UPDATE and one insert of history rows; one evaluation
-  is queued per patient after the commit.
+  task for all the group's patients is queued after the commit (a patient whose
+  evaluation still waits in the queue is left out: ``patients.services.evaluations_send``).
 
 If anything unexpected happens (another listener process stored the same MSH-10 in
 between, a database error), the group is rolled back and each message is received alone.

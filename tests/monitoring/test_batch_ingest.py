@@ -227,12 +227,12 @@ def test_flc_ratio_when_the_second_chain_comes_in_a_later_batch(nurse, patient):
     assert LabResult.objects.valid().get(test_code="FLC_RATIO").canonical_value == Decimal("2")
 
 
-def test_one_evaluation_is_queued_per_patient_per_batch(
+def test_one_evaluation_of_all_its_patients_is_queued_per_batch(
     nurse, patient, clinic_a, monkeypatch, django_capture_on_commit_callbacks
 ):
     other = PatientFactory(clinic=clinic_a)
     queued = []
-    monkeypatch.setattr(tasks, "enqueue_patient_evaluation", queued.append)
+    monkeypatch.setattr(tasks, "enqueue_patients_evaluation", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
         ingest.lab_collections_record(
             collections=[
@@ -245,7 +245,7 @@ def test_one_evaluation_is_queued_per_patient_per_batch(
             source=LabResult.Source.API,
         )
 
-    assert sorted(queued) == sorted([patient.pk, other.pk])
+    assert queued == [sorted([patient.pk, other.pk])]
 
 
 def test_dirty_mark_is_set_once_per_patient_in_the_same_transaction(nurse, patient):

@@ -83,15 +83,16 @@ def test_with_the_broker_down_labs_are_saved_and_the_next_sweep_raises_the_flag(
         response = client_for(nurse).post(url, data)
     assert response.status_code == 302
     assert len(callbacks) == 1
-    assert "the next sweep will evaluate it" in caplog.text
+    assert "the next sweep will evaluate them" in caplog.text
     assert LabResult.objects.filter(patient=patient, test_code="ANC").exists()
     assert not Flag.objects.exists()
     sweep_run(as_of=date(2025, 3, 3))
     assert Flag.objects.open().get(patient=patient).kind == "neutropenia"
 
 
-def test_enqueue_reports_failure_instead_of_raising(broker_down):
-    assert tasks.enqueue_patient_evaluation(123456) is False
+@pytest.mark.django_db
+def test_enqueue_reports_failure_instead_of_raising(broker_down, patient):
+    assert tasks.enqueue_patient_evaluation(patient.pk) is False
 
 
 @pytest.mark.django_db

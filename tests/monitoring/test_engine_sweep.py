@@ -92,7 +92,7 @@ def test_kappa_and_lambda_recorded_in_separate_calls_store_their_ratio(patient, 
 def test_kappa_and_lambda_posted_at_once_keep_their_ratio(clinic_a, nurse, monkeypatch):
     from monitoring import tasks
 
-    monkeypatch.setattr(tasks, "enqueue_patient_evaluation", lambda patient_id: True)
+    monkeypatch.setattr(tasks, "enqueue_patients_evaluation", lambda patient_ids: True)
     patient = PatientFactory(clinic=clinic_a)
     barrier = threading.Barrier(2)
     failures = []

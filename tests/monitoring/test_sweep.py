@@ -116,7 +116,7 @@ def test_two_sweeps_at_once_give_the_same_flags_as_one(
     clinic_a, nurse, physician, regimen, monkeypatch
 ):
     # These commits are real: keep their per-patient tasks off the shared broker queue.
-    monkeypatch.setattr(tasks, "enqueue_patient_evaluation", lambda patient_id: True)
+    monkeypatch.setattr(tasks, "enqueue_patients_evaluation", lambda patient_ids: True)
     cohort(clinic_a, nurse, physician, regimen, 20)
     barrier = threading.Barrier(2)
     failures = []

@@ -35,6 +35,7 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 def test_monitoring_tasks_are_routed_to_the_configured_queue(settings):
     settings.MONITORING_TASK_QUEUE = "monitoring-only"
     for name in (
+        "monitoring.tasks.evaluate_patients",
         "monitoring.tasks.evaluate_patient",
         "monitoring.tasks.evaluate_batch",
         "monitoring.tasks.sweep",

@@ -366,7 +366,7 @@ def test_confirmation_says_flags_wait_for_the_sweep_when_the_broker_is_down(
 def test_confirmation_does_not_mention_the_sweep_when_the_broker_is_up(
     client_for, nurse, patient, monkeypatch
 ):
-    monkeypatch.setattr(tasks, "enqueue_patient_evaluation", lambda patient_id: True)
+    monkeypatch.setattr(tasks, "enqueue_patients_evaluation", lambda patient_ids: True)
     url = reverse("monitoring:lab_entry", args=[patient.public_id, "cbc"])
     response = client_for(nurse).post(
         url,

@@ -93,13 +93,13 @@ def test_several_draws_in_one_message_queue_one_evaluation(
     sender, patient, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued = []
-    monkeypatch.setattr(tasks, "enqueue_patient_evaluation", queued.append)
+    monkeypatch.setattr(tasks, "enqueue_patients_evaluation", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
         outcome = receive(oru([(DRAWN, [anc("2.5")]), (LATER, [anc("2.4")])], control_id="M1"))
 
     assert outcome.ack_code == "AA", outcome.message.reason
     assert LabResult.objects.filter(patient=patient).count() == 2
-    assert queued == [patient.pk]
+    assert queued == [[patient.pk]]
 
 
 def test_one_refused_draw_holds_the_whole_message(sender, patient):

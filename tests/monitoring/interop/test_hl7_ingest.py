@@ -401,11 +401,11 @@ def test_stored_message_queues_the_patients_rules_evaluation_after_commit(
     from monitoring import tasks
 
     queued = []
-    monkeypatch.setattr(tasks, "enqueue_patient_evaluation", queued.append)
+    monkeypatch.setattr(tasks, "enqueue_patients_evaluation", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
         receive(oru([(DRAWN, CBC)]))
 
-    assert queued and set(queued) == {patient.pk}
+    assert queued == [[patient.pk]]
 
 
 def test_held_message_queues_nothing(sender, patient, django_capture_on_commit_callbacks):

@@ -164,11 +164,11 @@ def test_a_correction_in_a_group_replaces_the_result_on_record(sender, patient, 
     assert stored(patient) == 5 and stored(other) == 5
 
 
-def test_one_evaluation_is_queued_per_patient_of_a_group(
+def test_one_evaluation_of_all_its_patients_is_queued_per_group(
     sender, patient, other, django_capture_on_commit_callbacks
 ):
     with (
-        mock.patch("monitoring.tasks.enqueue_patient_evaluation") as enqueue,
+        mock.patch("monitoring.tasks.enqueue_patients_evaluation") as enqueue,
         django_capture_on_commit_callbacks(execute=True),
     ):
         receive_group(
@@ -177,7 +177,7 @@ def test_one_evaluation_is_queued_per_patient_of_a_group(
             oru([(DRAWN, CBC)], control_id="O1", mrn=other.mrn),
         )
 
-    assert sorted(c.args[0] for c in enqueue.call_args_list) == sorted([patient.pk, other.pk])
+    assert [c.args[0] for c in enqueue.call_args_list] == [sorted([patient.pk, other.pk])]
 
 
 def test_accepted_and_held_messages_each_have_one_history_row(sender, patient):

@@ -1,0 +1,130 @@
+"""The evaluation queue is coalesced: while a patient's evaluation waits in the queue, more
+changes to that patient queue nothing more (the waiting task reads them when it starts), and
+a change made once the worker has started queues a new one. One task carries every patient
+of a commit. The broker is the outside world here (``send_task`` is recorded); the marks are
+real rows."""
+
+from datetime import date, timedelta
+from unittest import mock
+
+import pytest
+from celery import current_app
+
+from monitoring import tasks
+from monitoring.models import Flag
+from patients import services as patient_services
+from patients.models import Patient
+from tests.factories import PatientFactory
+from tests.monitoring.conftest import record
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent(django_capture_on_commit_callbacks):
+    """The evaluation tasks sent to the broker: a list of their patient-id lists."""
+    calls = []
+
+    def send_task(name, args=None, **options):
+        assert name == "monitoring.tasks.evaluate_patients"
+        calls.append(list(args[0]))
+
+    with mock.patch.object(current_app, "send_task", side_effect=send_task):
+        yield calls
+
+
+def save(patient, nurse, on, django_capture_on_commit_callbacks, **values):
+    with django_capture_on_commit_callbacks(execute=True):
+        record(patient, nurse, on, **values)
+
+
+def queued_at(patient):
+    return Patient.objects.values_list("evaluation_queued_at", flat=True).get(pk=patient.pk)
+
+
+def test_a_second_save_while_the_first_evaluation_waits_queues_nothing(
+    patient, nurse, sent, django_capture_on_commit_callbacks
+):
+    save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="2.5")
+    save(patient, nurse, date(2025, 3, 2), django_capture_on_commit_callbacks, ANC="0.4")
+
+    assert sent == [[patient.pk]]
+    assert queued_at(patient) is not None
+
+
+def test_the_waiting_task_reads_the_later_save_and_the_next_save_queues_again(
+    patient, nurse, sent, django_capture_on_commit_callbacks
+):
+    save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="2.5")
+    save(patient, nurse, date(2025, 3, 2), django_capture_on_commit_callbacks, ANC="0.4")
+
+    tasks.evaluate_patients.run(sent[0], "2025-03-02")  # the worker takes the one task
+
+    assert Flag.objects.open().get(patient=patient).kind == "neutropenia"  # the later save
+    assert queued_at(patient) is None
+    save(patient, nurse, date(2025, 3, 3), django_capture_on_commit_callbacks, ANC="0.3")
+    assert sent == [[patient.pk], [patient.pk]]
+
+
+def test_one_task_carries_the_patients_not_already_waiting(
+    patient, nurse, clinic_a, sent, django_capture_on_commit_callbacks
+):
+    other, third = PatientFactory(clinic=clinic_a), PatientFactory(clinic=clinic_a)
+    save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="2.5")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.enqueue_patients_evaluation([third.pk, patient.pk, other.pk]) is True
+
+    assert sent == [[patient.pk], sorted([other.pk, third.pk])]
+
+
+def test_a_mark_older_than_the_stale_limit_is_taken_for_a_lost_task(
+    patient, nurse, sent, django_capture_on_commit_callbacks
+):
+    limit = timedelta(seconds=patient_services.EVALUATION_QUEUED_STALE_SECONDS)
+    save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="2.5")
+    mark = queued_at(patient)
+
+    just_inside = mark + limit
+    assert patient_services.evaluations_send([patient.pk], now=just_inside) is True
+    assert sent == [[patient.pk]]  # at the limit: still waiting
+
+    just_after = mark + limit + timedelta(microseconds=1)
+    assert patient_services.evaluations_send([patient.pk], now=just_after) is True
+    assert sent == [[patient.pk], [patient.pk]]
+    assert queued_at(patient) == just_after
+
+
+def test_with_the_broker_down_the_mark_is_cleared_so_the_next_save_tries_again(
+    patient, nurse, django_capture_on_commit_callbacks
+):
+    down = mock.patch.object(current_app, "send_task", side_effect=ConnectionError("down"))
+    with down, tasks.queue_outcome() as not_queued:
+        save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="2.5")
+
+    assert not_queued == [patient.pk]
+    assert queued_at(patient) is None
+
+
+def test_a_patient_edit_keeps_a_queue_mark_it_did_not_read(
+    patient, nurse, sent, django_capture_on_commit_callbacks
+):
+    stale_instance = Patient.objects.get(pk=patient.pk)
+    save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="2.5")
+    mark = queued_at(patient)
+
+    stale_instance.phone = "555-0100"
+    stale_instance.save()
+
+    assert queued_at(patient) == mark
+
+
+def test_the_single_patient_task_queued_before_still_evaluates_and_clears_the_mark(
+    patient, nurse, sent, django_capture_on_commit_callbacks
+):
+    save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, PLT="20")
+
+    result = tasks.evaluate_patient.run(patient.pk, "2025-03-01")
+
+    assert result["open"] == ["thrombocytopenia"]
+    assert queued_at(patient) is None
