@@ -215,16 +215,6 @@ def main() -> None:
     threading.Thread(target=lambda: loop.run_until_complete(run()), daemon=True).start()
     started.wait(10)
 
-    worker = None
-    if args.worker:
-        if not settings.REDIS_URL:
-            raise SystemExit("--worker needs REDIS_URL (the worker consumes from Redis)")
-        worker = subprocess.Popen(  # noqa: S603 - our own Celery app
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"]
-            + ["--loglevel", "WARNING", "--without-heartbeat", "--without-gossip"],
-            cwd=ROOT,
-        )
-        time.sleep(8)  # let the worker connect before the clock starts
     rng = random.Random(11)  # noqa: S311 - load pattern, not security
     run_id = int(time.time())
     # After every draw on record for the bench patients (an earlier run's included), so no
@@ -235,26 +225,37 @@ def main() -> None:
     clinic_id = Hl7Sender.objects.get(facility="BENCHLAB", authority="BENCHMRN").clinic_id
     newest = LabResult.objects.filter(patient__mrn__in=patients, patient__clinic_id=clinic_id)
     newest = newest.order_by("-collected_at").values_list("collected_at", flat=True).first()
-    # Draws a second apart after the newest on record, all in the past (the entry checks
-    # refuse a future collection time): the rounds' draws end a minute before now.
-    span = timedelta(seconds=args.rounds * args.messages + 60)
-    base = timezone.now() - span
+    # Each patient's draws a second apart, after the newest on record and all in the past
+    # (the entry checks refuse a future collection time; a repeat of a stored (patient,
+    # test, time) would be held as a duplicate).
+    per_patient = -(-args.rounds * args.messages // len(patients))
+    base = timezone.now() - timedelta(seconds=per_patient + 5)
     if newest is not None and newest >= base:
         raise SystemExit(
-            f"the bench patients have draws up to {newest:%Y-%m-%d %H:%M}; wait, or use "
-            "a fresh database"
+            f"the bench patients have draws up to {newest:%H:%M:%S}; run again after "
+            f"{newest + timedelta(seconds=per_patient + 6):%H:%M:%S}"
         )
+    worker = None
+    if args.worker:
+        if not settings.REDIS_URL:
+            raise SystemExit("--worker needs REDIS_URL (the worker consumes from Redis)")
+        worker = subprocess.Popen(  # noqa: S603 - our own Celery app
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"]
+            + ["--loglevel", "WARNING", "--without-heartbeat", "--without-gossip"],
+            cwd=ROOT,
+        )
+        time.sleep(8)  # let the worker connect before the clock starts
     context = multiprocessing.get_context("fork")
     rows = []
     try:
         for round_no in range(args.rounds):
             first = (run_id * 10 + round_no) * 100_000
-            # Each patient's messages in time order (a minute apart), spread over clients.
+            # Each patient's messages in time order (a second apart), spread over clients.
             payloads = [
                 message(
                     first + n,
                     patients[n % len(patients)],
-                    base + timedelta(seconds=round_no * args.messages + n),
+                    base + timedelta(seconds=(round_no * args.messages + n) // len(patients)),
                     rng,
                     births[n % len(patients)],
                 )
@@ -280,6 +281,7 @@ def main() -> None:
                     codes[code] = codes.get(code, 0) + n
             elapsed = time.perf_counter() - started_at
             cpu = time.process_time() - cpu_at
+            client_cpu = _process_cpu([client.pid])  # exited, not yet reaped: its total
             busy = _machine_busy() - busy_at
             worker_cpu = _process_cpu([worker.pid]) - worker_at if worker else 0.0
             pg_cpu = sum(_process_cpu([pid]) - pg_at.get(pid, 0.0) for pid in _postgres_pids())
@@ -291,8 +293,8 @@ def main() -> None:
             print(
                 f"  CPU ms per message: listener {cpu * 1000 / sent:.2f}, worker "
                 f"{worker_cpu * 1000 / sent:.2f}, PostgreSQL {pg_cpu * 1000 / sent:.2f}, "
-                f"whole machine {busy * 1000 / sent:.2f} (client and the rest "
-                f"{(busy - cpu - worker_cpu - pg_cpu) * 1000 / sent:.2f})",
+                f"client {client_cpu * 1000 / sent:.2f}, whole machine {busy * 1000 / sent:.2f} "
+                f"(other processes {(busy - cpu - worker_cpu - pg_cpu - client_cpu) * 1000 / sent:.2f})",
                 flush=True,
             )
             print(
@@ -305,6 +307,19 @@ def main() -> None:
                     if backlog is not None
                     else ""
                 ),
+                flush=True,
+            )
+        if worker is not None:
+            # How long after the last ACK the worker has evaluated every patient it was given.
+            from patients.models import Patient
+
+            waiting = Patient.objects.filter(evaluation_queued_at__isnull=False)
+            drained_at = time.perf_counter()
+            while (_queue_length() or waiting.exists()) and time.perf_counter() - drained_at < 300:
+                time.sleep(0.2)
+            print(
+                f"worker: queue empty and no evaluation waiting "
+                f"{time.perf_counter() - drained_at:.1f} s after the last round's last ACK",
                 flush=True,
             )
     finally:

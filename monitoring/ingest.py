@@ -24,6 +24,7 @@ refused as a duplicate.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -543,7 +544,9 @@ def insert_rows(model, objs: list, *, ids_wanted: bool = True) -> None:
             row.append(f.get_db_prep_save(f.pre_save(obj, True), connection))
         return row
 
-    if not ids_wanted or not returning:
+    if connection.vendor == "postgresql":
+        _copy_rows(model, objs, fields, returning if ids_wanted else [], values)
+    elif not ids_wanted or not returning:
         sql = f"INSERT INTO {table} ({columns}) VALUES {one}"  # noqa: S608  # nosec B608
         with connection.cursor() as cursor:
             cursor.executemany(sql, [values(obj) for obj in objs])
@@ -563,6 +566,45 @@ def insert_rows(model, objs: list, *, ids_wanted: bool = True) -> None:
                     setattr(obj, f.attname, value)
     for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
+
+
+def _copy_rows(model, objs: list, fields: list, returning: list, values) -> None:
+    """PostgreSQL: the rows by ``COPY ... FROM STDIN`` (no statement of thousands of
+    placeholders for the client to split and the server to parse). Ids wanted back are
+    drawn from the id's sequence first (one query) and copied in with the rows. The same
+    values as the INSERT (``values``: ``pre_save`` and ``get_db_prep_save``), dumped by
+    psycopg's own adapters; errors come out as Django's (``IntegrityError`` for a
+    duplicate), and the statement is in ``connection.queries`` like any other."""
+    meta = model._meta
+    ops = connection.ops
+    if returning:
+        (pk,) = returning  # only a database-made id is read back
+        table = meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [ops.quote_name(table), pk.column, len(objs)],
+            )
+            for obj, (new_id,) in zip(objs, cursor.fetchall(), strict=True):
+                setattr(obj, pk.attname, new_id)
+        fields = [pk, *fields]
+    names = ", ".join(ops.quote_name(f.column) for f in fields)
+    sql = f"COPY {ops.quote_name(meta.db_table)} ({names}) FROM STDIN"
+    start = time.monotonic()
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(sql) as copy,
+    ):
+        for obj in objs:
+            row = values(obj)
+            if returning:
+                row.insert(0, getattr(obj, returning[0].attname))
+            copy.write_row(row)
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": f"{sql} -- {len(objs)} rows", "time": f"{time.monotonic() - start:.3f}"}
+        )
 
 
 _PLAIN_FIELDS = {
