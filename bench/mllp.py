@@ -143,6 +143,7 @@ def _drive(port: int, per_client: list[list[bytes]], ready, go, results) -> None
         thread.start()
     for thread in threads:
         thread.join()
+    results.put({"cpu": time.process_time()})  # this client process's CPU seconds
 
 
 class _QueryCounter:
@@ -281,7 +282,7 @@ def main() -> None:
                     codes[code] = codes.get(code, 0) + n
             elapsed = time.perf_counter() - started_at
             cpu = time.process_time() - cpu_at
-            client_cpu = _process_cpu([client.pid])  # exited, not yet reaped: its total
+            client_cpu = results.get(timeout=60)["cpu"]
             busy = _machine_busy() - busy_at
             worker_cpu = _process_cpu([worker.pid]) - worker_at if worker else 0.0
             pg_cpu = sum(_process_cpu([pid]) - pg_at.get(pid, 0.0) for pid in _postgres_pids())
@@ -313,7 +314,9 @@ def main() -> None:
             # How long after the last ACK the worker has evaluated every patient it was given.
             from patients.models import Patient
 
-            waiting = Patient.objects.filter(evaluation_queued_at__isnull=False)
+            waiting = Patient.objects.filter(
+                clinic_id=clinic_id, mrn__in=patients, evaluation_queued_at__isnull=False
+            )
             drained_at = time.perf_counter()
             while (_queue_length() or waiting.exists()) and time.perf_counter() - drained_at < 300:
                 time.sleep(0.2)
