@@ -17,6 +17,7 @@ from patients.models import (
     Diagnosis,
     Patient,
     PatientAccess,
+    PatientNote,
     RuleSetting,
     Transplant,
     WeightMeasurement,
@@ -269,3 +270,21 @@ def rule_settings_coming(clinic_ids: Iterable[int], *, after: date) -> dict[int,
         for target in clinic_ids if clinic_id is None else {clinic_id}:
             coming[target] = min(coming.get(target, effective_from), effective_from)
     return coming
+
+
+def note_markers(patient: Patient) -> list[tuple[date, str, str]]:
+    """The timeline's note markers, oldest first: (local date of the call or visit, label,
+    detail), as ``patients.nursing.selectors.note_events`` gives them, read as tuples (no
+    model rows, no author join: the marker shows neither)."""
+    kinds, reasons = dict(PatientNote.Kind.choices), dict(PatientNote.Reason.choices)
+    return [
+        (
+            timezone.localtime(contact_at).date(),
+            f"{kinds.get(kind, kind)}: {reasons.get(reason, reason)}",
+            text if len(text) <= 200 else text[:199] + "…",
+        )
+        for contact_at, kind, reason, text in PatientNote.objects.valid()
+        .filter(patient=patient)
+        .order_by("contact_at", "pk")
+        .values_list("contact_at", "kind", "reason", "text")
+    ]

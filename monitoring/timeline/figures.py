@@ -125,7 +125,9 @@ class DiseaseSeries:
     nadir: Point | None = None
     progression_threshold_g_dl: Decimal | None = None
     progression_source: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Not hashed (a dict cannot be), still compared: the series is a key of the page's
+    # figure cache (``views._figure_script``).
+    extra: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 def _iso(value: date | datetime) -> str:

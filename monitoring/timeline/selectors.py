@@ -33,9 +33,8 @@ from monitoring.timeline.figures import (
 from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_number
 from patients.models import LabResult, Patient
-from patients.nursing.selectors import note_events
 from patients.rulebook import Finding, Threshold
-from patients.selectors import cytogenetic_risk_for, rule_thresholds_cached
+from patients.selectors import cytogenetic_risk_for, note_markers, rule_thresholds_cached
 from therapy import dosing
 from therapy import selectors as therapy_selectors
 
@@ -429,7 +428,7 @@ def _regimen(courses, patient, mrd_rows, assessments) -> RegimenTrack:
         for r in mrd_rows
     ]
     # Telephone and clinic notes (nurse helper): one marker per note.
-    events += [Marker(n.on, "note", n.label, n.detail) for n in note_events(patient)]
+    events += [Marker(on, "note", label, detail) for on, label, detail in note_markers(patient)]
     return RegimenTrack(
         steps=tuple(steps),
         holds=tuple(holds),
