@@ -17,7 +17,6 @@ from patients.models import (
     Diagnosis,
     Patient,
     PatientAccess,
-    PatientNote,
     RuleSetting,
     Transplant,
     WeightMeasurement,
@@ -218,7 +217,11 @@ _THRESHOLDS_CACHE: dict[tuple, dict[str, Threshold]] = {}
 
 
 def rule_thresholds_cached(
-    keys_defaults: tuple[Threshold, ...], *, clinic_id: int | None = None, as_of: date | None = None
+    keys_defaults: tuple[Threshold, ...],
+    *,
+    clinic_id: int | None = None,
+    as_of: date | None = None,
+    state: tuple[str, ...] | None = None,
 ) -> dict[str, Threshold]:
     """``rule_thresholds``, remembered by this process while the rule settings table is
     unchanged: one small query reads the table's state (its rows' count, newest id, newest
@@ -226,9 +229,11 @@ def rule_thresholds_cached(
     Any version added, edited through ``save()`` or removed changes that state, so the
     next request sees it; the date is part of the key, so a version dated in the future
     applies from its day. (Stored versions are never edited in place: admin shows them
-    read-only, and a change is a new version.)"""
+    read-only, and a change is a new version.) ``state``: the table's state as
+    ``rule_settings_state`` gives it, when the caller read it with other rows (the
+    timeline's one query for its small reads)."""
     as_of = as_of or timezone.localdate()
-    key = (tuple(keys_defaults), clinic_id, as_of, _rule_settings_state())
+    key = (tuple(keys_defaults), clinic_id, as_of, state or rule_settings_state())
     found = _THRESHOLDS_CACHE.get(key)
     if found is None:
         found = rule_thresholds(keys_defaults, clinic_id=clinic_id, as_of=as_of)
@@ -238,7 +243,9 @@ def rule_thresholds_cached(
     return dict(found)
 
 
-def _rule_settings_state() -> tuple:
+def rule_settings_state() -> tuple[str, ...]:
+    """The rule settings table's state: its rows' count, newest id, newest change, sums of
+    values and versions (as text)."""
     table = connection.ops.quote_name(RuleSetting._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -270,21 +277,3 @@ def rule_settings_coming(clinic_ids: Iterable[int], *, after: date) -> dict[int,
         for target in clinic_ids if clinic_id is None else {clinic_id}:
             coming[target] = min(coming.get(target, effective_from), effective_from)
     return coming
-
-
-def note_markers(patient: Patient) -> list[tuple[date, str, str]]:
-    """The timeline's note markers, oldest first: (local date of the call or visit, label,
-    detail), as ``patients.nursing.selectors.note_events`` gives them, read as tuples (no
-    model rows, no author join: the marker shows neither)."""
-    kinds, reasons = dict(PatientNote.Kind.choices), dict(PatientNote.Reason.choices)
-    return [
-        (
-            timezone.localtime(contact_at).date(),
-            f"{kinds.get(kind, kind)}: {reasons.get(reason, reason)}",
-            text if len(text) <= 200 else text[:199] + "…",
-        )
-        for contact_at, kind, reason, text in PatientNote.objects.valid()
-        .filter(patient=patient)
-        .order_by("contact_at", "pk")
-        .values_list("contact_at", "kind", "reason", "text")
-    ]

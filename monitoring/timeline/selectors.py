@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, NamedTuple
 
-from django.db.models import prefetch_related_objects
+from django.utils import timezone
 from django.utils.timezone import get_current_timezone
 
 from monitoring.models import Flag, ResponseAssessment
@@ -30,11 +30,12 @@ from monitoring.timeline.figures import (
     Span,
     ThresholdLine,
 )
+from monitoring.timeline.side_rows import side_rows
 from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_number
 from patients.models import LabResult, Patient
 from patients.rulebook import Finding, Threshold
-from patients.selectors import cytogenetic_risk_for, note_markers, rule_thresholds_cached
+from patients.selectors import cytogenetic_risk_for, rule_thresholds_cached
 from therapy import dosing
 from therapy import selectors as therapy_selectors
 
@@ -137,9 +138,10 @@ DRAWN_KEYS = frozenset(
 )
 
 
-def _rules(clinic_id: int) -> dict[str, Threshold]:
+def _rules(clinic_id: int, state: tuple[str, ...] | None = None) -> dict[str, Threshold]:
     """The thresholds in force for the patient's clinic, as the flags use them (remembered
-    while the rule settings are unchanged: one small query instead of the settings' rows)."""
+    while the rule settings are unchanged: the table's ``state``, read with the page's small
+    rows, instead of the settings' rows)."""
     defaults = (
         *imwg.DEFAULTS,
         *(
@@ -148,12 +150,14 @@ def _rules(clinic_id: int) -> dict[str, Threshold]:
             if t.key in DRAWN_KEYS
         ),
     )
-    return rule_thresholds_cached(defaults, clinic_id=clinic_id)
+    return rule_thresholds_cached(defaults, clinic_id=clinic_id, state=state)
 
 
 def timeline_for(patient: Patient, *, today: date) -> Timeline:
-    """Steps: one query for every lab result the page draws; therapy courses (three); flags,
-    pending suggestions, confirmed assessments and the rule settings in force (one each)."""
+    """Steps: one query for every lab result the page draws; one for the therapy courses
+    with their regimens, holds and dose changes; one for the transplants, confirmed
+    assessments, notes and the rule settings' state (``side_rows``); flags and pending
+    suggestions (one each, shared with the summary header)."""
     # Each time converted to the clinic's clock once, here (the points show it as read there).
     clinic_tz = get_current_timezone()
     results = [
@@ -163,7 +167,8 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
         .order_by("collected_at", "pk")
         .values_list(*LabRow._fields)
     ]
-    rules = _rules(patient.clinic_id)
+    side = side_rows(patient)  # also leaves the transplants on the patient (drawn, listed)
+    rules = _rules(patient.clinic_id, side.rules_state)
     by_code: dict[str, list[LabRow]] = defaultdict(list)
     for result in results:
         by_code[result.test_code].append(result)
@@ -173,14 +178,7 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
     history = therapy_selectors.courses_with_history(patient)
     courses = therapy_selectors.course_timelines(patient, until=today, courses=history)
     course = therapy_selectors.course_snapshot_for(patient, as_of=today, courses=history)
-    # The transplants are drawn and listed in the summary: read once for both.
-    prefetch_related_objects([patient], "transplants")
-    assessments = list(
-        ResponseAssessment.objects.valid()
-        .filter(patient=patient)
-        .select_related("assessed_by")
-        .order_by("-assessed_on", "-pk")
-    )
+    assessments = side.assessments
     confirmed = assessments[0] if assessments else None
     diagnosis = getattr(patient, "diagnosis", None)
 
@@ -208,7 +206,7 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
         x_range=x_range,
         counts=_counts(by_code),
         thresholds=_threshold_lines(rules),
-        regimen=_regimen(courses, patient, mrd_rows, assessments),
+        regimen=_regimen(courses, side, mrd_rows),
         disease=_disease(points, by_code, diagnosis, rules),
         risk=cytogenetic_risk_for(diagnosis),
         course=course,
@@ -394,7 +392,7 @@ def _mrd_rows(by_code) -> list[MrdRow]:
     ]
 
 
-def _regimen(courses, patient, mrd_rows, assessments) -> RegimenTrack:
+def _regimen(courses, side, mrd_rows) -> RegimenTrack:
     steps, holds, cycle_starts, events = [], [], [], []
     discontinued_on = None
     for c in courses:
@@ -411,12 +409,12 @@ def _regimen(courses, patient, mrd_rows, assessments) -> RegimenTrack:
         }
         events += [Marker(e.on, kinds[e.kind], e.label, e.detail) for e in c.events]
     for transplanted_on in (
-        t.transplanted_on for t in patient.transplants.all() if t.entered_in_error_at is None
+        t.transplanted_on for t in side.transplants if t.entered_in_error_at is None
     ):
         events.append(Marker(transplanted_on, "transplant", "Autologous transplant"))
     events += [
         Marker(a.assessed_on, "response", f"Response confirmed: {a.category}", a.basis)
-        for a in assessments
+        for a in side.assessments
     ]
     events += [
         Marker(
@@ -427,8 +425,17 @@ def _regimen(courses, patient, mrd_rows, assessments) -> RegimenTrack:
         )
         for r in mrd_rows
     ]
-    # Telephone and clinic notes (nurse helper): one marker per note.
-    events += [Marker(on, "note", label, detail) for on, label, detail in note_markers(patient)]
+    # Telephone and clinic notes: one marker per note (as ``patients.nursing.selectors.
+    # note_events`` words them).
+    events += [
+        Marker(
+            timezone.localtime(n.contact_at).date(),
+            "note",
+            f"{n.get_kind_display()}: {n.get_reason_display()}",
+            n.text if len(n.text) <= 200 else n.text[:199] + "…",
+        )
+        for n in side.notes
+    ]
     return RegimenTrack(
         steps=tuple(steps),
         holds=tuple(holds),
