@@ -73,6 +73,14 @@ class CountSeries:
     unit: str
     points: tuple[Point, ...]
 
+    def __hash__(self) -> int:
+        """Worked out once per series (the view's figure cache hashes ten years of points
+        on every view otherwise); the fields are frozen, so it cannot go stale."""
+        known = self.__dict__
+        if "_hash" not in known:
+            known["_hash"] = hash((self.code, self.label, self.unit, self.points))
+        return known["_hash"]
+
 
 @dataclass(frozen=True)
 class ThresholdLine:

@@ -7,7 +7,7 @@ left out here and again by the figure builders.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from django.utils import timezone
-from django.utils.timezone import get_current_timezone
+from django.utils.timezone import get_current_timezone_name
 
 from monitoring.models import Flag, ResponseAssessment
 from monitoring.rules import ctcae, imwg, schedule
@@ -30,6 +30,7 @@ from monitoring.timeline.figures import (
     Span,
     ThresholdLine,
 )
+from monitoring.timeline.lab_rows import lab_rows
 from monitoring.timeline.side_rows import side_rows
 from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_number
@@ -158,20 +159,11 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
     with their regimens, holds and dose changes; one for the transplants, confirmed
     assessments, notes and the rule settings' state (``side_rows``); flags and pending
     suggestions (one each, shared with the summary header)."""
-    # Each time converted to the clinic's clock once, here (the points show it as read there).
-    clinic_tz = get_current_timezone()
-    results = [
-        LabRow(row[0], row[1], row[2].astimezone(clinic_tz), *row[3:])
-        for row in LabResult.objects.valid()
-        .filter(patient=patient, test_code__in=ALL_CODES)
-        .order_by("collected_at", "pk")
-        .values_list(*LabRow._fields)
-    ]
+    # Each time on the clinic's clock (the points show it as read there); the rows are read
+    # again only when they changed (``lab_rows``).
+    results, digest = lab_rows(patient, ALL_CODES, LabRow._fields, LabRow._make)
     side = side_rows(patient)  # also leaves the transplants on the patient (drawn, listed)
     rules = _rules(patient.clinic_id, side.rules_state)
-    by_code: dict[str, list[LabRow]] = defaultdict(list)
-    for result in results:
-        by_code[result.test_code].append(result)
 
     # The courses, holds and dose changes read once: drawn, and the active course's snapshot
     # today (None before a planned course starts).
@@ -189,11 +181,16 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
     )
     x_range = (start - timedelta(days=7), today + timedelta(days=7))
 
-    points = _marker_points(
-        by_code, involved=diagnosis.light_chain if diagnosis else None, rules=rules
-    )
     course_start = courses[-1].start_date if courses else None
-    mrd_rows = _mrd_rows(by_code)
+    labs = _lab_parts(
+        results,
+        digest=digest,
+        patient_id=patient.pk,
+        recorded_chain=diagnosis.light_chain if diagnosis else None,
+        course_start=course_start,
+        rules=rules,
+    )
+    points, mrd_rows = labs.points, labs.mrd_rows
     mrd_inputs = [
         (row.on, row.result, row.sensitivity_exponent or 0)
         for row in mrd_rows
@@ -204,14 +201,14 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
         patient=patient,
         today=today,
         x_range=x_range,
-        counts=_counts(by_code),
+        counts=labs.counts,
         thresholds=_threshold_lines(rules),
         regimen=_regimen(courses, side, mrd_rows),
-        disease=_disease(points, by_code, diagnosis, rules),
+        disease=labs.disease,
         risk=cytogenetic_risk_for(diagnosis),
         course=course,
         course_summary=_course_summary(courses, course, today),
-        response=_suggested_response(points, course_start, by_code, rules),
+        response=labs.response,
         confirmed=confirmed,
         assessments=assessments,
         mrd_rows=mrd_rows,
@@ -232,6 +229,67 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
         cbc_interval_days=int(rules["schedule.cbc.interval_standard"].value),
         response_interval_days=int(rules["schedule.response_labs.interval"].value),
     )
+
+
+class _LabParts(NamedTuple):
+    """What the page derives from the lab results alone (with the thresholds in force)."""
+
+    points: list[imwg.MarkerPoint]
+    mrd_rows: list[MrdRow]
+    counts: list[CountSeries]
+    disease: DiseaseSeries
+    response: Finding | None
+
+
+# (patient, time zone, digest of the rows, chain, course start, thresholds) -> parts, for
+# the patients seen lately: only when the rows have a digest (``lab_rows``).
+_LAB_PARTS: OrderedDict[tuple, _LabParts] = OrderedDict()
+_LAB_PARTS_KEPT = 64
+
+
+def _lab_parts(
+    results: list[LabRow],
+    *,
+    digest: str | None,
+    patient_id: int,
+    recorded_chain: str | None,
+    course_start: date | None,
+    rules: dict[str, Threshold],
+) -> _LabParts:
+    """The marker points, MRD rows, count and disease series and the suggested response,
+    worked out again only when an input changed: pure functions of the rows (equal digests,
+    equal rows), the recorded light chain, the course start and the thresholds. The time
+    zone is in the key because the rows are on the clinic's clock."""
+    key = None
+    if digest is not None:
+        key = (
+            patient_id,
+            get_current_timezone_name(),
+            digest,
+            recorded_chain,
+            course_start,
+            tuple(sorted(rules.items())),
+        )
+        found = _LAB_PARTS.get(key)
+        if found is not None:
+            _LAB_PARTS.move_to_end(key)
+            return found
+    by_code: dict[str, list[LabRow]] = defaultdict(list)
+    for result in results:
+        by_code[result.test_code].append(result)
+    points = _marker_points(by_code, involved=recorded_chain, rules=rules)
+    parts = _LabParts(
+        points=points,
+        mrd_rows=_mrd_rows(by_code),
+        counts=_counts(by_code),
+        disease=_disease(points, by_code, recorded_chain, rules),
+        response=_suggested_response(points, course_start, by_code, rules),
+    )
+    if key is not None:
+        _LAB_PARTS[key] = parts
+        if len(_LAB_PARTS) > _LAB_PARTS_KEPT:
+            _LAB_PARTS.popitem(last=False)
+    return parts
 
 
 def places_by_code() -> dict[str, int]:
@@ -306,9 +364,9 @@ def _marker_points(
     )
 
 
-def _disease(points, by_code, diagnosis, rules) -> DiseaseSeries:
+def _disease(points, by_code, recorded_chain, rules) -> DiseaseSeries:
     # The series' involved chain (recorded, else the baseline ratio's), as the flag reads it.
-    involved = points[0].involved if points else (diagnosis and diagnosis.light_chain) or None
+    involved = points[0].involved if points else recorded_chain or None
     flc_code = {"kappa": "FLC_KAPPA", "lambda": "FLC_LAMBDA"}.get(involved or "", "FLC_KAPPA")
     ratio = [_point(r) for r in by_code.get("FLC_RATIO", []) if r.canonical_value is not None]
     if not ratio:  # computed from same-day kappa and lambda when the ratio was not stored
