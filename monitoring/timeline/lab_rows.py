@@ -13,7 +13,6 @@ read the rows every time.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from functools import cache
 from typing import TypeVar
@@ -21,13 +20,13 @@ from typing import TypeVar
 from django.db import connection
 from django.utils.timezone import get_current_timezone, get_current_timezone_name
 
+from monitoring.timeline.recent import Recent
 from patients.models import LabResult, Patient
 
 Row = TypeVar("Row")
 
 # (patient id, time zone) -> (digest, rows on that clock), for the patients seen lately.
-_KEPT: OrderedDict[tuple[int, str], tuple[str, list]] = OrderedDict()
-KEPT_PATIENTS = 64
+_KEPT = Recent(64)
 _SENTINEL = -720_531_947  # a patient id no row has: marks the parameter to replace
 
 
@@ -89,7 +88,6 @@ def lab_rows(
         fetched = cursor.fetchall()
     digest = fetched[0][0]
     if kept is not None and digest == kept[0]:
-        _KEPT.move_to_end(key)
         return list(kept[1]), digest
     rows = [
         make((*row[1 : at + 1], row[at + 1].astimezone(clinic_tz), *row[at + 2 :]))
@@ -97,8 +95,5 @@ def lab_rows(
         if row[1] is not None  # the digest's own row when there is no result
     ]
     if digest is not None:
-        _KEPT[key] = (digest, list(rows))
-        _KEPT.move_to_end(key)
-        if len(_KEPT) > KEPT_PATIENTS:
-            _KEPT.popitem(last=False)
+        _KEPT.put(key, (digest, list(rows)))
     return rows, digest

@@ -7,7 +7,7 @@ left out here and again by the figure builders.
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -31,6 +31,7 @@ from monitoring.timeline.figures import (
     ThresholdLine,
 )
 from monitoring.timeline.lab_rows import lab_rows
+from monitoring.timeline.recent import Recent
 from monitoring.timeline.side_rows import side_rows
 from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_number
@@ -243,8 +244,7 @@ class _LabParts(NamedTuple):
 
 # (patient, time zone, digest of the rows, chain, course start, thresholds) -> parts, for
 # the patients seen lately: only when the rows have a digest (``lab_rows``).
-_LAB_PARTS: OrderedDict[tuple, _LabParts] = OrderedDict()
-_LAB_PARTS_KEPT = 64
+_LAB_PARTS = Recent(64)
 
 
 def _lab_parts(
@@ -272,7 +272,6 @@ def _lab_parts(
         )
         found = _LAB_PARTS.get(key)
         if found is not None:
-            _LAB_PARTS.move_to_end(key)
             return found
     by_code: dict[str, list[LabRow]] = defaultdict(list)
     for result in results:
@@ -286,9 +285,7 @@ def _lab_parts(
         response=_suggested_response(points, course_start, by_code, rules),
     )
     if key is not None:
-        _LAB_PARTS[key] = parts
-        if len(_LAB_PARTS) > _LAB_PARTS_KEPT:
-            _LAB_PARTS.popitem(last=False)
+        _LAB_PARTS.put(key, parts)
     return parts
 
 

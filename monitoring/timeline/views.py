@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from datetime import date
 from functools import lru_cache
 
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from monitoring.timeline import figures, selectors, services
 from monitoring.timeline.forms import ResponseAssessmentForm
+from monitoring.timeline.recent import Recent
 from patients import services as patient_services
 from patients.access import patient_for_user
 from patients.errors import DomainError
@@ -51,8 +51,7 @@ def _json_script(value, element_id: str) -> SafeString:
 
 
 # The figures' <script> elements by what they draw (below): a few recent patients per process.
-_FIGURES: OrderedDict[tuple, SafeString] = OrderedDict()
-_FIGURES_KEPT = 48
+_FIGURES = Recent(48)
 
 
 def _figure_script(element_id: str, build, *args, **kwargs) -> SafeString:
@@ -74,11 +73,7 @@ def _figure_script(element_id: str, build, *args, **kwargs) -> SafeString:
     found = _FIGURES.get(key)
     if found is None:
         found = _json_script(build(*args, **kwargs), element_id)
-        _FIGURES[key] = found
-        if len(_FIGURES) > _FIGURES_KEPT:
-            _FIGURES.popitem(last=False)
-    else:
-        _FIGURES.move_to_end(key)
+        _FIGURES.put(key, found)
     return found
 
 

@@ -201,7 +201,7 @@ def test_lab_rows_are_kept_per_time_zone(patient):
 @pytest.mark.django_db
 def test_a_patient_with_no_results_reads_none(patient):
     assert _rows(patient) == ([], None)
-    assert all(key[0] != patient.pk for key in lab_rows_module._KEPT)
+    assert all(key[0] != patient.pk for key in lab_rows_module._KEPT.held())
 
 
 @pytest.mark.django_db
@@ -255,3 +255,14 @@ def test_a_figure_is_built_again_in_another_time_zone():
             (),
         )
     assert "2025-01-01 08:30" in utc and "2025-01-01 17:30" in tokyo
+
+
+def test_recent_keeps_the_values_used_last():
+    from monitoring.timeline.recent import Recent
+
+    kept = Recent(2)
+    kept.put("a", 1)
+    kept.put("b", 2)
+    assert kept.get("a") == 1  # "a" used last: "b" goes first
+    kept.put("c", 3)
+    assert kept.held() == ["a", "c"] and kept.get("b") is None
