@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.utils.timezone import get_current_timezone, get_current_timezone_name
@@ -61,6 +61,28 @@ def _sql(codes: tuple[str, ...], fields: tuple[str, ...]) -> tuple[str, list, in
     return wrapped, params, at
 
 
+@cache
+def _converters(fields: tuple[str, ...]) -> list[tuple[int, Any, list]]:
+    """The converters the ORM applies to each column it reads (``values_list``), for the
+    columns that have any: the rows read here are the values the ORM would give."""
+    found = []
+    for index, name in enumerate(fields):
+        field = LabResult._meta.pk if name == "pk" else LabResult._meta.get_field(name)
+        col = field.get_col(LabResult._meta.db_table)
+        converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if converters:
+            found.append((index, col, converters))
+    return found
+
+
+def _converted(row: tuple, fields: tuple[str, ...]) -> tuple:
+    values = list(row)
+    for index, col, converters in _converters(fields):
+        for converter in converters:
+            values[index] = converter(values[index], col, connection)
+    return tuple(values)
+
+
 def lab_rows(
     patient: Patient,
     codes: tuple[str, ...],
@@ -89,11 +111,10 @@ def lab_rows(
     digest = fetched[0][0]
     if kept is not None and digest == kept[0]:
         return list(kept[1]), digest
-    rows = [
-        make((*row[1 : at + 1], row[at + 1].astimezone(clinic_tz), *row[at + 2 :]))
-        for row in fetched
-        if row[1] is not None  # the digest's own row when there is no result
-    ]
+    fetched = [row[1:] for row in fetched if row[1] is not None]  # not the digest's own row
+    if _converters(fields):  # none on PostgreSQL for these columns today
+        fetched = [_converted(row, fields) for row in fetched]
+    rows = [make((*row[:at], row[at].astimezone(clinic_tz), *row[at + 1 :])) for row in fetched]
     if digest is not None:
         _KEPT.put(key, (digest, list(rows)))
     return rows, digest
