@@ -217,7 +217,11 @@ _THRESHOLDS_CACHE: dict[tuple, dict[str, Threshold]] = {}
 
 
 def rule_thresholds_cached(
-    keys_defaults: tuple[Threshold, ...], *, clinic_id: int | None = None, as_of: date | None = None
+    keys_defaults: tuple[Threshold, ...],
+    *,
+    clinic_id: int | None = None,
+    as_of: date | None = None,
+    state: tuple[str, ...] | None = None,
 ) -> dict[str, Threshold]:
     """``rule_thresholds``, remembered by this process while the rule settings table is
     unchanged: one small query reads the table's state (its rows' count, newest id, newest
@@ -225,9 +229,11 @@ def rule_thresholds_cached(
     Any version added, edited through ``save()`` or removed changes that state, so the
     next request sees it; the date is part of the key, so a version dated in the future
     applies from its day. (Stored versions are never edited in place: admin shows them
-    read-only, and a change is a new version.)"""
+    read-only, and a change is a new version.) ``state``: the table's state as
+    ``rule_settings_state`` gives it, when the caller read it with other rows (the
+    timeline's one query for its small reads)."""
     as_of = as_of or timezone.localdate()
-    key = (tuple(keys_defaults), clinic_id, as_of, _rule_settings_state())
+    key = (tuple(keys_defaults), clinic_id, as_of, state or rule_settings_state())
     found = _THRESHOLDS_CACHE.get(key)
     if found is None:
         found = rule_thresholds(keys_defaults, clinic_id=clinic_id, as_of=as_of)
@@ -237,7 +243,9 @@ def rule_thresholds_cached(
     return dict(found)
 
 
-def _rule_settings_state() -> tuple:
+def rule_settings_state() -> tuple[str, ...]:
+    """The rule settings table's state: its rows' count, newest id, newest change, sums of
+    values and versions (as text)."""
     table = connection.ops.quote_name(RuleSetting._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

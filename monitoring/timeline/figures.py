@@ -73,6 +73,14 @@ class CountSeries:
     unit: str
     points: tuple[Point, ...]
 
+    def __hash__(self) -> int:
+        """Worked out once per series (the view's figure cache hashes ten years of points
+        on every view otherwise); the fields are frozen, so it cannot go stale."""
+        known = self.__dict__
+        if "_hash" not in known:
+            known["_hash"] = hash((self.code, self.label, self.unit, self.points))
+        return known["_hash"]
+
 
 @dataclass(frozen=True)
 class ThresholdLine:
@@ -125,7 +133,9 @@ class DiseaseSeries:
     nadir: Point | None = None
     progression_threshold_g_dl: Decimal | None = None
     progression_source: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Not hashed (a dict cannot be), still compared: the series is a key of the page's
+    # figure cache (``views._figure_script``).
+    extra: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 def _iso(value: date | datetime) -> str:

@@ -14,8 +14,8 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, NamedTuple
 
-from django.db.models import prefetch_related_objects
-from django.utils.timezone import get_current_timezone
+from django.utils import timezone
+from django.utils.timezone import get_current_timezone_name
 
 from monitoring.models import Flag, ResponseAssessment
 from monitoring.rules import ctcae, imwg, schedule
@@ -30,10 +30,12 @@ from monitoring.timeline.figures import (
     Span,
     ThresholdLine,
 )
+from monitoring.timeline.lab_rows import lab_rows
+from monitoring.timeline.recent import Recent
+from monitoring.timeline.side_rows import side_rows
 from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_number
 from patients.models import LabResult, Patient
-from patients.nursing.selectors import note_events
 from patients.rulebook import Finding, Threshold
 from patients.selectors import cytogenetic_risk_for, rule_thresholds_cached
 from therapy import dosing
@@ -138,9 +140,10 @@ DRAWN_KEYS = frozenset(
 )
 
 
-def _rules(clinic_id: int) -> dict[str, Threshold]:
+def _rules(clinic_id: int, state: tuple[str, ...] | None = None) -> dict[str, Threshold]:
     """The thresholds in force for the patient's clinic, as the flags use them (remembered
-    while the rule settings are unchanged: one small query instead of the settings' rows)."""
+    while the rule settings are unchanged: the table's ``state``, read with the page's small
+    rows, instead of the settings' rows)."""
     defaults = (
         *imwg.DEFAULTS,
         *(
@@ -149,39 +152,26 @@ def _rules(clinic_id: int) -> dict[str, Threshold]:
             if t.key in DRAWN_KEYS
         ),
     )
-    return rule_thresholds_cached(defaults, clinic_id=clinic_id)
+    return rule_thresholds_cached(defaults, clinic_id=clinic_id, state=state)
 
 
 def timeline_for(patient: Patient, *, today: date) -> Timeline:
-    """Steps: one query for every lab result the page draws; therapy courses (three); flags,
-    pending suggestions, confirmed assessments and the rule settings in force (one each)."""
-    # Each time converted to the clinic's clock once, here (the points show it as read there).
-    clinic_tz = get_current_timezone()
-    results = [
-        LabRow(row[0], row[1], row[2].astimezone(clinic_tz), *row[3:])
-        for row in LabResult.objects.valid()
-        .filter(patient=patient, test_code__in=ALL_CODES)
-        .order_by("collected_at", "pk")
-        .values_list(*LabRow._fields)
-    ]
-    rules = _rules(patient.clinic_id)
-    by_code: dict[str, list[LabRow]] = defaultdict(list)
-    for result in results:
-        by_code[result.test_code].append(result)
+    """Steps: one query for every lab result the page draws; one for the therapy courses
+    with their regimens, holds and dose changes; one for the transplants, confirmed
+    assessments, notes and the rule settings' state (``side_rows``); flags and pending
+    suggestions (one each, shared with the summary header)."""
+    # Each time on the clinic's clock (the points show it as read there); the rows are read
+    # again only when they changed (``lab_rows``).
+    results, digest = lab_rows(patient, ALL_CODES, LabRow._fields, LabRow._make)
+    side = side_rows(patient)  # also leaves the transplants on the patient (drawn, listed)
+    rules = _rules(patient.clinic_id, side.rules_state)
 
     # The courses, holds and dose changes read once: drawn, and the active course's snapshot
     # today (None before a planned course starts).
     history = therapy_selectors.courses_with_history(patient)
     courses = therapy_selectors.course_timelines(patient, until=today, courses=history)
     course = therapy_selectors.course_snapshot_for(patient, as_of=today, courses=history)
-    # The transplants are drawn and listed in the summary: read once for both.
-    prefetch_related_objects([patient], "transplants")
-    assessments = list(
-        ResponseAssessment.objects.valid()
-        .filter(patient=patient)
-        .select_related("assessed_by")
-        .order_by("-assessed_on", "-pk")
-    )
+    assessments = side.assessments
     confirmed = assessments[0] if assessments else None
     diagnosis = getattr(patient, "diagnosis", None)
 
@@ -192,11 +182,16 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
     )
     x_range = (start - timedelta(days=7), today + timedelta(days=7))
 
-    points = _marker_points(
-        by_code, involved=diagnosis.light_chain if diagnosis else None, rules=rules
-    )
     course_start = courses[-1].start_date if courses else None
-    mrd_rows = _mrd_rows(by_code)
+    labs = _lab_parts(
+        results,
+        digest=digest,
+        patient_id=patient.pk,
+        recorded_chain=diagnosis.light_chain if diagnosis else None,
+        course_start=course_start,
+        rules=rules,
+    )
+    points, mrd_rows = labs.points, labs.mrd_rows
     mrd_inputs = [
         (row.on, row.result, row.sensitivity_exponent or 0)
         for row in mrd_rows
@@ -207,14 +202,14 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
         patient=patient,
         today=today,
         x_range=x_range,
-        counts=_counts(by_code),
+        counts=labs.counts,
         thresholds=_threshold_lines(rules),
-        regimen=_regimen(courses, patient, mrd_rows, assessments),
-        disease=_disease(points, by_code, diagnosis, rules),
+        regimen=_regimen(courses, side, mrd_rows),
+        disease=labs.disease,
         risk=cytogenetic_risk_for(diagnosis),
         course=course,
         course_summary=_course_summary(courses, course, today),
-        response=_suggested_response(points, course_start, by_code, rules),
+        response=labs.response,
         confirmed=confirmed,
         assessments=assessments,
         mrd_rows=mrd_rows,
@@ -235,6 +230,63 @@ def timeline_for(patient: Patient, *, today: date) -> Timeline:
         cbc_interval_days=int(rules["schedule.cbc.interval_standard"].value),
         response_interval_days=int(rules["schedule.response_labs.interval"].value),
     )
+
+
+class _LabParts(NamedTuple):
+    """What the page derives from the lab results alone (with the thresholds in force)."""
+
+    points: list[imwg.MarkerPoint]
+    mrd_rows: list[MrdRow]
+    counts: list[CountSeries]
+    disease: DiseaseSeries
+    response: Finding | None
+
+
+# (patient, time zone, digest of the rows, chain, course start, thresholds) -> parts, for
+# the patients seen lately: only when the rows have a digest (``lab_rows``).
+_LAB_PARTS = Recent(64)
+
+
+def _lab_parts(
+    results: list[LabRow],
+    *,
+    digest: str | None,
+    patient_id: int,
+    recorded_chain: str | None,
+    course_start: date | None,
+    rules: dict[str, Threshold],
+) -> _LabParts:
+    """The marker points, MRD rows, count and disease series and the suggested response,
+    worked out again only when an input changed: pure functions of the rows (equal digests,
+    equal rows), the recorded light chain, the course start and the thresholds. The time
+    zone is in the key because the rows are on the clinic's clock."""
+    key = None
+    if digest is not None:
+        key = (
+            patient_id,
+            get_current_timezone_name(),
+            digest,
+            recorded_chain,
+            course_start,
+            tuple(sorted(rules.items())),
+        )
+        found = _LAB_PARTS.get(key)
+        if found is not None:
+            return found
+    by_code: dict[str, list[LabRow]] = defaultdict(list)
+    for result in results:
+        by_code[result.test_code].append(result)
+    points = _marker_points(by_code, involved=recorded_chain, rules=rules)
+    parts = _LabParts(
+        points=points,
+        mrd_rows=_mrd_rows(by_code),
+        counts=_counts(by_code),
+        disease=_disease(points, by_code, recorded_chain, rules),
+        response=_suggested_response(points, course_start, by_code, rules),
+    )
+    if key is not None:
+        _LAB_PARTS.put(key, parts)
+    return parts
 
 
 def places_by_code() -> dict[str, int]:
@@ -309,9 +361,9 @@ def _marker_points(
     )
 
 
-def _disease(points, by_code, diagnosis, rules) -> DiseaseSeries:
+def _disease(points, by_code, recorded_chain, rules) -> DiseaseSeries:
     # The series' involved chain (recorded, else the baseline ratio's), as the flag reads it.
-    involved = points[0].involved if points else (diagnosis and diagnosis.light_chain) or None
+    involved = points[0].involved if points else recorded_chain or None
     flc_code = {"kappa": "FLC_KAPPA", "lambda": "FLC_LAMBDA"}.get(involved or "", "FLC_KAPPA")
     ratio = [_point(r) for r in by_code.get("FLC_RATIO", []) if r.canonical_value is not None]
     if not ratio:  # computed from same-day kappa and lambda when the ratio was not stored
@@ -395,7 +447,7 @@ def _mrd_rows(by_code) -> list[MrdRow]:
     ]
 
 
-def _regimen(courses, patient, mrd_rows, assessments) -> RegimenTrack:
+def _regimen(courses, side, mrd_rows) -> RegimenTrack:
     steps, holds, cycle_starts, events = [], [], [], []
     discontinued_on = None
     for c in courses:
@@ -412,12 +464,12 @@ def _regimen(courses, patient, mrd_rows, assessments) -> RegimenTrack:
         }
         events += [Marker(e.on, kinds[e.kind], e.label, e.detail) for e in c.events]
     for transplanted_on in (
-        t.transplanted_on for t in patient.transplants.all() if t.entered_in_error_at is None
+        t.transplanted_on for t in side.transplants if t.entered_in_error_at is None
     ):
         events.append(Marker(transplanted_on, "transplant", "Autologous transplant"))
     events += [
         Marker(a.assessed_on, "response", f"Response confirmed: {a.category}", a.basis)
-        for a in assessments
+        for a in side.assessments
     ]
     events += [
         Marker(
@@ -428,8 +480,17 @@ def _regimen(courses, patient, mrd_rows, assessments) -> RegimenTrack:
         )
         for r in mrd_rows
     ]
-    # Telephone and clinic notes (nurse helper): one marker per note.
-    events += [Marker(n.on, "note", n.label, n.detail) for n in note_events(patient)]
+    # Telephone and clinic notes: one marker per note (as ``patients.nursing.selectors.
+    # note_events`` words them).
+    events += [
+        Marker(
+            timezone.localtime(n.contact_at).date(),
+            "note",
+            f"{n.get_kind_display()}: {n.get_reason_display()}",
+            n.text if len(n.text) <= 200 else n.text[:199] + "…",
+        )
+        for n in side.notes
+    ]
     return RegimenTrack(
         steps=tuple(steps),
         holds=tuple(holds),

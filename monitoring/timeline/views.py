@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from monitoring.timeline import figures, selectors, services
 from monitoring.timeline.forms import ResponseAssessmentForm
+from monitoring.timeline.recent import Recent
 from patients import services as patient_services
 from patients.access import patient_for_user
 from patients.errors import DomainError
@@ -49,6 +50,33 @@ def _json_script(value, element_id: str) -> SafeString:
     )
 
 
+# The figures' <script> elements by what they draw (below): a few recent patients per process.
+_FIGURES = Recent(48)
+
+
+def _figure_script(element_id: str, build, *args, **kwargs) -> SafeString:
+    """``_json_script(build(*args, **kwargs), element_id)``, remembered by its inputs.
+
+    The figure builders are pure functions of their arguments (frozen dataclasses of plain
+    values, compared field by field), so the same arguments give the same figure: a page
+    viewed again with nothing new skips building and encoding ten years of points (about a
+    tenth of the page). Two values that compare equal draw the same: numbers are shown by
+    ``clinical_number`` (equal Decimals read the same) and times by their wall clock, which
+    is why the time zone is part of the key (equal instants read differently elsewhere)."""
+    key = (
+        element_id,
+        build.__qualname__,
+        timezone.get_current_timezone_name(),
+        args,
+        tuple(sorted(kwargs.items())),
+    )
+    found = _FIGURES.get(key)
+    if found is None:
+        found = _json_script(build(*args, **kwargs), element_id)
+        _FIGURES.put(key, found)
+    return found
+
+
 def _page(request, patient, form, *, status=200):
     today = timezone.localdate()
     data = selectors.timeline_for(patient, today=today)
@@ -58,27 +86,28 @@ def _page(request, patient, form, *, status=200):
         "form": form,
         # A form coming back with errors is rendered afresh; the empty one is the same all day.
         "form_html": None if form.is_bound else _blank_form_html(today),
-        "counts_figure": _json_script(
-            figures.counts_figure(
-                data.counts,
-                data.thresholds,
-                x_range=data.x_range,
-                holds=data.regimen.holds,
-                expected_interval_days=data.cbc_interval_days,
-            ),
+        "counts_figure": _figure_script(
             "counts-figure",
+            figures.counts_figure,
+            tuple(data.counts),
+            tuple(data.thresholds),
+            x_range=data.x_range,
+            holds=data.regimen.holds,
+            expected_interval_days=data.cbc_interval_days,
         ),
-        "regimen_figure": _json_script(
-            figures.regimen_figure(data.regimen, x_range=data.x_range, today=today),
+        "regimen_figure": _figure_script(
             "regimen-figure",
+            figures.regimen_figure,
+            data.regimen,
+            x_range=data.x_range,
+            today=today,
         ),
-        "disease_figure": _json_script(
-            figures.disease_figure(
-                data.disease,
-                x_range=data.x_range,
-                expected_interval_days=data.response_interval_days,
-            ),
+        "disease_figure": _figure_script(
             "disease-figure",
+            figures.disease_figure,
+            data.disease,
+            x_range=data.x_range,
+            expected_interval_days=data.response_interval_days,
         ),
     }
     return render(request, "timeline/timeline.html", context, status=status)

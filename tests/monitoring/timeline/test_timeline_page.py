@@ -17,12 +17,12 @@ from therapy.models import Regimen
 
 TODAY = date(2026, 11, 21)
 # The timeline: the trivial page's 10 (session, user, permissions, navbar, session saved),
-# the patient, the access log row, every lab result (one query of tuples), the rule
-# settings' state (the settings in force are remembered while it is unchanged), the courses
-# with their regimens, holds and dose changes (one UNION ALL), transplants, response
-# assessments, notes, and the open flags and pending suggestions (read once for the summary
-# header and the page body).
-TIMELINE_QUERIES = 20
+# the patient, the access log row, every lab result (one query of tuples), the courses with
+# their regimens, holds and dose changes (one UNION ALL), the transplants, response
+# assessments with their assessors, notes and the rule settings' state (one UNION ALL; the
+# settings in force are remembered while that state is unchanged), and the open flags and
+# pending suggestions (read once for the summary header and the page body).
+TIMELINE_QUERIES = 17
 
 
 @pytest.fixture(autouse=True)
