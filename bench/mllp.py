@@ -293,7 +293,8 @@ def main() -> None:
             rows.append((sent / elapsed, sent / cpu, queries / sent, busy * 1000 / sent))
             print(
                 f"  CPU ms per message: listener {cpu * 1000 / sent:.2f}, worker "
-                f"{worker_cpu * 1000 / sent:.2f}, PostgreSQL {pg_cpu * 1000 / sent:.2f}, "
+                f"{worker_cpu * 1000 / sent:.2f}, PostgreSQL (this database's connections) "
+                f"{pg_cpu * 1000 / sent:.2f}, "
                 f"client {client_cpu * 1000 / sent:.2f}, whole machine {busy * 1000 / sent:.2f} "
                 f"(other processes {(busy - cpu - worker_cpu - pg_cpu - client_cpu) * 1000 / sent:.2f})",
                 flush=True,
@@ -367,16 +368,16 @@ def _process_cpu(pids) -> float:
 
 
 def _postgres_pids() -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as f:
-                    if f.read().strip() == "postgres":
-                        pids.append(int(entry))
-            except OSError:
-                pass
-    return pids
+    """The PostgreSQL server processes of this database's connections (the listener's and
+    the worker's; not other databases' on a shared machine), plus the WAL writer."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "OR backend_type = 'walwriter'"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
 
 
 def _queue_length() -> int:

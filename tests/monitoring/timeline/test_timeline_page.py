@@ -479,3 +479,15 @@ def test_a_rule_settings_version_dated_tomorrow_applies_from_tomorrow(
     time_machine.move_to(timezone.make_aware(datetime.combine(TODAY + timedelta(days=1), time(9))))
     client = client_for(physician)  # a new day's session
     assert "hold < 40" in str(hold_lines(client.get(url)))
+
+
+@pytest.mark.django_db
+def test_a_baseline_below_the_measurable_level_reads_in_words_not_as_a_code(
+    client_for, physician, patient, course
+):
+    lab(patient, "SPEP_M", "0.2", date(2024, 9, 1), unit="g/dL", panel="myeloma")
+    lab(patient, "SPEP_M", "0.1", date(2025, 6, 1), unit="g/dL", panel="myeloma")
+    page = client_for(physician).get(reverse("monitoring:timeline", args=[patient.public_id]))
+    text = page.content.decode()
+    assert 'data-testid="suggested-response">Not measurable<' in text
+    assert "not_measurable" not in text
