@@ -70,15 +70,20 @@ _EVALUATE_OPTIONS = {
 
 @shared_task(name="monitoring.tasks.evaluate_patients", **_EVALUATE_OPTIONS)
 def evaluate_patients(patient_ids: list[int], as_of: str | None = None) -> dict:
-    """Evaluate the patients a commit changed, as one batch. Their queue marks are cleared
-    first, so a change committed while this runs queues its own evaluation."""
-    outcome, sent = _evaluate_queued(patient_ids, as_of)
+    """Evaluate, as one batch, every patient waiting in the queue: the ones this task was
+    sent for (a commit's patients) and any queued since, unless another worker has taken
+    them already (``patients.services.evaluations_take``). Their marks are cleared first,
+    so a change committed while this runs queues an evaluation of its own."""
+    taken = patient_services.evaluations_take()
+    outcome, sent = _evaluate(taken, as_of)
     return {"patients": outcome.patients, "flagged": len(outcome.kinds_open), "sent": sent}
 
 
 @shared_task(name="monitoring.tasks.evaluate_patient", **_EVALUATE_OPTIONS)
 def evaluate_patient(patient_id: int, as_of: str | None = None) -> dict:
-    outcome, sent = _evaluate_queued([patient_id], as_of)
+    """One patient, as given (tasks queued before the coalesced queue, and callers that
+    name a date)."""
+    outcome, sent = _evaluate([patient_id], as_of)
     return {
         "patient_id": patient_id,
         "open": sorted(outcome.kinds_open.get(patient_id, ())),
@@ -86,8 +91,7 @@ def evaluate_patient(patient_id: int, as_of: str | None = None) -> dict:
     }
 
 
-def _evaluate_queued(patient_ids: list[int], as_of: str | None):
-    patient_services.evaluations_started(patient_ids)
+def _evaluate(patient_ids: list[int], as_of: str | None):
     outcome = evaluation.patients_evaluate(sorted(set(patient_ids)), as_of=_as_of(as_of))
     sent = notifications.notifications_deliver() if outcome.notifications else 0
     return outcome, sent

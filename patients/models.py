@@ -172,6 +172,12 @@ class Patient(TimeStampedModel, EnteredInError):
                 fields=["clinic", "family_name", "given_name"], name="patient_clinic_name_idx"
             ),
             models.Index(fields=["clinic", "status"], name="patient_clinic_status_idx"),
+            # The evaluation queue: the patients a worker takes (``evaluations_take``).
+            models.Index(
+                fields=["evaluation_queued_at", "id"],
+                name="patient_eval_queued_idx",
+                condition=Q(evaluation_queued_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

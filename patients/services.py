@@ -100,10 +100,10 @@ def evaluations_send(patient_ids: Iterable[int], *, now=None) -> bool:
     next sweep evaluates the patients (they are dirty).
 
     Coalesced: a patient whose evaluation is already queued and not yet started is left out
-    (the waiting task reads every change committed before it starts), so a worker that falls
-    behind a busy interface gets one task per patient, not one per message. The mark is one
-    compare-and-set UPDATE on the patient row; the worker clears it as it starts
-    (``evaluations_started``), so a change committed after that queues again.
+    (the waiting task reads every change committed before it starts). The mark is one
+    compare-and-set UPDATE on the patient row; a worker takes the marked patients and
+    clears their marks as it starts (``evaluations_take``), so a change committed after
+    that queues again.
     """
     now = now or timezone.now()
     try:
@@ -169,14 +169,31 @@ def _evaluations_unmark(patient_ids: list[int]) -> None:
         logger.warning("Could not clear the evaluation marks of %s.", patient_ids, exc_info=True)
 
 
-def evaluations_started(patient_ids: Iterable[int]) -> None:
-    """The worker starts evaluating these patients: clear their queue marks first (and
-    commit), so a change committed from now on queues an evaluation of its own."""
-    ids = sorted({int(pid) for pid in patient_ids})
-    if ids:
-        Patient.objects.filter(pk__in=ids, evaluation_queued_at__isnull=False).update(
-            evaluation_queued_at=None
+# The most patients one worker task takes from the queue (the sweep's batch size).
+EVALUATIONS_TAKEN_AT_ONCE = 500
+
+
+def evaluations_take(*, limit: int = EVALUATIONS_TAKEN_AT_ONCE) -> list[int]:
+    """A worker starts: take every patient whose evaluation is queued (oldest mark first, up
+    to ``limit``) and clear their marks, in one statement that commits before the
+    evaluation reads anything, so a change committed from now on queues again. Whatever
+    task the worker was given, it evaluates all the patients waiting, as one batch: a worker
+    behind a busy clinic does a few large batches instead of one small task per save (each
+    small one costs the batch's fixed reads). Two workers never take the same patient
+    (``SKIP LOCKED``); a task that finds the queue empty (another took its patients) does
+    nothing."""
+    table = connection.ops.quote_name(Patient._meta.db_table)
+    lock = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET evaluation_queued_at = NULL WHERE id IN ("  # noqa: S608  # nosec B608
+            f"SELECT id FROM {table} WHERE evaluation_queued_at IS NOT NULL "
+            f"ORDER BY evaluation_queued_at, id LIMIT %s{lock}) RETURNING id",
+            [limit],
         )
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def clinic_rules_changed(clinic_id: int | None) -> int:

@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 from celery import current_app
+from django.utils import timezone
 
 from monitoring import tasks
 from monitoring.models import Flag
@@ -119,12 +120,42 @@ def test_a_patient_edit_keeps_a_queue_mark_it_did_not_read(
     assert queued_at(patient) == mark
 
 
-def test_the_single_patient_task_queued_before_still_evaluates_and_clears_the_mark(
-    patient, nurse, sent, django_capture_on_commit_callbacks
-):
-    save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, PLT="20")
+def test_the_single_patient_task_queued_before_still_evaluates_its_patient(patient, nurse):
+    record(patient, nurse, date(2025, 3, 1), PLT="20")
 
     result = tasks.evaluate_patient.run(patient.pk, "2025-03-01")
 
     assert result["open"] == ["thrombocytopenia"]
-    assert queued_at(patient) is None
+
+
+def test_a_task_takes_every_patient_waiting_and_a_later_task_finds_none(
+    patient, nurse, clinic_a, sent, django_capture_on_commit_callbacks
+):
+    other = PatientFactory(clinic=clinic_a)
+    save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="0.4")
+    save(other, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, PLT="20")
+    assert sent == [[patient.pk], [other.pk]]
+
+    first = tasks.evaluate_patients.run(sent[0], "2025-03-01")
+    second = tasks.evaluate_patients.run(sent[1], "2025-03-01")
+
+    assert first["patients"] == 2 and second["patients"] == 0
+    assert set(Flag.objects.open().values_list("patient_id", "kind")) == {
+        (patient.pk, "neutropenia"),
+        (other.pk, "thrombocytopenia"),
+    }
+    assert queued_at(patient) is None and queued_at(other) is None
+
+
+def test_a_task_takes_the_oldest_marks_first_up_to_its_limit(
+    patient, clinic_a, sent, django_capture_on_commit_callbacks
+):
+    others = [PatientFactory(clinic=clinic_a) for _ in range(2)]
+    start = timezone.now()
+    for i, p in enumerate([others[1], patient, others[0]]):
+        patient_services.evaluations_send([p.pk], now=start + timedelta(seconds=i))
+
+    assert patient_services.evaluations_take(limit=2) == sorted([others[1].pk, patient.pk])
+    assert queued_at(others[0]) is not None
+    assert patient_services.evaluations_take(limit=2) == [others[0].pk]
+    assert patient_services.evaluations_take(limit=2) == []
