@@ -315,9 +315,11 @@ def main() -> None:
             # How long after the last ACK the worker has evaluated every patient it was given.
             from patients.models import Patient
 
-            waiting = Patient.objects.filter(
-                clinic_id=clinic_id, mrn__in=patients, evaluation_queued_at__isnull=False
-            )
+            waiting = Patient.objects.filter(clinic_id=clinic_id, mrn__in=patients)
+            if hasattr(Patient, "evaluation_queued_at"):  # a tree with the coalesced queue
+                waiting = waiting.filter(evaluation_queued_at__isnull=False)
+            else:
+                waiting = waiting.none()
             drained_at = time.perf_counter()
             while (_queue_length() or waiting.exists()) and time.perf_counter() - drained_at < 300:
                 time.sleep(0.2)
