@@ -148,8 +148,14 @@ def worker(settings):
 
     from config.celery import app
 
+    from patients.models import Patient
+
     queue = f"browser-{uuid.uuid4().hex[:8]}"
     settings.MONITORING_TASK_QUEUE = queue
+    # Evaluations the test's data fixtures queued went to the default queue, which nobody
+    # consumes here; their marks would hold back the test's own (a patient already waiting
+    # is not queued again) until they go stale.
+    Patient.objects.filter(evaluation_queued_at__isnull=False).update(evaluation_queued_at=None)
     with start_worker(
         app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]
     ):
