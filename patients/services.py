@@ -109,8 +109,12 @@ def evaluations_send(patient_ids: Iterable[int], *, now=None) -> bool:
     try:
         claimed = _evaluations_claim(patient_ids, now)
     except Exception:  # noqa: BLE001 - a saved change must not fail on the queue mark
-        logger.warning("Could not mark evaluations queued for %s.", patient_ids, exc_info=True)
-        claimed = sorted({pid for pid in patient_ids if pid is not None})
+        logger.warning(
+            "Could not mark evaluations queued for %s; the next sweep will evaluate them.",
+            patient_ids,
+            exc_info=True,
+        )
+        return False  # a task would find no mark to take; the patients are dirty
     if not claimed:
         return True
     from celery import current_app
