@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -27,7 +29,7 @@ from monitoring.evaluation.flags_write import (
     _withdraw_suggestions_on_withdrawn_evidence,
     _withdrawn_words,
 )
-from monitoring.evaluation.gather import _gather
+from monitoring.evaluation.gather import _gather, compiled_timestamps
 from monitoring.evaluation.hold import _hold
 from monitoring.evaluation.kinds import _resolution
 from monitoring.evaluation.next_review import _next_review
@@ -35,6 +37,7 @@ from monitoring.evaluation.progression import _progression
 from monitoring.evaluation.rems import _pregnancy_positive, _rems
 from monitoring.evaluation.renal import _renal
 from monitoring.models import Flag, MonitoringStatus
+from patients.lab_selectors import ids_in
 from patients.models import Patient
 from patients.rulebook import Finding
 
@@ -49,7 +52,6 @@ _NOT_COMPARED = (
 )
 
 
-@transaction.atomic
 def patients_evaluate(
     patient_ids: list[int],
     *,
@@ -68,6 +70,37 @@ def patients_evaluate(
     Patients in ``audit`` were not due (the full safety-net sweep): any flag change on
     them is logged as a warning.
     """
+    with _young_objects_only(), compiled_timestamps():
+        return _evaluate(patient_ids, as_of=as_of, now=now, audit=audit)
+
+
+@contextmanager
+def _young_objects_only():
+    """While a batch is evaluated, the garbage collector walks only the objects made since
+    it began (``gc.freeze``): a batch builds tens of thousands of rows, results and
+    findings, and each full collection they trigger would otherwise walk the whole
+    process (the Django app, its modules: about 60 ms each, a tenth of a batch of 150).
+    Everything is unfrozen after the batch and collected as before. A process that froze
+    objects itself (a pre-fork server) is left as it is."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+# Every kind of flag, in the order the model lists them (``Flag.Kind.values`` builds the list
+# anew on each read).
+_KINDS = tuple(Flag.Kind.values)
+
+
+@transaction.atomic
+def _evaluate(
+    patient_ids: list[int], *, as_of: date, now: datetime | None, audit: set[int] | frozenset[int]
+) -> Outcome:
     now = now or timezone.now()
     outcome = Outcome(patients=len(patient_ids))
     if not patient_ids:
@@ -75,7 +108,9 @@ def patients_evaluate(
     batch = _gather(sorted(patient_ids), as_of)
     existing: dict[tuple[int, str], Flag] = {
         (f.patient_id, f.kind): f
-        for f in Flag.objects.open().filter(patient_id__in=batch.patients).defer(*_NOT_COMPARED)
+        for f in Flag.objects.open()
+        .filter(ids_in("patient_id", batch.patients))
+        .defer(*_NOT_COMPARED)
     }
     to_create: list[Flag] = []
     to_change: list[tuple[Flag, dict]] = []
@@ -134,7 +169,7 @@ def patients_evaluate(
                 **status_row,
             )
         )
-        for kind in Flag.Kind.values:
+        for kind in _KINDS:
             d, flag = desired.get(kind), existing.get((pid, kind))
             gone = _withdrawn_words(flag, withdrawn) if flag is not None else ""
             if kind in keep and not gone:
@@ -173,7 +208,7 @@ def patients_evaluate(
     # Read back what is open now: ids for emails and suggestions (whoever inserted them).
     open_now = list(
         Flag.objects.open()
-        .filter(patient_id__in=batch.patients)
+        .filter(ids_in("patient_id", batch.patients))
         .defer(*_NOT_COMPARED, "values", "evidence", "escalations")
     )
     before = {flag.pk for flag in existing.values()}

@@ -7,6 +7,7 @@ import json
 import logging
 from collections import defaultdict
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
@@ -272,28 +273,52 @@ def _json_value(field, value):
         value = connection.ops.adapt_datetimefield_value(value)
     elif isinstance(field, models.DateField):
         value = connection.ops.adapt_datefield_value(value)
+    if isinstance(value, Decimal):
+        return str(value)  # as psycopg and SQLite's adapter send it: the column rounds it
     return value.isoformat() if isinstance(value, date) else value
 
 
+# The columns of a status row an evaluation writes (all of them but the patient, its key).
+_STATUS_COLUMNS = (
+    "evaluated_at",
+    "as_of",
+    "on_course",
+    "cbc_phase",
+    "last_cbc_on",
+    "cbc_due_on",
+    "cbc_overdue_after",
+    "response_labs_due_on",
+    "crcl_ml_min",
+    "evaluated_version",
+    "next_review_on",
+)
+
+
 def _upsert_statuses(rows: list[MonitoringStatus]) -> None:
-    MonitoringStatus.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["patient"],
-        update_fields=[
-            "evaluated_at",
-            "as_of",
-            "on_course",
-            "cbc_phase",
-            "last_cbc_on",
-            "cbc_due_on",
-            "cbc_overdue_after",
-            "response_labs_due_on",
-            "crcl_ml_min",
-            "evaluated_version",
-            "next_review_on",
-        ],
+    """Insert or update a batch's status rows in one statement, the rows as one JSON
+    parameter (as ``_insert_flags``): ``INSERT ... ON CONFLICT (patient) DO UPDATE``, what
+    ``bulk_create(update_conflicts=True)`` does, without a placeholder for each value."""
+    if not rows:
+        return
+    meta = MonitoringStatus._meta
+    table = _q(meta.db_table)
+    fields = [meta.get_field("patient"), *(meta.get_field(name) for name in _STATUS_COLUMNS)]
+    payload = json.dumps(
+        [{f.column: _json_value(f, getattr(row, f.attname)) for f in fields} for row in rows]
     )
+    columns = ", ".join(_q(f.column) for f in fields)
+    updates = ", ".join(f"{_q(f.column)} = EXCLUDED.{_q(f.column)}" for f in fields[1:])
+    conflict = f"ON CONFLICT ({_q(fields[0].column)}) DO UPDATE SET {updates}"
+    if connection.vendor == "postgresql":
+        typed = ", ".join(f"{_q(f.column)} {f.db_type(connection)}" for f in fields)
+        source = f"jsonb_to_recordset(%s::jsonb) AS v({typed})"
+        picked = columns
+    else:
+        source = "json_each(%s) WHERE true"  # WHERE: SQLite reads ON CONFLICT as a join otherwise
+        picked = ", ".join(f"json_extract(value, '$.\"{f.column}\"')" for f in fields)
+    sql = f"INSERT INTO {table} ({columns}) SELECT {picked} FROM {source} {conflict}"  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [payload])
 
 
 def _audit(audit, patient: Patient, kind: str, what: str) -> None:
