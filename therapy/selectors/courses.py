@@ -12,7 +12,7 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import connection
-from django.db.models import CharField, Prefetch, QuerySet, Value
+from django.db.models import Case, CharField, F, Prefetch, Q, QuerySet, Value, When
 
 from patients.lab_selectors import ids_in
 from patients.models import Patient
@@ -653,8 +653,6 @@ def therapy_dates_coming(patient_ids: Iterable[int], *, after: date) -> dict[int
             "course__patient_id",
             "effective_from",
         ),
-        ("hold starts", holds, "course__patient_id", "start_date"),
-        ("hold ends", holds, "course__patient_id", "end_date"),
         (
             "REMS authorization dated later",
             RemsAuthorization.objects.valid().filter(ids_in("patient_id", patient_ids)),
@@ -675,6 +673,22 @@ def therapy_dates_coming(patient_ids: Iterable[int], *, after: date) -> dict[int
         .order_by()
         for what, rows, patient_field, date_field in dated
     ]
+    # A hold counts from the day it starts, then from the day it ends (always later): one
+    # row a hold, its first date after ``after`` (one scan of the holds, not one a date).
+    starts_later = Q(start_date__gt=after)
+    parts.append(
+        holds.filter(starts_later | Q(end_date__gt=after))
+        .annotate(
+            on=Case(When(starts_later, then=F("start_date")), default=F("end_date")),
+            what=Case(
+                When(starts_later, then=Value("hold starts")),
+                default=Value("hold ends"),
+                output_field=CharField(),
+            ),
+        )
+        .values_list("course__patient_id", "on", "what")
+        .order_by()
+    )
     coming: dict[int, tuple[date, str]] = {}
     for pid, on, what in parts[0].union(*parts[1:], all=True):
         if pid not in coming or (on, what) < coming[pid]:
