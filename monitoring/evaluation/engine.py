@@ -21,7 +21,10 @@ from monitoring.evaluation.flags_write import (
     _flag_changes,
     _insert_flags,
     _new_flag,
+    _open_flags,
     _queue_notifications,
+    _read_open_flags,
+    _ReadFlag,
     _resolve_flags,
     _therapy_suggestions,
     _update_flags,
@@ -37,19 +40,8 @@ from monitoring.evaluation.progression import _progression
 from monitoring.evaluation.rems import _pregnancy_positive, _rems
 from monitoring.evaluation.renal import _renal
 from monitoring.models import Flag, MonitoringStatus
-from patients.lab_selectors import ids_in
 from patients.models import Patient
 from patients.rulebook import Finding
-
-# Columns of an open flag the evaluation neither compares nor words (large JSON and notes):
-# not read.
-_NOT_COMPARED = (
-    "thresholds",
-    "resolving_evidence",
-    "resolution",
-    "acknowledgement_note",
-    "physician_note",
-)
 
 
 def patients_evaluate(
@@ -106,11 +98,8 @@ def _evaluate(
     if not patient_ids:
         return outcome
     batch = _gather(sorted(patient_ids), as_of)
-    existing: dict[tuple[int, str], Flag] = {
-        (f.patient_id, f.kind): f
-        for f in Flag.objects.open()
-        .filter(ids_in("patient_id", batch.patients))
-        .defer(*_NOT_COMPARED)
+    existing: dict[tuple[int, str], _ReadFlag] = {
+        (f.patient_id, f.kind): f for f in _read_open_flags(batch.patients)
     }
     to_create: list[Flag] = []
     to_change: list[tuple[Flag, dict]] = []
@@ -206,11 +195,7 @@ def _evaluate(
     _upsert_statuses(statuses)
 
     # Read back what is open now: ids for emails and suggestions (whoever inserted them).
-    open_now = list(
-        Flag.objects.open()
-        .filter(ids_in("patient_id", batch.patients))
-        .defer(*_NOT_COMPARED, "values", "evidence", "escalations")
-    )
+    open_now = _open_flags(batch.patients)
     before = {flag.pk for flag in existing.values()}
     outcome.created = sum(1 for flag in open_now if flag.pk not in before)
     for flag in open_now:

@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from monitoring.evaluation.common import Desired
 from monitoring.models import Flag, MonitoringStatus, Notification
+from patients.lab_selectors import ids_in
 from patients.models import Patient
 from patients.roles import PHYSICIAN
+from patients.rows import TupleRow, fields_of
 from patients.rulebook import jsonable, threshold_json
 from therapy import selectors as therapy_selectors
 from therapy import services as therapy_services
@@ -381,6 +383,74 @@ def _withdraw_suggestions_on_withdrawn_evidence(
     return withdrawn
 
 
+class _ReadFlag(TupleRow):
+    """An open flag as a batch reads it before its writes: the columns the evaluation
+    compares, words, updates and resolves (``_differs``, ``_flag_changes``, the renal band
+    kept open), from one tuple, no model instance."""
+
+    COLUMNS = (
+        "id",
+        "patient_id",
+        "kind",
+        "status",
+        "severity",
+        "ctcae_grade",
+        "peak_ctcae_grade",
+        "due_on",
+        "message",
+        "rule_id",
+        "values",
+        "evidence",
+        "escalations",
+        "dose_suggestion_id",
+    )
+    __slots__ = fields_of(COLUMNS)
+
+
+def _read_open_flags(patient_ids) -> list[_ReadFlag]:
+    """The open flags of these patients (one query)."""
+    rows = (
+        Flag.objects.open()
+        .filter(ids_in("patient_id", patient_ids))
+        .values_list(*_ReadFlag.COLUMNS)
+    )
+    return [_ReadFlag(*row) for row in rows]
+
+
+class _OpenFlag(TupleRow):
+    """An open flag as a batch reads it back once its writes are done (whoever inserted it):
+    the columns its emails and suggestions read, from one tuple, no model instance."""
+
+    COLUMNS = (
+        "id",
+        "patient_id",
+        "kind",
+        "severity",
+        "ctcae_grade",
+        "message",
+        "rule_id",
+        "basis",
+        "dose_suggestion_id",
+    )
+    __slots__ = fields_of(COLUMNS)
+
+    def get_severity_display(self) -> str:  # as ``Flag.get_severity_display``
+        return dict(Flag.Severity.choices).get(self.severity, self.severity)
+
+    def get_kind_display(self) -> str:  # as ``Flag.get_kind_display``
+        return dict(Flag.Kind.choices).get(self.kind, self.kind)
+
+
+def _open_flags(patient_ids) -> list[_OpenFlag]:
+    """The open flags of these patients, in the model's order (one query)."""
+    rows = (
+        Flag.objects.open()
+        .filter(ids_in("patient_id", patient_ids))
+        .values_list(*_OpenFlag.COLUMNS)
+    )
+    return [_OpenFlag(*row) for row in rows]
+
+
 def _therapy_suggestions(open_now, wanted, batch, suggestions, withdrawals) -> None:
     """Hand decisions to therapy: a suggestion per new hold/renal flag, resume when held
     counts recover, and withdraw a pending hold once counts recovered first."""
@@ -427,7 +497,7 @@ def _dose_suggestion_raise(*, patient, kind: str, finding, evidence: list[dict],
     )
 
 
-def _queue_notifications(open_now: list[Flag], wanted, batch: _Batch) -> int:
+def _queue_notifications(open_now: list[_OpenFlag], wanted, batch: _Batch) -> int:
     """Outbox rows for flags that email the care team; the key makes each go out once
     (a flag's grade 3 and a later grade 4 are two messages; a re-run adds none)."""
     to_notify = [
@@ -456,7 +526,7 @@ def _queue_notifications(open_now: list[Flag], wanted, batch: _Batch) -> int:
             rows.append(
                 Notification(
                     key=f"flag-{flag.pk}-{step}-user-{user_id}",
-                    flag=flag,
+                    flag_id=flag.pk,
                     recipient=email,
                     subject=f"[MMM] {flag.get_severity_display()}: {flag.get_kind_display()}"
                     + (f" grade {flag.ctcae_grade}" if flag.ctcae_grade else "")
