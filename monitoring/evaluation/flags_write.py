@@ -57,7 +57,7 @@ def _evidence_ids(evidence: list[dict]) -> list:
     return sorted(e.get("result_id") or 0 for e in evidence)
 
 
-def _differs(flag: Flag, d: Desired) -> bool:
+def _differs(flag: Flag | _ReadFlag, d: Desired) -> bool:
     return (
         flag.severity != d.severity
         or flag.ctcae_grade != d.ctcae_grade
@@ -67,7 +67,7 @@ def _differs(flag: Flag, d: Desired) -> bool:
     )
 
 
-def _flag_changes(flag: Flag, d: Desired, *, now: datetime) -> dict:
+def _flag_changes(flag: Flag | _ReadFlag, d: Desired, *, now: datetime) -> dict:
     """The new values of an open flag that follows its finding (its old words kept in
     ``escalations``); ``status`` is set back to open when the finding got worse."""
     worse = d.severity > flag.severity or (d.ctcae_grade or 0) > (flag.ctcae_grade or 0)
@@ -131,7 +131,7 @@ _CHANGED_COLUMNS = (
 _RESOLVED_COLUMNS = ("resolved_at", "resolution", "resolving_evidence", "updated_at")
 
 
-def _update_flags(changed: list[tuple[Flag, dict]]) -> set[int]:
+def _update_flags(changed: list[tuple[Flag | _ReadFlag, dict]]) -> set[int]:
     """Apply every changed flag of a batch in one compare-and-set ``UPDATE ... FROM`` a
     list of values (per chunk of the database's parameter limit): a row changes only
     while it is open and still holds the severity, grade, due date and message this
@@ -165,7 +165,9 @@ def _update_flags(changed: list[tuple[Flag, dict]]) -> set[int]:
     )
 
 
-def _resolve_flags(resolved: list[tuple[Flag, str, list[dict]]], *, now: datetime) -> set[int]:
+def _resolve_flags(
+    resolved: list[tuple[Flag | _ReadFlag, str, list[dict]]], *, now: datetime
+) -> set[int]:
     """Resolve a batch's cleared flags in one ``UPDATE ... FROM`` a list of values (per
     chunk), each only while it is still open. Returns the ids of the flags resolved."""
     rows = [(flag.pk, now, reason, evidence, now) for flag, reason, evidence in resolved]
@@ -344,14 +346,14 @@ def _already_decided(batch: _Batch, pid: int, d: Desired) -> bool:
     return accepted is not None and any(ids) and _evidence_ids(accepted.evidence) == ids
 
 
-def _withdrawn_words(flag: Flag, withdrawn: dict[int, str]) -> str:
+def _withdrawn_words(flag: Flag | _ReadFlag, withdrawn: dict[int, str]) -> str:
     return "; ".join(
         withdrawn[e["result_id"]] for e in flag.evidence if e.get("result_id") in withdrawn
     )
 
 
 def _withdraw_suggestions_on_withdrawn_evidence(
-    batch: _Batch, existing: dict[tuple[int, str], Flag]
+    batch: _Batch, existing: dict[tuple[int, str], _ReadFlag]
 ) -> dict[int, str]:
     """Results marked entered-in-error that open flags or pending suggestions rest on.
 
