@@ -13,6 +13,7 @@ Single process: parallel query plans are switched off for the floor and the swee
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
 from datetime import timedelta
@@ -135,6 +136,7 @@ def main() -> None:
     def full():
         counts["full"] = sweep_run(as_of=day["as_of"], full=True).patients
 
+    load_before = os.getloadavg()
     started = time.perf_counter()
     sweep_run(as_of=day["as_of"], full=True)  # the state a steady sweep starts from
     setup_s = time.perf_counter() - started
@@ -163,6 +165,12 @@ def main() -> None:
     )
     both = floor_set & sweep_set
     print(f"machine: {machine()}")
+    print(
+        "load average (1/5/15 min) at the start "
+        + "/".join(f"{v:.1f}" for v in load_before)
+        + ", at the end "
+        + "/".join(f"{v:.1f}" for v in os.getloadavg())
+    )
     print(f"patients in the sweep's scope: {len(in_scope)}; last as_of {day['as_of']}")
     print(f"initial full sweep (opening flags): {setup_s:.1f} s")
     print(

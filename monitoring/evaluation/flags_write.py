@@ -7,6 +7,7 @@ import json
 import logging
 from collections import defaultdict
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
@@ -15,8 +16,10 @@ from django.utils import timezone
 
 from monitoring.evaluation.common import Desired
 from monitoring.models import Flag, MonitoringStatus, Notification
+from patients.lab_selectors import ids_in
 from patients.models import Patient
 from patients.roles import PHYSICIAN
+from patients.rows import TupleRow, fields_of
 from patients.rulebook import jsonable, threshold_json
 from therapy import selectors as therapy_selectors
 from therapy import services as therapy_services
@@ -54,7 +57,7 @@ def _evidence_ids(evidence: list[dict]) -> list:
     return sorted(e.get("result_id") or 0 for e in evidence)
 
 
-def _differs(flag: Flag, d: Desired) -> bool:
+def _differs(flag: Flag | _ReadFlag, d: Desired) -> bool:
     return (
         flag.severity != d.severity
         or flag.ctcae_grade != d.ctcae_grade
@@ -64,7 +67,7 @@ def _differs(flag: Flag, d: Desired) -> bool:
     )
 
 
-def _flag_changes(flag: Flag, d: Desired, *, now: datetime) -> dict:
+def _flag_changes(flag: Flag | _ReadFlag, d: Desired, *, now: datetime) -> dict:
     """The new values of an open flag that follows its finding (its old words kept in
     ``escalations``); ``status`` is set back to open when the finding got worse."""
     worse = d.severity > flag.severity or (d.ctcae_grade or 0) > (flag.ctcae_grade or 0)
@@ -128,7 +131,7 @@ _CHANGED_COLUMNS = (
 _RESOLVED_COLUMNS = ("resolved_at", "resolution", "resolving_evidence", "updated_at")
 
 
-def _update_flags(changed: list[tuple[Flag, dict]]) -> set[int]:
+def _update_flags(changed: list[tuple[Flag | _ReadFlag, dict]]) -> set[int]:
     """Apply every changed flag of a batch in one compare-and-set ``UPDATE ... FROM`` a
     list of values (per chunk of the database's parameter limit): a row changes only
     while it is open and still holds the severity, grade, due date and message this
@@ -162,7 +165,9 @@ def _update_flags(changed: list[tuple[Flag, dict]]) -> set[int]:
     )
 
 
-def _resolve_flags(resolved: list[tuple[Flag, str, list[dict]]], *, now: datetime) -> set[int]:
+def _resolve_flags(
+    resolved: list[tuple[Flag | _ReadFlag, str, list[dict]]], *, now: datetime
+) -> set[int]:
     """Resolve a batch's cleared flags in one ``UPDATE ... FROM`` a list of values (per
     chunk), each only while it is still open. Returns the ids of the flags resolved."""
     rows = [(flag.pk, now, reason, evidence, now) for flag, reason, evidence in resolved]
@@ -272,28 +277,52 @@ def _json_value(field, value):
         value = connection.ops.adapt_datetimefield_value(value)
     elif isinstance(field, models.DateField):
         value = connection.ops.adapt_datefield_value(value)
+    if isinstance(value, Decimal):
+        return str(value)  # as psycopg and SQLite's adapter send it: the column rounds it
     return value.isoformat() if isinstance(value, date) else value
 
 
+# The columns of a status row an evaluation writes (all of them but the patient, its key).
+_STATUS_COLUMNS = (
+    "evaluated_at",
+    "as_of",
+    "on_course",
+    "cbc_phase",
+    "last_cbc_on",
+    "cbc_due_on",
+    "cbc_overdue_after",
+    "response_labs_due_on",
+    "crcl_ml_min",
+    "evaluated_version",
+    "next_review_on",
+)
+
+
 def _upsert_statuses(rows: list[MonitoringStatus]) -> None:
-    MonitoringStatus.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["patient"],
-        update_fields=[
-            "evaluated_at",
-            "as_of",
-            "on_course",
-            "cbc_phase",
-            "last_cbc_on",
-            "cbc_due_on",
-            "cbc_overdue_after",
-            "response_labs_due_on",
-            "crcl_ml_min",
-            "evaluated_version",
-            "next_review_on",
-        ],
+    """Insert or update a batch's status rows in one statement, the rows as one JSON
+    parameter (as ``_insert_flags``): ``INSERT ... ON CONFLICT (patient) DO UPDATE``, what
+    ``bulk_create(update_conflicts=True)`` does, without a placeholder for each value."""
+    if not rows:
+        return
+    meta = MonitoringStatus._meta
+    table = _q(meta.db_table)
+    fields = [meta.get_field("patient"), *(meta.get_field(name) for name in _STATUS_COLUMNS)]
+    payload = json.dumps(
+        [{f.column: _json_value(f, getattr(row, f.attname)) for f in fields} for row in rows]
     )
+    columns = ", ".join(_q(f.column) for f in fields)
+    updates = ", ".join(f"{_q(f.column)} = EXCLUDED.{_q(f.column)}" for f in fields[1:])
+    conflict = f"ON CONFLICT ({_q(fields[0].column)}) DO UPDATE SET {updates}"
+    if connection.vendor == "postgresql":
+        typed = ", ".join(f"{_q(f.column)} {f.db_type(connection)}" for f in fields)
+        source = f"jsonb_to_recordset(%s::jsonb) AS v({typed})"
+        picked = columns
+    else:
+        source = "json_each(%s) WHERE true"  # WHERE: SQLite reads ON CONFLICT as a join otherwise
+        picked = ", ".join(f"json_extract(value, '$.\"{f.column}\"')" for f in fields)
+    sql = f"INSERT INTO {table} ({columns}) SELECT {picked} FROM {source} {conflict}"  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [payload])
 
 
 def _audit(audit, patient: Patient, kind: str, what: str) -> None:
@@ -317,14 +346,14 @@ def _already_decided(batch: _Batch, pid: int, d: Desired) -> bool:
     return accepted is not None and any(ids) and _evidence_ids(accepted.evidence) == ids
 
 
-def _withdrawn_words(flag: Flag, withdrawn: dict[int, str]) -> str:
+def _withdrawn_words(flag: Flag | _ReadFlag, withdrawn: dict[int, str]) -> str:
     return "; ".join(
         withdrawn[e["result_id"]] for e in flag.evidence if e.get("result_id") in withdrawn
     )
 
 
 def _withdraw_suggestions_on_withdrawn_evidence(
-    batch: _Batch, existing: dict[tuple[int, str], Flag]
+    batch: _Batch, existing: dict[tuple[int, str], _ReadFlag]
 ) -> dict[int, str]:
     """Results marked entered-in-error that open flags or pending suggestions rest on.
 
@@ -354,6 +383,74 @@ def _withdraw_suggestions_on_withdrawn_evidence(
             if flag.dose_suggestion_id == suggestion.pk:
                 flag.dose_suggestion_id = None
     return withdrawn
+
+
+class _ReadFlag(TupleRow):
+    """An open flag as a batch reads it before its writes: the columns the evaluation
+    compares, words, updates and resolves (``_differs``, ``_flag_changes``, the renal band
+    kept open), from one tuple, no model instance."""
+
+    COLUMNS = (
+        "id",
+        "patient_id",
+        "kind",
+        "status",
+        "severity",
+        "ctcae_grade",
+        "peak_ctcae_grade",
+        "due_on",
+        "message",
+        "rule_id",
+        "values",
+        "evidence",
+        "escalations",
+        "dose_suggestion_id",
+    )
+    __slots__ = fields_of(COLUMNS)
+
+
+def _read_open_flags(patient_ids) -> list[_ReadFlag]:
+    """The open flags of these patients (one query)."""
+    rows = (
+        Flag.objects.open()
+        .filter(ids_in("patient_id", patient_ids))
+        .values_list(*_ReadFlag.COLUMNS)
+    )
+    return [_ReadFlag(*row) for row in rows]
+
+
+class _OpenFlag(TupleRow):
+    """An open flag as a batch reads it back once its writes are done (whoever inserted it):
+    the columns its emails and suggestions read, from one tuple, no model instance."""
+
+    COLUMNS = (
+        "id",
+        "patient_id",
+        "kind",
+        "severity",
+        "ctcae_grade",
+        "message",
+        "rule_id",
+        "basis",
+        "dose_suggestion_id",
+    )
+    __slots__ = fields_of(COLUMNS)
+
+    def get_severity_display(self) -> str:  # as ``Flag.get_severity_display``
+        return dict(Flag.Severity.choices).get(self.severity, self.severity)
+
+    def get_kind_display(self) -> str:  # as ``Flag.get_kind_display``
+        return dict(Flag.Kind.choices).get(self.kind, self.kind)
+
+
+def _open_flags(patient_ids) -> list[_OpenFlag]:
+    """The open flags of these patients, in the model's order (one query)."""
+    rows = (
+        Flag.objects.open()
+        .filter(ids_in("patient_id", patient_ids))
+        .values_list(*_OpenFlag.COLUMNS)
+    )
+    return [_OpenFlag(*row) for row in rows]
 
 
 def _therapy_suggestions(open_now, wanted, batch, suggestions, withdrawals) -> None:
@@ -402,7 +499,7 @@ def _dose_suggestion_raise(*, patient, kind: str, finding, evidence: list[dict],
     )
 
 
-def _queue_notifications(open_now: list[Flag], wanted, batch: _Batch) -> int:
+def _queue_notifications(open_now: list[_OpenFlag], wanted, batch: _Batch) -> int:
     """Outbox rows for flags that email the care team; the key makes each go out once
     (a flag's grade 3 and a later grade 4 are two messages; a re-run adds none)."""
     to_notify = [
@@ -431,7 +528,7 @@ def _queue_notifications(open_now: list[Flag], wanted, batch: _Batch) -> int:
             rows.append(
                 Notification(
                     key=f"flag-{flag.pk}-{step}-user-{user_id}",
-                    flag=flag,
+                    flag_id=flag.pk,
                     recipient=email,
                     subject=f"[MMM] {flag.get_severity_display()}: {flag.get_kind_display()}"
                     + (f" grade {flag.ctcae_grade}" if flag.ctcae_grade else "")

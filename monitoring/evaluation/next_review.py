@@ -13,7 +13,7 @@ from monitoring.evaluation.cbc import _interval_now
 from monitoring.evaluation.common import _graded, _in_scope, _last_cbc
 from monitoring.rules import flags as flag_rules
 from monitoring.rules import review, schedule
-from patients.lab_selectors import local_date
+from patients.lab_selectors import ids_in, local_date
 from patients.models import LabResult, Patient
 from therapy import selectors as therapy_selectors
 
@@ -30,7 +30,7 @@ def _coming(patient_ids: list[int], as_of: date, upto: datetime) -> dict[int, tu
     coming = therapy_selectors.therapy_dates_coming(patient_ids, after=as_of)
     later = (
         LabResult.objects.valid()
-        .filter(patient_id__in=patient_ids, collected_at__gt=upto)
+        .filter(ids_in("patient_id", patient_ids), collected_at__gt=upto)
         .values("patient_id")
         .annotate(first=Min("collected_at"))
         .values_list("patient_id", "first")

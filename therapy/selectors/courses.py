@@ -12,8 +12,9 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import connection
-from django.db.models import CharField, Prefetch, QuerySet, Value
+from django.db.models import Case, CharField, F, Prefetch, Q, QuerySet, Value, When
 
+from patients.lab_selectors import ids_in
 from patients.models import Patient
 from patients.rows import TupleRow, fields_of
 from therapy import cycles
@@ -80,7 +81,7 @@ def course_snapshots(patient_ids: list[int], *, as_of: date) -> dict[int, Course
     """
     rows = (
         MaintenanceCourse.objects.active()
-        .filter(patient_id__in=list(patient_ids), start_date__lte=as_of)
+        .filter(ids_in("patient_id", patient_ids), start_date__lte=as_of)
         .values_list(*_CourseRow.COLUMNS)
     )
     courses = [_CourseRow(*row) for row in rows]
@@ -116,7 +117,7 @@ def _rows_by_course(
     order (their first column, then id), one query for all the courses."""
     by_course: dict[int, list] = {pk: [] for pk in course_ids}
     for course_id, *values in (
-        queryset.filter(course_id__in=course_ids)
+        queryset.filter(ids_in("course_id", course_ids))
         .order_by(columns[0], "pk")
         .values_list("course_id", *columns)
     ):
@@ -642,7 +643,7 @@ def therapy_dates_coming(patient_ids: Iterable[int], *, after: date) -> dict[int
     hold starts or ends, a REMS authorization or survey dated later (monitoring's next
     review). One query (such facts are few) whatever the number of patients."""
     patient_ids = list(patient_ids)
-    courses = MaintenanceCourse.objects.active().filter(patient_id__in=patient_ids)
+    courses = MaintenanceCourse.objects.active().filter(ids_in("patient_id", patient_ids))
     holds = Hold.objects.valid().filter(course__in=courses)
     dated = (
         ("planned course starts", courses, "patient_id", "start_date"),
@@ -652,17 +653,15 @@ def therapy_dates_coming(patient_ids: Iterable[int], *, after: date) -> dict[int
             "course__patient_id",
             "effective_from",
         ),
-        ("hold starts", holds, "course__patient_id", "start_date"),
-        ("hold ends", holds, "course__patient_id", "end_date"),
         (
             "REMS authorization dated later",
-            RemsAuthorization.objects.valid().filter(patient_id__in=patient_ids),
+            RemsAuthorization.objects.valid().filter(ids_in("patient_id", patient_ids)),
             "patient_id",
             "obtained_on",
         ),
         (
             "REMS survey dated later",
-            RemsSurvey.objects.valid().filter(patient_id__in=patient_ids),
+            RemsSurvey.objects.valid().filter(ids_in("patient_id", patient_ids)),
             "patient_id",
             "completed_on",
         ),
@@ -674,6 +673,22 @@ def therapy_dates_coming(patient_ids: Iterable[int], *, after: date) -> dict[int
         .order_by()
         for what, rows, patient_field, date_field in dated
     ]
+    # A hold counts from the day it starts, then from the day it ends (always later): one
+    # row a hold, its first date after ``after`` (one scan of the holds, not one a date).
+    starts_later = Q(start_date__gt=after)
+    parts.append(
+        holds.filter(starts_later | Q(end_date__gt=after))
+        .annotate(
+            on=Case(When(starts_later, then=F("start_date")), default=F("end_date")),
+            what=Case(
+                When(starts_later, then=Value("hold starts")),
+                default=Value("hold ends"),
+                output_field=CharField(),
+            ),
+        )
+        .values_list("course__patient_id", "on", "what")
+        .order_by()
+    )
     coming: dict[int, tuple[date, str]] = {}
     for pid, on, what in parts[0].union(*parts[1:], all=True):
         if pid not in coming or (on, what) < coming[pid]:

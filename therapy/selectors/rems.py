@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
-from patients.lab_selectors import last_negative_pregnancy_tests
+from patients.lab_selectors import ids_in, last_negative_pregnancy_tests
 from patients.models import Patient
 from patients.rows import TupleRow, fields_of
 from patients.rulebook import Finding, Threshold
@@ -178,7 +178,7 @@ def _adult_on(patient: Patient, thresholds: dict[str, Threshold]) -> date:
 
 
 def _rems_rows(patient_ids: list[int], *, as_of: date) -> QuerySet[Patient]:
-    return _rems_annotate(Patient.objects.filter(pk__in=list(patient_ids)), as_of=as_of)
+    return _rems_annotate(Patient.objects.filter(ids_in("pk", patient_ids)), as_of=as_of)
 
 
 # The patient columns the REMS rules and the REMS list read (a row of the whole clinic is

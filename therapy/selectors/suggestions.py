@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
+from patients.lab_selectors import ids_in
 from patients.models import Patient
 from therapy.models import DoseSuggestion
 
@@ -39,7 +40,7 @@ def suggestion_states(
     accepted: dict[tuple[int, str], DoseSuggestion] = {}
     rows = (
         DoseSuggestion.objects.filter(
-            patient_id__in=list(patient_ids),
+            ids_in("patient_id", patient_ids),
             status__in=[DoseSuggestion.Status.PENDING, DoseSuggestion.Status.ACCEPTED],
         )
         .only("id", "patient_id", "kind", "status", "evidence", "decided_at")
