@@ -147,7 +147,6 @@ def worker(settings):
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
-
     from patients.models import Patient
 
     queue = f"browser-{uuid.uuid4().hex[:8]}"
