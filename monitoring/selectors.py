@@ -179,7 +179,7 @@ class Worklist:
             Flag.Kind.CBC_OVERDUE,
             *Flag.OPEN_STATUSES,
         ]
-        self._entries: list[WorklistEntry] | None = None
+        self._entries: list[tuple] | None = None
 
     def _all(self) -> list[WorklistEntry]:
         if self._entries is None:
@@ -196,10 +196,9 @@ class Worklist:
                     """,
                     self._params,
                 )
-                self._entries = [
-                    WorklistEntry(patient_id, worst, bool(due))
-                    for patient_id, worst, due in cursor.fetchall()
-                ]
+                # The database's tuples as they come: a clinic's worklist can hold thousands
+                # of patients, and only a page of them becomes entries (``__getitem__``).
+                self._entries = cursor.fetchall()
         return self._entries
 
     def count(self) -> int:
@@ -208,8 +207,15 @@ class Worklist:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index: slice) -> list[WorklistEntry]:
-        return self._all()[index]
+    def __getitem__(self, index: int | slice) -> WorklistEntry | list[WorklistEntry]:
+        if isinstance(index, slice):
+            return [_worklist_entry(row) for row in self._all()[index]]
+        return _worklist_entry(self._all()[index])
+
+
+def _worklist_entry(row: tuple) -> WorklistEntry:
+    patient_id, worst, due = row
+    return WorklistEntry(patient_id, worst, bool(due))
 
 
 def worklist_patients(clinic_id: int, *, as_of: date, window_days: int = 7) -> Worklist:
