@@ -312,7 +312,7 @@ def _upsert_statuses(rows: list[MonitoringStatus]) -> None:
     )
     columns = ", ".join(_q(f.column) for f in fields)
     updates = ", ".join(f"{_q(f.column)} = EXCLUDED.{_q(f.column)}" for f in fields[1:])
-    conflict = f"ON CONFLICT ({_q(fields[0].column)}) DO UPDATE SET {updates}"
+    conflict = f"ON CONFLICT ({_q(fields[0].column)}) DO UPDATE SET {updates}"  # noqa: S608  # nosec B608 - quoted column names only
     if connection.vendor == "postgresql":
         typed = ", ".join(f"{_q(f.column)} {f.db_type(connection)}" for f in fields)
         source = f"jsonb_to_recordset(%s::jsonb) AS v({typed})"
