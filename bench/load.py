@@ -91,7 +91,12 @@ class Session:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=3,
+        help="gunicorn worker processes (3: the Procfile's default, WEB_CONCURRENCY)",
+    )
     parser.add_argument("--nurses", type=int, default=4)
     parser.add_argument("--physicians", type=int, default=4)
     parser.add_argument(
