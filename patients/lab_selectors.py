@@ -10,47 +10,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import BooleanField, Expression, F, Q, QuerySet, Window
+from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from patients.formatting import clinical_number
 from patients.lab_catalogue import PANELS, find_test
 from patients.models import ClinicLabUnit, LabResult, Patient, UserLabUnit
-
-
-def ids_in(field: str, ids) -> Q | Expression:
-    """A filter ``field IN ids`` for a batch's hundreds of ids. On PostgreSQL the ids travel
-    as one array parameter (``field = ANY(%s)``, the same plan as an IN list): Django
-    would compile an IN list of one placeholder per id and psycopg quote each one into the
-    statement, which the server then parses, on every query of every batch. Elsewhere the
-    ordinary ``__in``."""
-    if connection.vendor != "postgresql":
-        return Q(**{f"{field}__in": list(ids)})
-    return _AnyOf(F(field), list(ids))
-
-
-class _AnyOf(Expression):
-    """``column = ANY(%s::type[])``: a condition usable in ``filter()``."""
-
-    conditional = True
-    output_field = BooleanField()
-
-    def __init__(self, column, ids: list) -> None:
-        super().__init__()
-        self.column, self.ids = column, ids
-
-    def get_source_expressions(self):
-        return [self.column]
-
-    def set_source_expressions(self, exprs) -> None:
-        (self.column,) = exprs
-
-    def as_sql(self, compiler, connection):
-        sql, params = compiler.compile(self.column)
-        array = f"{self.column.output_field.cast_db_type(connection)}[]"
-        return f"{sql} = ANY(%s::{array})", [*params, self.ids]
+from patients.rows import ids_in
 
 
 def end_of_day(on: date) -> datetime:

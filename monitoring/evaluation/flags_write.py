@@ -16,10 +16,9 @@ from django.utils import timezone
 
 from monitoring.evaluation.common import Desired
 from monitoring.models import Flag, MonitoringStatus, Notification
-from patients.lab_selectors import ids_in
 from patients.models import Patient
 from patients.roles import PHYSICIAN
-from patients.rows import TupleRow, fields_of
+from patients.rows import TupleRow, fields_of, ids_in
 from patients.rulebook import jsonable, threshold_json
 from therapy import selectors as therapy_selectors
 from therapy import services as therapy_services

@@ -22,9 +22,9 @@ from monitoring.rules import schedule
 from monitoring.rules.registry import all_rule_defaults
 from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_quantity
-from patients.lab_selectors import HCG_CODES, end_of_day, ids_in, local_date
+from patients.lab_selectors import HCG_CODES, end_of_day, local_date
 from patients.models import CURRENT_RESULT, LabResult, Patient
-from patients.rows import fields_of
+from patients.rows import fields_of, ids_in
 from patients.rulebook import BatchThresholds, Threshold
 from patients.selectors import WeightUsed, rule_settings_coming, rule_thresholds, weight_history
 from therapy import selectors as therapy_selectors

@@ -13,8 +13,9 @@ from monitoring.evaluation.cbc import _interval_now
 from monitoring.evaluation.common import _graded, _in_scope, _last_cbc
 from monitoring.rules import flags as flag_rules
 from monitoring.rules import review, schedule
-from patients.lab_selectors import ids_in, local_date
+from patients.lab_selectors import local_date
 from patients.models import LabResult, Patient
+from patients.rows import ids_in
 from therapy import selectors as therapy_selectors
 
 if TYPE_CHECKING:

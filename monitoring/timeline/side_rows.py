@@ -3,10 +3,10 @@ assessments with their assessors, notes, and the rule settings table's state.
 
 Each was its own query (with its own ORM compile) on every view of the page; on a busy
 machine every round trip waits for the database process to get a CPU. The SQL is written
-once per process from the models' metadata (as ``therapy.selectors.courses``' history
-union): each model has its own columns (NULL in the other models' rows), each value goes
-through the converters the ORM applies to its column, and the rows come back as model
-instances, as the separate queries gave them.
+once per process from the models' metadata (``patients.rows.union_layout``, as a course's
+history union is): each model has its own columns (NULL in the other models' rows), each
+value goes through the converters the ORM applies to its column, and the rows come back as
+model instances, as the separate queries gave them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from django.db.models import Model
 
 from monitoring.timeline.models import ResponseAssessment
 from patients.models import Patient, PatientNote, RuleSetting, Transplant
+from patients.rows import union_layout
 
 
 @dataclass
@@ -60,9 +61,9 @@ _STATE_COLUMNS = (
 
 
 @cache
-def _sql(vendor: str) -> tuple[str, dict[str, list[int]], int]:
-    """The union, where each model's columns are in a row (after the kind), and where the
-    rule settings' state columns start."""
+def _sql(vendor: str) -> str:
+    """One part per model (``patients.rows.union_layout``), then the rule settings' state
+    in columns of its own after every model's."""
     quote = connection.ops.quote_name
     names = {
         "patient": quote("patient_id"),
@@ -74,73 +75,33 @@ def _sql(vendor: str) -> tuple[str, dict[str, list[int]], int]:
         "value": quote("value"),
         "version": quote("version"),
     }
-    slots: dict[str, list[int]] = {}
-    nulls: list[str] = []  # typed, so each column of the union has its one type
-    for kind, model in _kinds().items():
-        fields = model._meta.concrete_fields
-        slots[kind] = list(range(len(nulls), len(nulls) + len(fields)))
-        nulls += [f"CAST(NULL AS {field.db_type(connection)})" for field in fields]
-    state_at = len(nulls)
+    layout = union_layout(tuple(_kinds().items()), vendor)
     state_types = [kind if vendor == "postgresql" else "numeric" for _, kind in _STATE_COLUMNS]
-    state_nulls = [f"CAST(NULL AS {kind})" for kind in state_types]
-    parts = []
-    for kind, model in _kinds().items():
-        selected = list(nulls) + state_nulls
-        for field, index in zip(model._meta.concrete_fields, slots[kind], strict=True):
-            selected[index] = f"r.{quote(field.column)}"
-        if not parts:  # the first part names the columns
-            selected = [f"{value} AS v{index}" for index, value in enumerate(selected)]
-        parts.append(
-            f"SELECT '{kind}' AS kind, {', '.join(selected)} "  # noqa: S608  # nosec B608
-            f"FROM {quote(model._meta.db_table)} r WHERE {_WHERE[kind].format(**names)}"
-        )
+    state_nulls = tuple(f"CAST(NULL AS {kind})" for kind in state_types)
+    parts = [layout.part(kind, _WHERE[kind].format(**names), tail=state_nulls) for kind in _kinds()]
     state = [column.format(**names) for column, _ in _STATE_COLUMNS]
     parts.append(
-        f"SELECT 'rules' AS kind, {', '.join(nulls + state)} "  # noqa: S608  # nosec B608
+        f"SELECT 'rules' AS kind, {', '.join([*layout.nulls, *state])} "  # noqa: S608  # nosec B608
         f"FROM {quote(RuleSetting._meta.db_table)}"
     )
-    return " UNION ALL ".join(parts), slots, state_at
-
-
-@cache
-def _converters(vendor: str) -> dict:
-    """Per field of every model, its column and the converters the ORM applies to it."""
-    result = {}
-    for model in _kinds().values():
-        for field in model._meta.concrete_fields:
-            col = field.get_col(model._meta.db_table)
-            result[field] = (
-                col,
-                connection.ops.get_db_converters(col) + col.get_db_converters(connection),
-            )
-    return result
+    return " UNION ALL ".join(parts)
 
 
 def side_rows(patient: Patient) -> SideRows:
     """One query; the transplants are also left on the patient as ``prefetch_related``
     leaves them (``patient.transplants.all()`` answers from memory)."""
-    sql, slots, state_at = _sql(connection.vendor)
-    converters = _converters(connection.vendor)
     kinds = _kinds()
+    layout = union_layout(tuple(kinds.items()), connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [patient.pk] * len(kinds))
+        cursor.execute(_sql(connection.vendor), [patient.pk] * len(kinds))
         fetched = cursor.fetchall()
     rows: dict[str, list] = {kind: [] for kind in kinds}
     state: tuple[str, ...] = ()
     for kind, *values in fetched:
         if kind == "rules":
-            state = tuple(str(value) for value in values[state_at:])
-            continue
-        model = kinds[kind]
-        converted = []
-        for field, index in zip(model._meta.concrete_fields, slots[kind], strict=True):
-            value = values[index]
-            col, field_converters = converters[field]
-            for converter in field_converters:
-                value = converter(value, col, connection)
-            converted.append(value)
-        names = [f.attname for f in model._meta.concrete_fields]
-        rows[kind].append(model.from_db(connection.alias, names, converted))
+            state = tuple(str(value) for value in values[len(layout.nulls) :])
+        else:
+            rows[kind].append(layout.instance(kind, values))
     assessors = {user.pk: user for user in rows["assessor"]}
     assessments = sorted(rows["assessment"], key=lambda a: (a.assessed_on, a.pk), reverse=True)
     for assessment in assessments:

@@ -15,8 +15,8 @@ from monitoring.evaluation.engine import _young_objects_only
 from monitoring.evaluation.flags_write import _upsert_statuses
 from monitoring.evaluation.gather import compiled_timestamps
 from monitoring.models import MonitoringStatus
-from patients.lab_selectors import ids_in
 from patients.models import LabResult, Patient
+from patients.rows import ids_in
 from tests.factories import PatientFactory
 from tests.monitoring.conftest import cbc
 

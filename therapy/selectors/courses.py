@@ -14,9 +14,8 @@ from functools import cache
 from django.db import connection
 from django.db.models import Case, CharField, F, Prefetch, Q, QuerySet, Value, When
 
-from patients.lab_selectors import ids_in
 from patients.models import Patient
-from patients.rows import TupleRow, fields_of
+from patients.rows import TupleRow, fields_of, ids_in, union_layout
 from therapy import cycles
 from therapy.dosing import DoseLevel
 from therapy.models import (
@@ -425,69 +424,24 @@ _UNION_WHERE = {
 
 def _course_history_rows(patient: Patient) -> list:
     """The patient's valid courses, their regimens and their valid holds and dose changes
-    as model instances, from one query. The SQL is written once per process (the ORM took
-    longer to compile such a union than the round trips it saves); each model has its own
-    columns in it (NULL in the other models' rows), and each value goes through the
-    converters the ORM applies to its column."""
-    sql, slots = _course_history_sql(connection.vendor)
-    converters = _converters(connection.vendor)
+    as model instances, from one query (``patients.rows.union_layout``). The SQL is written
+    once per process: the ORM took longer to compile such a union than the round trips it
+    saves."""
+    layout = union_layout(tuple(_UNION_MODELS.items()), connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [patient.pk] * len(_UNION_MODELS))
+        cursor.execute(_course_history_sql(connection.vendor), [patient.pk] * len(_UNION_MODELS))
         fetched = cursor.fetchall()
-    result = []
-    for kind, *values in fetched:
-        model = _UNION_MODELS[kind]
-        converted = []
-        for field, index in zip(model._meta.concrete_fields, slots[kind], strict=True):
-            value = values[index]
-            col, field_converters = converters[field]
-            for converter in field_converters:
-                value = converter(value, col, connection)
-            converted.append(value)
-        names = [f.attname for f in model._meta.concrete_fields]
-        result.append(model.from_db(connection.alias, names, converted))
-    return result
+    return [layout.instance(kind, values) for kind, *values in fetched]
 
 
 @cache
-def _course_history_sql(vendor: str) -> tuple[str, dict[str, list[int]]]:
-    """``SELECT kind, <every model's columns>`` per model, joined by UNION ALL, and where
-    each model's columns are in a row (after the kind). The column names come from the
-    models' metadata; the patient id is the only input."""
-    quote = connection.ops.quote_name
-    slots: dict[str, list[int]] = {}
-    nulls: list[str] = []  # typed, so each column of the union has its one type
-    for kind, model in _UNION_MODELS.items():
-        fields = model._meta.concrete_fields
-        slots[kind] = list(range(len(nulls), len(nulls) + len(fields)))
-        nulls += [f"CAST(NULL AS {field.db_type(connection)})" for field in fields]
-    parts = []
-    for kind, model in _UNION_MODELS.items():
-        selected = list(nulls)
-        for field, index in zip(model._meta.concrete_fields, slots[kind], strict=True):
-            selected[index] = f"r.{quote(field.column)}"
-        if not parts:  # the first part names the columns
-            selected = [f"{value} AS v{index}" for index, value in enumerate(selected)]
-        where = _UNION_WHERE[kind].format(course=quote(MaintenanceCourse._meta.db_table))
-        parts.append(
-            f"SELECT '{kind}' AS kind, {', '.join(selected)} "  # noqa: S608  # nosec B608
-            f"FROM {quote(model._meta.db_table)} r WHERE {where}"
-        )
-    return " UNION ALL ".join(parts), slots
-
-
-@cache
-def _converters(vendor: str) -> dict:
-    """Per field of both models, its column and the converters the ORM applies to it."""
-    result = {}
-    for model in _UNION_MODELS.values():
-        for field in model._meta.concrete_fields:
-            col = field.get_col(model._meta.db_table)
-            result[field] = (
-                col,
-                connection.ops.get_db_converters(col) + col.get_db_converters(connection),
-            )
-    return result
+def _course_history_sql(vendor: str) -> str:
+    """One part per model, joined by UNION ALL; the patient id is the only input."""
+    layout = union_layout(tuple(_UNION_MODELS.items()), vendor)
+    course = connection.ops.quote_name(MaintenanceCourse._meta.db_table)
+    return " UNION ALL ".join(
+        layout.part(kind, where.format(course=course)) for kind, where in _UNION_WHERE.items()
+    )
 
 
 def _set_prefetched(course: MaintenanceCourse, name: str, rows: list) -> None:

@@ -9,9 +9,9 @@ from datetime import date, timedelta
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
-from patients.lab_selectors import ids_in, last_negative_pregnancy_tests
+from patients.lab_selectors import last_negative_pregnancy_tests
 from patients.models import Patient
-from patients.rows import TupleRow, fields_of
+from patients.rows import TupleRow, fields_of, ids_in
 from patients.rulebook import Finding, Threshold
 from patients.selectors import rule_thresholds
 from therapy import rems_rules

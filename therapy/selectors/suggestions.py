@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from patients.lab_selectors import ids_in
 from patients.models import Patient
+from patients.rows import ids_in
 from therapy.models import DoseSuggestion
 
 
