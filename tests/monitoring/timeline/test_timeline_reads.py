@@ -46,6 +46,19 @@ def _fields(row) -> dict:
 
 
 @pytest.mark.django_db
+def note_in_error(patient, author, now):
+    """A clinic note marked entered-in-error: no read may show it."""
+    PatientNote.objects.create(
+        patient=patient,
+        kind="clinic",
+        reason="other",
+        text="in error",
+        contact_at=now,
+        author=author,
+        entered_in_error_at=now,
+    )
+
+
 def test_side_rows_give_the_rows_the_separate_queries_gave(
     patient, physician, nurse, django_assert_num_queries
 ):
@@ -81,15 +94,7 @@ def test_side_rows_give_the_rows_the_separate_queries_gave(
             author=nurse,
             entered_in_error_at=now if error else None,
         )
-    PatientNote.objects.create(
-        patient=patient,
-        kind="clinic",
-        reason="other",
-        text="in error",
-        contact_at=now,
-        author=nurse,
-        entered_in_error_at=now,
-    )
+    note_in_error(patient, nurse, now)
 
     with django_assert_num_queries(1):
         side = side_rows(patient)
@@ -131,15 +136,7 @@ def test_timeline_draws_a_note_marker_per_valid_note(client_for, physician, nurs
         contact_at=now,
         author=nurse,
     )
-    PatientNote.objects.create(
-        patient=patient,
-        kind="clinic",
-        reason="other",
-        text="in error",
-        contact_at=now,
-        author=nurse,
-        entered_in_error_at=now,
-    )
+    note_in_error(patient, nurse, now)
     page = client_for(physician).get(reverse("monitoring:timeline", args=[patient.public_id]))
     regimen = json.loads(
         page.content.decode()
