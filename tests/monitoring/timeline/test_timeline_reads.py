@@ -45,7 +45,6 @@ def _fields(row) -> dict:
     return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
 
 
-@pytest.mark.django_db
 def note_in_error(patient, author, now):
     """A clinic note marked entered-in-error: no read may show it."""
     PatientNote.objects.create(
@@ -59,6 +58,7 @@ def note_in_error(patient, author, now):
     )
 
 
+@pytest.mark.django_db
 def test_side_rows_give_the_rows_the_separate_queries_gave(
     patient, physician, nurse, django_assert_num_queries
 ):
