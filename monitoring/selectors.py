@@ -150,34 +150,36 @@ class Worklist:
         )
         kinds = ", ".join(["%s"] * len(WORKLIST_KINDS))
         open_statuses = ", ".join(["%s"] * len(Flag.OPEN_STATUSES))
-        # Each open item is one row: a flag (severity, opened) or a CBC due soon (due date).
+        # Each open item is one row: a flag (severity, opened) or a CBC due soon (due date);
+        # the clinic's patients are joined once, to the items of every clinic (an index-only
+        # scan of the open flags and the CBC-due index: cheaper than reading them per patient).
         # Table names from the models, every value a parameter.
         self._items = (
-            "SELECT f.patient_id AS patient_id, f.severity AS worst, NULL AS cbc_due_on,"  # noqa: S608  # nosec B608
+            "SELECT item.patient_id, item.worst, item.cbc_due_on, item.opened_at FROM ("  # noqa: S608  # nosec B608
             f"""
-                   f.opened_at AS opened_at
-            FROM {flag} f JOIN {patient} p ON p.id = f.patient_id
-            WHERE f.status = %s AND f.kind IN ({kinds})
-              AND p.clinic_id = %s AND p.entered_in_error_at IS NULL
-            UNION ALL
-            SELECT s.patient_id, NULL, s.cbc_due_on, NULL
-            FROM {status} s JOIN {patient} p ON p.id = s.patient_id
-            WHERE s.on_course = %s AND s.cbc_due_on <= %s
-              AND p.clinic_id = %s AND p.entered_in_error_at IS NULL
-              AND NOT EXISTS (
-                SELECT 1 FROM {flag} o WHERE o.patient_id = s.patient_id
-                AND o.kind = %s AND o.status IN ({open_statuses}))
+              SELECT f.patient_id AS patient_id, f.severity AS worst, NULL AS cbc_due_on,
+                     f.opened_at AS opened_at
+              FROM {flag} f
+              WHERE f.status = %s AND f.kind IN ({kinds})
+              UNION ALL
+              SELECT s.patient_id, NULL, s.cbc_due_on, NULL
+              FROM {status} s
+              WHERE s.on_course = %s AND s.cbc_due_on <= %s
+                AND NOT EXISTS (
+                  SELECT 1 FROM {flag} o WHERE o.patient_id = s.patient_id
+                  AND o.kind = %s AND o.status IN ({open_statuses}))
+            ) item JOIN {patient} p ON p.id = item.patient_id
+            WHERE p.clinic_id = %s AND p.entered_in_error_at IS NULL
         """
         )
         self._params = [
             Flag.Status.OPEN,
             *WORKLIST_KINDS,
-            clinic_id,
             True,
             as_of + timedelta(days=window_days),
-            clinic_id,
             Flag.Kind.CBC_OVERDUE,
             *Flag.OPEN_STATUSES,
+            clinic_id,
         ]
         self._entries: list[tuple] | None = None
 
@@ -190,9 +192,8 @@ class Worklist:
                     f"""
                     FROM ({self._items}) item
                     GROUP BY item.patient_id
-                    ORDER BY MAX(item.worst) IS NULL, MAX(item.worst) DESC,
-                             MAX(item.cbc_due_on) IS NULL, MAX(item.cbc_due_on),
-                             MIN(item.opened_at) IS NULL, MIN(item.opened_at), item.patient_id
+                    ORDER BY MAX(item.worst) DESC NULLS LAST, MAX(item.cbc_due_on) NULLS LAST,
+                             MIN(item.opened_at) NULLS LAST, item.patient_id
                     """,
                     self._params,
                 )
@@ -261,8 +262,27 @@ def done_today(clinic_id: int, *, kinds, on: date, limit: int = 50) -> list[Flag
             status=Flag.Status.ACKNOWLEDGED,
             acknowledged_at__gte=end_of_day(on - timedelta(days=1)),
         )
+        # What the "done today" list shows (templates/monitoring/_done_today.html), and no
+        # more: a flag's evidence and thresholds are most of its row.
+        .only(*DONE_TODAY_FIELDS)
         .order_by("-acknowledged_at", "-pk")[:limit]
     )
+
+
+DONE_TODAY_FIELDS = (
+    "kind",
+    "status",
+    "ctcae_grade",
+    "acknowledged_at",
+    "acknowledgement_note",
+    "patient__public_id",
+    "patient__family_name",
+    "patient__given_name",
+    "patient__clinic__name",
+    "acknowledged_by__username",
+    "acknowledged_by__first_name",
+    "acknowledged_by__last_name",
+)
 
 
 def with_notification_reach(flags: QuerySet[Flag]) -> QuerySet[Flag]:

@@ -296,8 +296,11 @@ def worklist(request):
     clinic, clinics = _clinic_choice(request, "monitoring.view_flag")
     today = timezone.localdate()
     # The follow-up calls whose deadline comes first; "show all" lists every one.
-    follow_ups = list(nursing_selectors.worklist_follow_ups(clinic.pk, as_of=today))
-    shown_calls = len(follow_ups) if request.GET.get("calls") == "all" else WORKLIST_PAGE_SIZE
+    follow_ups, calls_due = nursing_selectors.worklist_calls(
+        clinic.pk,
+        as_of=today,
+        shown=None if request.GET.get("calls") == "all" else WORKLIST_PAGE_SIZE,
+    )
     # Every patient's place is known (small tuples); only this page's patients are read.
     page = Paginator(
         selectors.worklist_patients(clinic.pk, as_of=today), WORKLIST_PAGE_SIZE
@@ -320,8 +323,8 @@ def worklist(request):
             "done": selectors.done_today(clinic.pk, kinds=selectors.WORKLIST_KINDS, on=today),
             "ack_form": AcknowledgeForm(),
             "query": f"clinic={clinic.pk}",
-            "follow_ups": follow_ups[:shown_calls],
-            "more_calls": max(len(follow_ups) - shown_calls, 0),
+            "follow_ups": follow_ups,
+            "more_calls": calls_due - len(follow_ups),
         },
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Window
 
 from monitoring.models import Flag, MonitoringStatus
 from monitoring.nursing import dosing_calendar as plan
@@ -36,6 +36,20 @@ def physician_requests(clinic_id: int) -> QuerySet[Flag]:
 def worklist_follow_ups(clinic_id: int, *, as_of: date) -> QuerySet[FollowUpCall]:
     """The worklist's follow-up calls: open, window opened by today."""
     return follow_ups_due(clinic_id, as_of=as_of)
+
+
+def worklist_calls(
+    clinic_id: int, *, as_of: date, shown: int | None
+) -> tuple[list[FollowUpCall], int]:
+    """The first ``shown`` follow-up calls due (every one with None) and how many are due in
+    all, from one query: only the calls shown are read (the count is a window over the
+    same rows)."""
+    calls = worklist_follow_ups(clinic_id, as_of=as_of)
+    if shown is None:
+        calls = list(calls)
+        return calls, len(calls)
+    calls = list(calls.annotate(due_in_all=Window(Count("pk")))[:shown])
+    return calls, calls[0].due_in_all if calls else 0
 
 
 def dosing_calendar(patient: Patient, *, today: date, cycles: int) -> dict | None:
