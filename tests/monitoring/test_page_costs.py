@@ -174,6 +174,41 @@ def test_the_worklist_lists_the_ten_calls_due_first_and_shows_all_on_request(
     assert 'data-testid="more-calls"' not in every
 
 
+@pytest.mark.parametrize(("mine", "more"), [(10, None), (11, "1 more call due,")])
+def test_the_worklist_counts_only_its_clinics_valid_calls_due_beyond_the_ten_shown(
+    client_for, nurse, clinic_a, clinic_b, mine, more
+):
+    from patients.models import FollowUpCall
+
+    today = timezone.localdate()
+
+    def call(patient, **dates):
+        dates = {"due_from": today - timedelta(days=1), "due_by": today, **dates}
+        FollowUpCall.objects.create(patient=patient, kind=FollowUpCall.Kind.NOTE, **dates)
+
+    for _ in range(mine):
+        call(PatientFactory(clinic=clinic_a))
+    # Not counted: another clinic's call, an entered-in-error patient's, one not due yet, a
+    # closed one.
+    call(PatientFactory(clinic=clinic_b))
+    call(PatientFactory(clinic=clinic_a, entered_in_error_at=timezone.now()))
+    call(
+        PatientFactory(clinic=clinic_a),
+        due_from=today + timedelta(days=1),
+        due_by=today + timedelta(days=2),
+    )
+    done = PatientFactory(clinic=clinic_a)
+    call(done)
+    FollowUpCall.objects.filter(patient=done).update(status=FollowUpCall.Status.CANCELLED)
+    page = client_for(nurse).get(reverse("monitoring:worklist")).content.decode()
+    calls = page.split('data-testid="follow-up-calls"')[1].split("</ul>")[0]
+    assert calls.count('class="list-group-item"') == 10
+    if more is None:
+        assert 'data-testid="more-calls"' not in page
+    else:
+        assert more in page
+
+
 # The REMS list, most urgent first: the trivial page's 10 plus the clinic choice, the
 # patients with their REMS annotations (one read for the whole clinic: the order needs every
 # status), the clinic's rule settings.
