@@ -38,6 +38,22 @@ def worklist_follow_ups(clinic_id: int, *, as_of: date) -> QuerySet[FollowUpCall
     return follow_ups_due(clinic_id, as_of=as_of)
 
 
+# What a call on the worklist shows (templates/monitoring/_followups.html, nursing/_call.html).
+CALL_FIELDS = (
+    "kind",
+    "status",
+    "due_from",
+    "due_by",
+    "purpose",
+    "public_id",
+    "patient__public_id",
+    "patient__family_name",
+    "patient__given_name",
+    "patient__mrn",
+    "patient__phone",
+)
+
+
 def worklist_calls(
     clinic_id: int, *, as_of: date, shown: int | None
 ) -> tuple[list[FollowUpCall], int]:
@@ -48,7 +64,7 @@ def worklist_calls(
     if shown is None:
         calls = list(calls)
         return calls, len(calls)
-    calls = list(calls.annotate(due_in_all=Window(Count("pk")))[:shown])
+    calls = list(calls.annotate(due_in_all=Window(Count("pk"))).only(*CALL_FIELDS)[:shown])
     return calls, calls[0].due_in_all if calls else 0
 
 
