@@ -26,7 +26,17 @@ def pending_suggestions_for(patient: Patient) -> list[DoseSuggestion]:
     patient object: the summary header counts them and the timeline lists them."""
     known = patient.__dict__
     if "_pending_suggestions" not in known:
-        known["_pending_suggestions"] = list(pending_suggestions([patient.pk]))
+        # The patient is known; what a pending suggestion shows is its own row (kind,
+        # message, finding, evidence), so nothing is joined: four tables' columns cost more
+        # to compile than the query costs to run.
+        rows = list(
+            DoseSuggestion.objects.pending()
+            .filter(patient_id=patient.pk)
+            .order_by("-raised_on", "-pk")
+        )
+        for row in rows:
+            row.patient = patient
+        known["_pending_suggestions"] = rows
     return known["_pending_suggestions"]
 
 
