@@ -366,3 +366,32 @@ def test_rems_list_puts_the_most_urgent_first_by_default(
     assert page.index("Zed") < page.index("Aaron")
     by_name = client.get(reverse("therapy:rems_list"), {"sort": "name"}).content.decode()
     assert by_name.index("Aaron") < by_name.index("Zed")
+
+
+def test_the_rems_status_uses_the_rule_settings_in_force_on_its_date(enrolled, patient, rems_admin):
+    """A clinic's shorter survey interval that takes effect the day after ``TODAY`` does not
+    apply to the status as of ``TODAY`` (a back-filled evaluation), and does from its date."""
+    from decimal import Decimal
+
+    from patients.models import RuleSetting
+
+    authorize(patient, rems_admin, obtained_on=TODAY - timedelta(days=5))
+    services.rems_survey_create(
+        patient=patient,
+        user=rems_admin,
+        completed_on=TODAY - timedelta(days=25),
+        today=TODAY,
+    )
+    assert _state(patient).status.outcome == "compliant"  # 25 days: within the default 30
+    RuleSetting.objects.create(
+        key="rems.survey.other_interval_days",
+        version=2,
+        clinic=patient.clinic,
+        value=Decimal("20"),
+        unit="days",
+        status="common",
+        source="Local policy",
+        effective_from=TODAY + timedelta(days=1),
+    )
+    assert _state(patient).status.outcome == "compliant"  # not in force yet on TODAY
+    assert _state(patient, as_of=TODAY + timedelta(days=1)).status.outcome != "compliant"

@@ -115,7 +115,9 @@ def _states_of(
     """The REMS states of patients read by ``_rems_annotate`` (enrollment and latest dates).
     ``with_changes=False``: no future change dates (the REMS list shows today's status only;
     the evaluation schedules its next run from them)."""
-    thresholds = _thresholds_by_clinic({p.clinic_id for p in patients}, rems_rules.DEFAULTS)
+    thresholds = _thresholds_by_clinic(
+        {p.clinic_id for p in patients}, rems_rules.DEFAULTS, as_of=as_of
+    )
     categories = {p.pk: _category_of(p, as_of, thresholds[p.clinic_id]) for p in patients}
     need_tests = [
         p.pk for p in patients if rems_rules.is_fcbp(categories[p.pk]) and p.therapy_start
@@ -242,9 +244,14 @@ def _enrollment_of(patient: Patient) -> RemsEnrollment | None:
 
 
 def _thresholds_by_clinic(
-    clinic_ids: set[int], defaults: tuple[Threshold, ...]
+    clinic_ids: set[int], defaults: tuple[Threshold, ...], *, as_of: date
 ) -> dict[int, dict[str, Threshold]]:
-    return {clinic_id: rule_thresholds(defaults, clinic_id=clinic_id) for clinic_id in clinic_ids}
+    """Each clinic's thresholds in force on ``as_of``: the status date's, as every other rule
+    of an evaluation reads them (a back-filled evaluation uses the settings of its day)."""
+    return {
+        clinic_id: rule_thresholds(defaults, clinic_id=clinic_id, as_of=as_of)
+        for clinic_id in clinic_ids
+    }
 
 
 def can_become_pregnant_of(patient: Patient) -> bool | None:
