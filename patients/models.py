@@ -172,6 +172,13 @@ class Patient(TimeStampedModel, EnteredInError):
                 fields=["clinic", "family_name", "given_name"], name="patient_clinic_name_idx"
             ),
             models.Index(fields=["clinic", "status"], name="patient_clinic_status_idx"),
+            # A clinic's valid patients, ids only: the worklist's order joins them to every
+            # open item, and PostgreSQL reads them from this index alone (index-only scan).
+            models.Index(
+                fields=["clinic", "id"],
+                name="patient_clinic_valid_idx",
+                condition=Q(entered_in_error_at__isnull=True),
+            ),
             # The evaluation queue: the patients a worker takes (``evaluations_take``).
             models.Index(
                 fields=["evaluation_queued_at", "id"],
