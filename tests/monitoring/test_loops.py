@@ -322,6 +322,47 @@ def test_a_critical_flag_that_was_emailed_does_not_warn(client_for, nurse, physi
     assert LabResult.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("case", "reachable"),
+    [
+        ("physician with an address", True),
+        ("physician without an address", False),
+        ("inactive physician", False),
+        ("nurse with an address", False),
+        ("physician of another clinic", False),
+    ],
+)
+def test_the_worklist_reads_whether_a_flag_was_emailed_and_its_clinic_reachable(
+    nurse, patient, clinic_b, case, reachable
+):
+    from monitoring import selectors
+    from monitoring.models import Notification
+    from patients.roles import NURSE, PHYSICIAN
+    from tests.conftest import _member
+
+    role = NURSE if case.startswith("nurse") else PHYSICIAN
+    clinic = clinic_b if "another clinic" in case else patient.clinic
+    _member(
+        "someone",
+        role,
+        clinic,
+        email="" if "without" in case else "someone@example.org",
+        is_active=case != "inactive physician",
+    )
+    from tests.monitoring.test_page_costs import flag
+
+    quiet = flag(patient, Flag.Kind.NEUTROPENIA, severity=4)
+    mailed = flag(patient, Flag.Kind.THROMBOCYTOPENIA, severity=4)
+    Notification.objects.create(
+        key="k1", flag=mailed, recipient="someone@example.org", subject="s", body="b"
+    )
+    read = {
+        f.pk: (f.emailed, f.reachable)
+        for f in selectors.with_notification_reach(Flag.objects.filter(patient=patient))
+    }
+    assert read == {quiet.pk: (False, reachable), mailed.pk: (True, reachable)}
+
+
 def test_demo_users_have_an_email_address_so_critical_flags_reach_someone():
     from django.contrib.auth import get_user_model
 
