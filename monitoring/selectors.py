@@ -4,9 +4,10 @@ their joins applied, and every list is a fixed number of queries whatever its le
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import NamedTuple
+from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -254,37 +255,65 @@ def worklist_rows(entries: list[WorklistEntry], *, as_of: date) -> list[Worklist
     return list(rows.values())
 
 
-def done_today(clinic_id: int, *, kinds, on: date, limit: int = 50) -> list[Flag]:
-    """Flags acknowledged today (clinic time) in these kinds, newest first: the collapsed
-    "done today" section of the worklist and inbox."""
-    return list(
-        _open_in_clinics([clinic_id])
-        .filter(
-            kind__in=kinds,
-            status=Flag.Status.ACKNOWLEDGED,
-            acknowledged_at__gte=end_of_day(on - timedelta(days=1)),
-        )
-        # What the "done today" list shows (templates/monitoring/_done_today.html), and no
-        # more: a flag's evidence and thresholds are most of its row.
-        .only(*DONE_TODAY_FIELDS)
-        .order_by("-acknowledged_at", "-pk")[:limit]
-    )
+class DoneItem(NamedTuple):
+    """One line of the collapsed "done today" list (templates/monitoring/_done_today.html)."""
+
+    kind: str
+    ctcae_grade: int | None
+    acknowledged_at: datetime
+    acknowledgement_note: str
+    patient_public_id: UUID
+    patient_family_name: str
+    patient_given_name: str
+    acknowledged_by_username: str | None
+    acknowledged_by_first_name: str | None
+    acknowledged_by_last_name: str | None
+
+    @property
+    def kind_label(self) -> str:
+        return Flag.Kind(self.kind).label
+
+    @property
+    def acknowledged_by(self) -> str:
+        """Who acknowledged it, as the list names them: full name, else username, else
+        "system" (acknowledged by no user)."""
+        if self.acknowledged_by_username is None:
+            return "system"
+        full = f"{self.acknowledged_by_first_name} {self.acknowledged_by_last_name}".strip()
+        return full or self.acknowledged_by_username
 
 
-DONE_TODAY_FIELDS = (
+# DoneItem's fields as the query names them, in the same order.
+DONE_COLUMNS = (
     "kind",
-    "status",
     "ctcae_grade",
     "acknowledged_at",
     "acknowledgement_note",
     "patient__public_id",
     "patient__family_name",
     "patient__given_name",
-    "patient__clinic__name",
     "acknowledged_by__username",
     "acknowledged_by__first_name",
     "acknowledged_by__last_name",
 )
+
+
+def done_today(clinic_id: int, *, kinds, on: date, limit: int = 50) -> list[DoneItem]:
+    """Flags acknowledged today (clinic time) in these kinds, newest first: the collapsed
+    "done today" section of the worklist and inbox. Only the values shown, as tuples (no
+    flag, patient and user instances for a list that is often empty)."""
+    rows = (
+        Flag.objects.filter(
+            kind__in=kinds,
+            status=Flag.Status.ACKNOWLEDGED,
+            acknowledged_at__gte=end_of_day(on - timedelta(days=1)),
+            patient__clinic_id=clinic_id,
+            patient__entered_in_error_at__isnull=True,
+        )
+        .order_by("-acknowledged_at", "-pk")
+        .values_list(*DONE_COLUMNS)
+    )
+    return [DoneItem(*row) for row in rows[:limit]]
 
 
 def with_notification_reach(flags: QuerySet[Flag]) -> QuerySet[Flag]:

@@ -240,3 +240,20 @@ def test_a_cached_worklist_row_posts_with_this_requests_token_and_comes_back_her
             assert response.url == url
     item.refresh_from_db()
     assert item.status == Flag.Status.ACKNOWLEDGED
+
+
+@pytest.mark.parametrize(
+    ("names", "shown"),
+    [
+        (("nadia", "Nadia", "Nurse"), "Nadia Nurse"),
+        (("nadia", "", ""), "nadia"),
+        ((None, None, None), "system"),
+    ],
+)
+def test_done_today_names_who_acknowledged_by_full_name_then_username_then_system(names, shown):
+    from uuid import uuid4
+
+    from monitoring.selectors import DoneItem
+
+    item = DoneItem("anemia", 2, timezone.now(), "", uuid4(), "Lovelace", "Ada", *names)
+    assert (item.acknowledged_by, item.kind_label) == (shown, "Anemia")
