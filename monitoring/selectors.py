@@ -340,21 +340,29 @@ def _reach_sql(vendor: str) -> tuple[str, str]:
     staff = Patient._meta.get_field("clinic").related_model._meta.get_field("staff")
     groups = user._meta.get_field("groups")
     group = groups.related_model._meta
-    flag = Flag._meta.db_table
     notification = Notification._meta
+
+    def column(model, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    flag_id = f"{quote(Flag._meta.db_table)}.{column(Flag, 'id')}"
+    flag_patient = f"{quote(Flag._meta.db_table)}.{column(Flag, 'patient')}"
     emailed = (
         f"EXISTS (SELECT 1 FROM {quote(notification.db_table)} n "  # noqa: S608  # nosec B608
-        f"WHERE n.{quote(notification.get_field('flag').column)} = {quote(flag)}.{quote('id')})"
+        f"WHERE n.{column(Notification, 'flag')} = {flag_id})"
     )
     reachable = (
         f"EXISTS (SELECT 1 FROM {quote(Patient._meta.db_table)} p "  # noqa: S608  # nosec B608
         f"JOIN {quote(staff.m2m_db_table())} s "
-        f"ON s.{quote(staff.m2m_column_name())} = p.{quote('clinic_id')} "
-        f"JOIN {quote(user._meta.db_table)} u ON u.{quote('id')} = s.{quote(staff.m2m_reverse_name())} "
-        f"JOIN {quote(groups.m2m_db_table())} ug ON ug.{quote(groups.m2m_column_name())} = u.{quote('id')} "
+        f"ON s.{quote(staff.m2m_column_name())} = p.{column(Patient, 'clinic')} "
+        f"JOIN {quote(user._meta.db_table)} u "
+        f"ON u.{column(user, 'id')} = s.{quote(staff.m2m_reverse_name())} "
+        f"JOIN {quote(groups.m2m_db_table())} ug "
+        f"ON ug.{quote(groups.m2m_column_name())} = u.{column(user, 'id')} "
         f"JOIN {quote(group.db_table)} g ON g.{quote('id')} = ug.{quote(groups.m2m_reverse_name())} "
-        f"WHERE p.{quote('id')} = {quote(flag)}.{quote('patient_id')} "
-        f"AND g.{quote('name')} = %s AND u.{quote('is_active')} = %s AND u.{quote('email')} <> '')"
+        f"WHERE p.{column(Patient, 'id')} = {flag_patient} "
+        f"AND g.{quote('name')} = %s AND u.{column(user, 'is_active')} = %s "
+        f"AND u.{column(user, 'email')} <> '')"
     )
     return emailed, reachable
 
