@@ -323,8 +323,22 @@ def worklist(request):
             "done": selectors.done_today(clinic.pk, kinds=selectors.WORKLIST_KINDS, on=today),
             "ack_form": AcknowledgeForm(),
             "query": f"clinic={clinic.pk}",
-            "follow_ups": follow_ups,
-            "more_calls": calls_due - len(follow_ups),
+            # The calls block, rendered once per content as the rows are (the calls and
+            # their patients, today, the reader's permissions).
+            "follow_ups_html": fragments.rendered(
+                request,
+                "monitoring/_followups.html",
+                [
+                    {
+                        "follow_ups": follow_ups,
+                        "patients": [call.patient for call in follow_ups],
+                        "today": today,
+                        "more_calls": calls_due - len(follow_ups),
+                        "query": f"clinic={clinic.pk}",
+                    }
+                ],
+                includes=("nursing/_call.html",),
+            )[0],
         },
     )
 

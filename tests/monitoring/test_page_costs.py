@@ -241,6 +241,40 @@ def test_the_worklist_counts_only_its_clinics_valid_calls_due_beyond_the_ten_sho
         assert more in page
 
 
+def test_the_worklist_calls_block_shows_a_change_to_a_call_or_its_patient_at_once(
+    client_for, nurse, clinic_a
+):
+    """The block is rendered once per content: a bare UPDATE of the patient's name or the
+    call's deadline (no timestamp moves) shows on the next page, and so does the day."""
+    import time_machine
+
+    from patients.models import FollowUpCall, Patient
+
+    today = timezone.localdate()
+    patient = PatientFactory(clinic=clinic_a, family_name="Before")
+    call = FollowUpCall.objects.create(
+        patient=patient,
+        kind=FollowUpCall.Kind.NOTE,
+        due_from=today - timedelta(days=2),
+        due_by=today + timedelta(days=1),
+        purpose="Ask about the rash",
+    )
+
+    def calls():
+        page = client_for(nurse).get(reverse("monitoring:worklist")).content.decode()
+        return page.split('data-testid="follow-up-calls"')[1].split("</ul>")[0]
+
+    assert "Before" in calls() and "late" not in calls()
+    Patient.objects.filter(pk=patient.pk).update(family_name="After")
+    assert "After" in calls() and "Before" not in calls()
+    FollowUpCall.objects.filter(pk=call.pk).update(due_by=today - timedelta(days=1))
+    assert "late" in calls()
+    FollowUpCall.objects.filter(pk=call.pk).update(due_by=today + timedelta(days=1))
+    assert "late" not in calls()
+    with time_machine.travel(timezone.now() + timedelta(days=3)):
+        assert "late" in calls()  # a new day: the deadline has passed
+
+
 # The REMS list, most urgent first: the trivial page's 10 plus the clinic choice, the
 # patients with their REMS annotations (one read for the whole clinic: the order needs every
 # status), the clinic's rule settings.
