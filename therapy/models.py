@@ -404,6 +404,22 @@ class Hold(TimeStampedModel, EnteredInError):
                 name="therapy_hold_one_open_per_course",
             ),
         ]
+        indexes = [
+            # Holds starting or ending after a date (``selectors.therapy_dates_coming``, the
+            # sweep's next review: ``start_date > d OR end_date > d``): few holds are dated
+            # later than today, and the two indexes are read together (a BitmapOr) instead of
+            # every hold of the clinic.
+            models.Index(
+                fields=["start_date"],
+                condition=Q(entered_in_error_at__isnull=True),
+                name="hold_valid_start_idx",
+            ),
+            models.Index(
+                fields=["end_date"],
+                condition=Q(entered_in_error_at__isnull=True),
+                name="hold_valid_end_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         until = f" to {self.end_date}" if self.end_date else " (open)"
