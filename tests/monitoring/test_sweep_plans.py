@@ -15,7 +15,7 @@ from monitoring.evaluation import gather
 from patients.lab_catalogue import find_test
 from patients.lab_selectors import end_of_day
 from patients.models import LabResult
-from tests.factories import PatientFactory
+from tests.factories import DiagnosisFactory, PatientFactory
 from tests.monitoring.conftest import COURSE_START, start_course
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +170,20 @@ def test_holds_dated_later_are_found_from_their_date_indexes_on_postgresql(
     plan = plan_of(query, disable=("seqscan",), analyze="therapy_hold")
     assert "hold_valid_start_idx" in plan, plan
     assert "hold_valid_end_idx" in plan, plan
+
+
+def test_a_batch_reads_its_patients_diagnoses_by_patient_none_for_those_without(
+    clinic_a, django_assert_num_queries
+):
+    recorded = PatientFactory(clinic=clinic_a, mrn="D1")
+    DiagnosisFactory(patient=recorded, light_chain="lambda", on_dialysis=True)
+    unrecorded = PatientFactory(clinic=clinic_a, mrn="D2")
+    # Patients with their clinic, then their diagnoses (not joined: on PostgreSQL the join
+    # hashed the whole diagnosis table for every batch); reading them asks nothing more.
+    with django_assert_num_queries(2):
+        patients = gather._patients([recorded.pk, unrecorded.pk])
+        assert patients[recorded.pk].diagnosis.light_chain == "lambda"
+        assert patients[recorded.pk].diagnosis.on_dialysis is True
+        assert patients[recorded.pk].diagnosis.patient is patients[recorded.pk]
+        assert getattr(patients[unrecorded.pk], "diagnosis", None) is None
+        assert {p.clinic for p in patients.values()} == {clinic_a}
