@@ -6,7 +6,8 @@ its buffers. The batch's writes are rolled back: the cohort is left as it was.
     ... --batch 500 --offset 0 --plans     # the full plan of every read as well
 
 The batch is ``--batch`` patients of the sweep's scope from ``--offset`` (in id order), as
-the full sweep takes them. Rows read per node are PostgreSQL's own counts (rows returned by
+the full sweep takes them; with ``--due``, of the patients due on ``--as-of``, as the
+incremental sweep takes them. Rows read per node are PostgreSQL's own counts (rows returned by
 each scan plus the rows its filter removed).
 """
 
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: today)")
     parser.add_argument("--plans", action="store_true", help="print each text plan")
     parser.add_argument("--match", default="", help="only reads whose SQL contains this")
+    parser.add_argument("--due", action="store_true", help="the patients due on --as-of")
     args = parser.parse_args()
     setup_django()
     import json
@@ -69,7 +71,8 @@ def main() -> None:
     as_of = date.fromisoformat(args.as_of) if args.as_of else timezone.localdate()
     with connection.cursor() as cursor:
         cursor.execute("SET max_parallel_workers_per_gather = 0")
-    ids = sweep_patient_ids()[args.offset : args.offset + args.batch]
+    scope = sweep_patient_ids(due_on=as_of) if args.due else sweep_patient_ids()
+    ids = scope[args.offset : args.offset + args.batch]
     print(f"batch: {len(ids)} patients from offset {args.offset}; as_of {as_of}")
     print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     captured = CaptureQueriesContext(connection)
