@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from patients.formatting import clinical_number
 from patients.lab_catalogue import PANELS, find_test
-from patients.models import ClinicLabUnit, LabResult, Patient, UserLabUnit
+from patients.models import RESPONSE_MARKER_CODES, ClinicLabUnit, LabResult, Patient, UserLabUnit
 from patients.rows import ids_in
 
 
@@ -66,10 +66,11 @@ def latest_results(
 
 def marker_history(patient_ids: list[int], *, upto: datetime) -> dict[int, list[LabResult]]:
     """Every valid response marker (M-protein, free light chains) per patient, oldest first."""
-    codes = ("SPEP_M", "UPEP_M24", "FLC_KAPPA", "FLC_LAMBDA")
     rows = (
         LabResult.objects.valid()
-        .filter(patient_id__in=patient_ids, test_code__in=codes, collected_at__lte=upto)
+        .filter(
+            patient_id__in=patient_ids, test_code__in=RESPONSE_MARKER_CODES, collected_at__lte=upto
+        )
         .only("id", "patient_id", "test_code", "canonical_value", "canonical_unit", "collected_at")
         # One draw holds several markers at the same instant: test code, then pk, break the
         # tie so "the latest marker" (evidence, messages) is the same whatever the batch.

@@ -573,6 +573,11 @@ class UserLabUnit(models.Model):
 # superseded (issue 11). Rules, charts, duplicates and the one-per-time constraint use it.
 CURRENT_RESULT = Q(entered_in_error_at__isnull=True, result_status__in=["final", "preliminary"])
 
+# The response markers IMWG reads (M-protein, free light chains): their whole history is read
+# per patient (``patients.lab_selectors.marker_history``, the sweep's gather), from
+# ``labresult_marker_history_idx``, whose condition names these codes.
+RESPONSE_MARKER_CODES = ("SPEP_M", "UPEP_M24", "FLC_KAPPA", "FLC_LAMBDA")
+
 
 class LabResultQuerySet(EnteredInErrorQuerySet):
     def valid(self):
@@ -706,6 +711,31 @@ class LabResult(TimeStampedModel, EnteredInError):
             ),
             # The results of one panel entry, shown after save.
             models.Index(fields=["collection_id"], name="labresult_collection_idx"),
+            # Each patient's response-marker history, oldest first (the sweep's gather and
+            # ``lab_selectors.marker_history``): markers are about a tenth of a patient's
+            # results, so the patient index read ten rows to keep one. The key is the read's
+            # order; the included columns are the rest of what the sweep reads, so on
+            # PostgreSQL the read is index-only (SQLite ignores INCLUDE).
+            models.Index(
+                fields=["patient", "collected_at", "test_code", "id"],
+                include=[
+                    "canonical_value",
+                    "canonical_unit",
+                    "qualitative",
+                    "ref_low",
+                    "result_status",
+                ],
+                condition=CURRENT_RESULT & Q(test_code__in=RESPONSE_MARKER_CODES),
+                name="labresult_marker_history_idx",
+            ),
+            # A batch's results marked entered-in-error (the sweep's withdrawn evidence:
+            # ``gather._in_error_words``): few rows, so the index is tiny and the lookup no
+            # longer reads every result of the batch's patients.
+            models.Index(
+                fields=["patient"],
+                condition=Q(entered_in_error_at__isnull=False),
+                name="labresult_in_error_patient_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -404,6 +404,22 @@ class Hold(TimeStampedModel, EnteredInError):
                 name="therapy_hold_one_open_per_course",
             ),
         ]
+        indexes = [
+            # Holds starting or ending after a date (``selectors.therapy_dates_coming``, the
+            # sweep's next review: ``start_date > d OR end_date > d``): few holds are dated
+            # later than today, and the two indexes are read together (a BitmapOr) instead of
+            # every hold of the clinic.
+            models.Index(
+                fields=["start_date"],
+                condition=Q(entered_in_error_at__isnull=True),
+                name="hold_valid_start_idx",
+            ),
+            models.Index(
+                fields=["end_date"],
+                condition=Q(entered_in_error_at__isnull=True),
+                name="hold_valid_end_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         until = f" to {self.end_date}" if self.end_date else " (open)"
@@ -564,6 +580,24 @@ class RemsEnrollment(TimeStampedModel):
                 | Q(enrolled_on__isnull=True)
                 | Q(agreement_signed_on__lte=F("enrolled_on")),
                 name="therapy_remsenrollment_agreement_before_enrollment",
+            ),
+        ]
+        indexes = [
+            # The sweep's REMS read joins a batch's patients to their enrollment
+            # (``selectors.rems._rems_tuples``). With only the one-to-one's unique index the
+            # planner hashes the whole table (63,960 rows at 100,000 patients for a batch of
+            # 500); with the columns the rules read in the index, it looks each patient up,
+            # index-only.
+            models.Index(
+                fields=["patient"],
+                include=[
+                    "status",
+                    "patient_risk_category",
+                    "enrolled_on",
+                    "agreement_signed_on",
+                    "prescriber_certification_expires_on",
+                ],
+                name="rems_enrollment_rules_idx",
             ),
         ]
 

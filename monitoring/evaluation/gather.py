@@ -23,7 +23,7 @@ from monitoring.rules.registry import all_rule_defaults
 from patients import lab_catalogue as catalogue
 from patients.formatting import clinical_quantity
 from patients.lab_selectors import HCG_CODES, end_of_day, local_date
-from patients.models import CURRENT_RESULT, LabResult, Patient
+from patients.models import CURRENT_RESULT, RESPONSE_MARKER_CODES, Diagnosis, LabResult, Patient
 from patients.rows import fields_of, ids_in
 from patients.rulebook import BatchThresholds, Threshold
 from patients.selectors import WeightUsed, rule_settings_coming, rule_thresholds, weight_history
@@ -143,14 +143,29 @@ class _Batch:
     intervals: dict[int, int] = field(default_factory=dict)  # CBC interval (``cbc._interval_now``)
 
 
+def _patients(patient_ids: list[int]) -> dict[int, Patient]:
+    """The batch's patients with their clinic and diagnosis (``patient.diagnosis`` answers
+    from memory, as after ``select_related``). The diagnoses are a second query, by patient
+    (one look-up each in their unique index): joined to the patients, PostgreSQL hashed
+    the whole diagnosis table for every batch (100,000 rows at 100,000 patients)."""
+    patients = {
+        p.pk: p for p in Patient.objects.filter(ids_in("pk", patient_ids)).select_related("clinic")
+    }
+    diagnoses = {
+        d.patient_id: d for d in Diagnosis.objects.filter(ids_in("patient_id", list(patients)))
+    }
+    for pid, patient in patients.items():
+        diagnosis = diagnoses.get(pid)
+        # None, as select_related leaves it: reading it raises DoesNotExist, no query.
+        Patient.diagnosis.related.set_cached_value(patient, diagnosis)
+        if diagnosis is not None:
+            Diagnosis.patient.field.set_cached_value(diagnosis, patient)
+    return patients
+
+
 def _gather(patient_ids: list[int], as_of: date) -> _Batch:
     upto = end_of_day(as_of)
-    patients = {
-        p.pk: p
-        for p in Patient.objects.filter(ids_in("pk", patient_ids)).select_related(
-            "diagnosis", "clinic"
-        )
-    }
+    patients = _patients(patient_ids)
     defaults = tuple(all_rule_defaults())
     thresholds = {
         clinic_id: BatchThresholds(rule_thresholds(defaults, clinic_id=clinic_id, as_of=as_of))
@@ -253,11 +268,15 @@ def _latest_rows(patient_ids: list[int], per_code: dict[str, int], upto: datetim
 
 def _marker_history(patient_ids: list[int], upto: datetime) -> dict[int, list[_Result]]:
     """Every current response marker (M-protein, free light chains) per patient, oldest
-    first (as ``patients.lab_selectors.marker_history``), read as tuples."""
-    codes = ("SPEP_M", "UPEP_M24", "FLC_KAPPA", "FLC_LAMBDA")
+    first (as ``patients.lab_selectors.marker_history``), read as tuples: on PostgreSQL an
+    index-only scan of ``labresult_marker_history_idx`` in the order asked for."""
     rows = (
         LabResult.objects.valid()
-        .filter(ids_in("patient_id", patient_ids), test_code__in=codes, collected_at__lte=upto)
+        .filter(
+            ids_in("patient_id", patient_ids),
+            test_code__in=RESPONSE_MARKER_CODES,
+            collected_at__lte=upto,
+        )
         # One draw holds several markers at the same instant: test code, then pk, break the
         # tie so "the latest marker" (evidence, messages) is the same whatever the batch.
         .order_by("patient_id", "collected_at", "test_code", "pk")
@@ -271,18 +290,23 @@ def _marker_history(patient_ids: list[int], upto: datetime) -> dict[int, list[_R
 
 def _in_error_words(patient_ids: list[int]) -> dict[int, str]:
     """Every result of these patients marked entered-in-error, in words (one query; such
-    results are few): flags and suggestions resting on one are withdrawn."""
+    results are few, read from ``labresult_in_error_patient_idx``; unordered: the model's
+    default order would add a sort): flags and suggestions resting on one are withdrawn."""
     words = {}
-    for row in LabResult.objects.filter(
-        ids_in("patient_id", patient_ids), entered_in_error_at__isnull=False
-    ).only(
-        "id",
-        "test_code",
-        "canonical_value",
-        "canonical_unit",
-        "qualitative",
-        "collected_at",
-        "entered_in_error_reason",
+    for row in (
+        LabResult.objects.filter(
+            ids_in("patient_id", patient_ids), entered_in_error_at__isnull=False
+        )
+        .order_by()
+        .only(
+            "id",
+            "test_code",
+            "canonical_value",
+            "canonical_unit",
+            "qualitative",
+            "collected_at",
+            "entered_in_error_reason",
+        )
     ):
         test = catalogue.find_test(row.test_code)
         value = (
