@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0007_patient_evaluation_queue"),
+        ("patients", "0008_lab_result_marker_and_in_error_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
