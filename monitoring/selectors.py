@@ -4,10 +4,9 @@ their joins applied, and every list is a fixed number of queries whatever its le
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cache
 from typing import NamedTuple
-from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -18,6 +17,7 @@ from monitoring.models import Flag, MonitoringStatus, Notification
 from patients.lab_selectors import end_of_day
 from patients.models import Patient
 from patients.roles import PHYSICIAN
+from patients.rows import TupleRow, fields_of
 
 # --- Flags ----------------------------------------------------------------------------
 
@@ -255,19 +255,24 @@ def worklist_rows(entries: list[WorklistEntry], *, as_of: date) -> list[Worklist
     return list(rows.values())
 
 
-class DoneItem(NamedTuple):
-    """One line of the collapsed "done today" list (templates/monitoring/_done_today.html)."""
+class DoneItem(TupleRow):
+    """One line of the collapsed "done today" list (templates/monitoring/_done_today.html):
+    a ``values_list`` row of these columns (``patient__family_name`` is read as
+    ``patient_family_name``)."""
 
-    kind: str
-    ctcae_grade: int | None
-    acknowledged_at: datetime
-    acknowledgement_note: str
-    patient_public_id: UUID
-    patient_family_name: str
-    patient_given_name: str
-    acknowledged_by_username: str | None
-    acknowledged_by_first_name: str | None
-    acknowledged_by_last_name: str | None
+    COLUMNS = (
+        "kind",
+        "ctcae_grade",
+        "acknowledged_at",
+        "acknowledgement_note",
+        "patient__public_id",
+        "patient__family_name",
+        "patient__given_name",
+        "acknowledged_by__username",
+        "acknowledged_by__first_name",
+        "acknowledged_by__last_name",
+    )
+    __slots__ = fields_of(COLUMNS)
 
     @property
     def kind_label(self) -> str:
@@ -283,21 +288,6 @@ class DoneItem(NamedTuple):
         return full or self.acknowledged_by_username
 
 
-# DoneItem's fields as the query names them, in the same order.
-DONE_COLUMNS = (
-    "kind",
-    "ctcae_grade",
-    "acknowledged_at",
-    "acknowledgement_note",
-    "patient__public_id",
-    "patient__family_name",
-    "patient__given_name",
-    "acknowledged_by__username",
-    "acknowledged_by__first_name",
-    "acknowledged_by__last_name",
-)
-
-
 def done_today(clinic_id: int, *, kinds, on: date, limit: int = 50) -> list[DoneItem]:
     """Flags acknowledged today (clinic time) in these kinds, newest first: the collapsed
     "done today" section of the worklist and inbox. Only the values shown, as tuples (no
@@ -311,7 +301,7 @@ def done_today(clinic_id: int, *, kinds, on: date, limit: int = 50) -> list[Done
             patient__entered_in_error_at__isnull=True,
         )
         .order_by("-acknowledged_at", "-pk")
-        .values_list(*DONE_COLUMNS)
+        .values_list(*DoneItem.COLUMNS)
     )
     return [DoneItem(*row) for row in rows[:limit]]
 

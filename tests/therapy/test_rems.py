@@ -394,4 +394,8 @@ def test_the_rems_status_uses_the_rule_settings_in_force_on_its_date(enrolled, p
         effective_from=TODAY + timedelta(days=1),
     )
     assert _state(patient).status.outcome == "compliant"  # not in force yet on TODAY
-    assert _state(patient, as_of=TODAY + timedelta(days=1)).status.outcome != "compliant"
+    # From its first day on: the survey, 26 and 27 days old, is past the clinic's 20.
+    for later in (1, 2):
+        assert _state(patient, as_of=TODAY + timedelta(days=later)).status.outcome == (
+            "action_needed"
+        )
