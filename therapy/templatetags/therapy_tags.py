@@ -45,37 +45,51 @@ def threshold_name(key) -> str:
 
 
 # Abbreviations a clinician reads in capitals.
-_UPPER = {"anc", "cbc", "wbc", "plt", "hgb", "crcl", "rems", "mrd", "flc", "ldh", "id"}
+_UPPER = {"anc", "cbc", "wbc", "plt", "hgb", "rems", "mrd", "flc", "ldh", "id"}
+_SPELLED = {"crcl": "CrCl"}
+# A value's key ending in its unit (``crcl_ml_min``): the unit goes after the value.
+_UNIT_SUFFIXES = (("_ml_min", "mL/min"), ("_mg_dl", "mg/dL"), ("_kg", "kg"), ("_years", "years"))
 
 
 @register.filter
 def humanize_code(value: str) -> str:
     """'action_needed' -> 'action needed', 'anc_below' -> 'ANC below'."""
     words = str(value).replace("_", " ").split()
-    return " ".join(w.upper() if w in _UPPER else w for w in words)
+    return " ".join(_SPELLED.get(w, w.upper() if w in _UPPER else w) for w in words)
 
 
 @register.filter
 def shown_values(finding: dict) -> list[tuple[str, str]]:
     """A stored finding's input values in words: dose levels by their label, numbers by the
-    clinical formatter, booleans as yes/no; a value that is not set is left out."""
+    clinical formatter with the unit their key ends in, booleans as yes/no, a group of
+    inputs (a CrCl's) each in words; a value that is not set is left out."""
     values = finding.get("values") if isinstance(finding, dict) else None
+    return [(name[:1].upper() + name[1:], value) for name, value in _in_words(values)]
+
+
+def _in_words(values) -> list[tuple[str, str]]:
     shown = []
     for key, value in (values if isinstance(values, dict) else {}).items():
         if isinstance(value, dict) and "label" in value:
             value = value["label"]
-        if value in (None, "", []):
+        if value in (None, "", [], {}):
             continue
+        unit = ""
+        for suffix, name in _UNIT_SUFFIXES:
+            if key.endswith(suffix):
+                key, unit = key[: -len(suffix)], f" {name}"
+                break
         if isinstance(value, bool):
             value = yes_no(value)
         elif isinstance(value, list):
             value = ", ".join(humanize_code(v) for v in value)
+        elif isinstance(value, dict):
+            value = ", ".join(f"{name} {inner}" for name, inner in _in_words(value))
         elif _is_iso_date(value):
             value = clinical_date(value)
         else:
             value = clinical_number(value)
-        name = humanize_code(key)
-        shown.append((name[:1].upper() + name[1:], str(value)))
+        shown.append((humanize_code(key), f"{value}{unit}"))
     return shown
 
 

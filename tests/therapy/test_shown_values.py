@@ -1,0 +1,34 @@
+"""A suggestion's "Based on" line in words: units from the key, groups of inputs spelled out,
+no Python structures on screen."""
+
+from therapy.templatetags.therapy_tags import shown_values
+
+
+def test_a_renal_findings_inputs_read_in_words_with_their_units():
+    finding = {
+        "values": {
+            "crcl_ml_min": "29.9000",
+            "on_dialysis": False,
+            "suggested_level": {"label": "2.5 mg days 1-28 of 28", "dose_mg": "2.5"},
+            "current": {
+                "crcl_ml_min": "29.9",
+                "age_years": "72",
+                "weight_kg": "62.0",
+                "creatinine_mg_dl": "1.96",
+                "sex_at_birth": "male",
+            },
+            "not_set": None,
+            "nothing": {},
+        }
+    }
+    assert shown_values(finding) == [
+        ("CrCl", "29.9 mL/min"),
+        ("On dialysis", "no"),
+        ("Suggested level", "2.5 mg days 1-28 of 28"),
+        (
+            "Current",
+            "CrCl 29.9 mL/min, age 72 years, weight 62 kg, creatinine 1.96 mg/dL, "
+            "sex at birth male",
+        ),
+    ]
+    assert not any("{" in value or "'" in value for _, value in shown_values(finding))
