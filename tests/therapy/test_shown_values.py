@@ -17,6 +17,7 @@ def test_a_renal_findings_inputs_read_in_words_with_their_units():
                 "creatinine_mg_dl": "1.96",
                 "sex_at_birth": "male",
             },
+            "cbc_interval_days": 7,
             "not_set": None,
             "nothing": {},
         }
@@ -30,5 +31,6 @@ def test_a_renal_findings_inputs_read_in_words_with_their_units():
             "CrCl 29.9 mL/min, age 72 years, weight 62 kg, creatinine 1.96 mg/dL, "
             "sex at birth male",
         ),
+        ("CBC interval", "7 days"),
     ]
     assert not any("{" in value or "'" in value for _, value in shown_values(finding))

@@ -48,7 +48,13 @@ def threshold_name(key) -> str:
 _UPPER = {"anc", "cbc", "wbc", "plt", "hgb", "rems", "mrd", "flc", "ldh", "id"}
 _SPELLED = {"crcl": "CrCl"}
 # A value's key ending in its unit (``crcl_ml_min``): the unit goes after the value.
-_UNIT_SUFFIXES = (("_ml_min", "mL/min"), ("_mg_dl", "mg/dL"), ("_kg", "kg"), ("_years", "years"))
+_UNIT_SUFFIXES = (
+    ("_ml_min", "mL/min"),
+    ("_mg_dl", "mg/dL"),
+    ("_kg", "kg"),
+    ("_years", "years"),
+    ("_days", "days"),
+)
 
 
 @register.filter
