@@ -12,7 +12,7 @@ import pytest
 
 from monitoring.interop import mllp
 from tests.monitoring.interop.conftest import free_port
-from tests.monitoring.interop.test_mllp_listener import CR, FS, VT, _read_ack, _run
+from tests.monitoring.interop.test_mllp_listener import CR, FS, VT, _read_ack, _run, stop
 
 IDLE = 0.5
 CAP = 2
@@ -37,8 +37,7 @@ def limited(transactional_db):
     assert started.wait(10)
     yield port
     time.sleep(IDLE * 2)  # every open connection ends (idle) before the loop stops
-    loop.call_soon_threadsafe(box["server"].close)
-    thread.join(5)
+    stop(loop, box["server"], thread)
 
 
 def closed_by_listener(conn: socket.socket, within: float) -> bool:

@@ -8,6 +8,8 @@ import socket
 import threading
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +40,19 @@ def listener(transactional_db):
     thread.start()
     assert started.wait(10)
     yield port
-    loop.call_soon_threadsafe(box["server"].close)
+    stop(loop, box["server"], thread)
+
+
+def stop(loop, server, thread) -> None:
+    """Close the database connection the listener's ORM thread holds (Django's
+    thread-sensitive executor, one per process, keeps it open for DATABASE_CONN_MAX_AGE),
+    then the server. Left open, it keeps the test database from being dropped."""
+
+    async def close_db():
+        await sync_to_async(connections.close_all, thread_sensitive=True)()
+
+    asyncio.run_coroutine_threadsafe(close_db(), loop).result(10)
+    loop.call_soon_threadsafe(server.close)
     thread.join(5)
 
 
