@@ -27,6 +27,20 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_seconds(name: str, default: str) -> float:
+    """A non-negative number of seconds; anything else stops start-up, naming the variable."""
+    raw = os.environ.get(name, default).strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, 0 or more (got {raw!r}).")
+    return value
+
+
 def _secret_key() -> str:
     """DJANGO_SECRET_KEY in production; otherwise a random key kept in var/ (never in git)."""
     key = os.environ.get("DJANGO_SECRET_KEY")
@@ -297,6 +311,10 @@ CELERY_BEAT_MAX_LOOP_INTERVAL = 15
 # so a deployment can give them dedicated workers (`celery worker -Q NAME`). Unset: the
 # default queue. Read by config.celery.route_task at send time.
 MONITORING_TASK_QUEUE = os.environ.get("MONITORING_TASK_QUEUE") or None
+# How long a queued evaluation waits before a worker starts it (Celery countdown), so the
+# saves of a busy clinic that arrive meanwhile are evaluated with it as one batch
+# (patients.services.evaluations_send). A flag shows this much later; 0 starts at once.
+MONITORING_EVALUATION_WINDOW_SECONDS = env_seconds("MONITORING_EVALUATION_WINDOW_SECONDS", "0.5")
 CELERY_TASK_ROUTES = ("config.celery.route_task",)
 from celery.schedules import crontab  # noqa: E402 - beside the only schedule that needs it
 

@@ -7,11 +7,14 @@ set explicitly (``_history_user``) so commands and tasks are attributed, not onl
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -99,11 +102,16 @@ def evaluations_send(patient_ids: Iterable[int], *, now=None) -> bool:
     therapy and REMS changes here). False when the broker is down, which is logged; the
     next sweep evaluates the patients (they are dirty).
 
-    Coalesced: a patient whose evaluation is already queued and not yet started is left out
-    (the waiting task reads every change committed before it starts). The mark is one
-    compare-and-set UPDATE on the patient row; a worker takes the marked patients and
-    clears their marks as it starts (``evaluations_take``), so a change committed after
-    that queues again.
+    Coalesced twice:
+    - a patient whose evaluation is already queued and not yet started is left out (the
+      waiting task reads every change committed before it starts). The mark is one
+      compare-and-set UPDATE on the patient row; a worker takes the marked patients and
+      clears their marks as it starts (``evaluations_take``), so a change committed after
+      that queues again;
+    - the task starts ``MONITORING_EVALUATION_WINDOW_SECONDS`` after it is sent, and while
+      it waits, other patients' saves send no task of their own: it takes their marks too
+      (``_evaluation_task_waiting``). A busy clinic's saves are evaluated a batch per
+      window instead of one patient per task.
     """
     now = now or timezone.now()
     try:
@@ -117,6 +125,17 @@ def evaluations_send(patient_ids: Iterable[int], *, now=None) -> bool:
         return False  # a task would find no mark to take; the patients are dirty
     if not claimed:
         return True
+    window = settings.MONITORING_EVALUATION_WINDOW_SECONDS
+    if window and _evaluation_task_waiting(window):
+        return True
+    if _evaluation_task_send(claimed, countdown=window or None):
+        return True
+    _evaluation_task_forget()
+    _evaluations_unmark(claimed)
+    return False
+
+
+def _evaluation_task_send(patient_ids: list[int], *, countdown: float | None) -> bool:
     from celery import current_app
 
     try:
@@ -130,7 +149,8 @@ def evaluations_send(patient_ids: Iterable[int], *, now=None) -> bool:
             )
             current_app.send_task(
                 EVALUATE_TASK,
-                args=[claimed],
+                args=[patient_ids],
+                countdown=countdown,
                 expires=EVALUATE_EXPIRES_SECONDS,
                 retry=False,
                 producer=producer,
@@ -138,12 +158,58 @@ def evaluations_send(patient_ids: Iterable[int], *, now=None) -> bool:
     except Exception:  # noqa: BLE001 - a saved change must not fail on the broker
         logger.warning(
             "Could not queue rules evaluation for patients %s; the next sweep will evaluate them.",
-            claimed,
+            patient_ids,
             exc_info=True,
         )
-        _evaluations_unmark(claimed)
         return False
     return True
+
+
+# When the evaluation task already sent starts (a Unix time), while it has not started: in
+# the cache (Redis in production, shared by every process; per process without it).
+EVALUATION_TASK_STARTS_KEY = "monitoring:evaluation-task-starts-at"
+# A save leaves its patients to the waiting task only if that task starts at least this much
+# later, so the task's take comes after the save's mark (committed before this check).
+EVALUATION_TASK_MARGIN_SECONDS = 0.1
+
+
+def _evaluation_task_waiting(window: float) -> bool:
+    """True when an evaluation task already sent starts later than now (with the margin):
+    it will take this save's marks, committed already, so no task is sent. Otherwise this
+    caller is the sender, and records when its task will start (now + ``window``). Two
+    callers that both find no task waiting both send: one task too many, never one too
+    few. The task forgets the time as it starts (``evaluation_task_started``), before its
+    take, so a save after that sends again."""
+    from django.core.cache import cache
+
+    now = time.time()
+    starts = now + window
+    keep = math.ceil(window) + 1  # the cache's expiry counts whole seconds
+    try:
+        if cache.add(EVALUATION_TASK_STARTS_KEY, starts, keep):
+            return False
+        waiting = cache.get(EVALUATION_TASK_STARTS_KEY)
+        if waiting is not None and waiting > now + EVALUATION_TASK_MARGIN_SECONDS:
+            return True
+        cache.set(EVALUATION_TASK_STARTS_KEY, starts, keep)
+    except Exception:  # noqa: BLE001 - without the cache every save sends its own task
+        logger.warning("Could not read the evaluation task's start time.", exc_info=True)
+    return False
+
+
+def _evaluation_task_forget() -> None:
+    from django.core.cache import cache
+
+    try:
+        cache.delete(EVALUATION_TASK_STARTS_KEY)
+    except Exception:  # noqa: BLE001 - the time expires on its own
+        logger.warning("Could not clear the evaluation task's start time.", exc_info=True)
+
+
+def evaluation_task_started() -> None:
+    """A worker's evaluation task starts: the next save sends a task of its own (called
+    before ``evaluations_take``, so no save can count on this task after its take)."""
+    _evaluation_task_forget()
 
 
 def _evaluations_claim(patient_ids: Iterable[int], now) -> list[int]:
@@ -197,7 +263,11 @@ def evaluations_take(*, limit: int = EVALUATIONS_TAKEN_AT_ONCE) -> list[int]:
             f"ORDER BY evaluation_queued_at, id LIMIT %s{lock}) RETURNING id",
             [limit],
         )
-        return sorted(row[0] for row in cursor.fetchall())
+        taken = sorted(row[0] for row in cursor.fetchall())
+    if len(taken) >= limit:
+        # More may wait: a task of its own for them, now (no save may come to send one).
+        _evaluation_task_send([], countdown=None)
+    return taken
 
 
 def clinic_rules_changed(clinic_id: int | None) -> int:

@@ -79,6 +79,18 @@ DB_FIXTURES = {
 
 
 @pytest.fixture(autouse=True)
+def _no_evaluation_task_waiting():
+    """No evaluation task is waiting when a test starts: the start time a save records
+    (``patients.services._evaluation_task_waiting``) lives in the cache, which outlives a
+    test, and the next test's patients would be left to a task that was never sent."""
+    from django.core.cache import cache
+
+    from patients.services import EVALUATION_TASK_STARTS_KEY
+
+    cache.delete(EVALUATION_TASK_STARTS_KEY)
+
+
+@pytest.fixture(autouse=True)
 def _roles(request):
     """The role groups exist in every test that uses the database. Pure rule tests do not
     touch it, so they run without one (fast enough to mutation-test, ``make mutate``)."""

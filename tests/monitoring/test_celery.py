@@ -3,8 +3,11 @@ real broker (Redis with REDIS_URL, kombu's filesystem transport without); with t
 down the labs are still saved and the next sweep raises the flag."""
 
 import logging
+import threading
+import time
 import uuid
 from datetime import date
+from unittest import mock
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -16,6 +19,7 @@ from monitoring import tasks
 from monitoring.evaluation import sweep_run
 from monitoring.models import Flag
 from patients.models import LabResult
+from tests.factories import DiagnosisFactory, PatientFactory, TransplantFactory
 from tests.monitoring.conftest import record
 from tests.waiting import wait_until
 
@@ -42,6 +46,48 @@ def test_real_worker_raises_the_flag_after_the_labs_commit(patient, nurse, own_q
         )
     flag = Flag.objects.get(patient=patient, kind="neutropenia")
     assert flag.ctcae_grade == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saves_within_the_window_are_evaluated_as_one_batch(
+    clinic_a, patient, nurse, own_queue, settings
+):
+    """Four patients' labs saved in four commits, the last three a second after the first,
+    while the first evaluation waits out its window: the worker evaluates all four in one
+    batch, and each gets its flag."""
+    settings.MONITORING_EVALUATION_WINDOW_SECONDS = 3
+    others = [PatientFactory(clinic=clinic_a) for _ in range(3)]
+    for other in others:
+        DiagnosisFactory(patient=other)
+        TransplantFactory(patient=other)
+    everyone = [patient, *others]
+    batches = []
+    lock = threading.Lock()
+    evaluate = tasks.evaluation.patients_evaluate
+
+    def recorded(patient_ids, **kwargs):
+        with lock:
+            batches.append(sorted(patient_ids))
+        return evaluate(patient_ids, **kwargs)
+
+    with (
+        mock.patch.object(tasks.evaluation, "patients_evaluate", side_effect=recorded),
+        start_worker(
+            app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[own_queue]
+        ),
+    ):
+        record(patient, nurse, date(2025, 3, 1), ANC="0.3")  # a commit each
+        # Long enough for a worker that started at once to have taken the first one alone
+        # (it does, with the window 0), well inside the window.
+        time.sleep(1)
+        for one in others:
+            record(one, nurse, date(2025, 3, 1), ANC="0.3")
+        assert wait_until(
+            lambda: (
+                Flag.objects.open().filter(kind="neutropenia", patient__in=everyone).count() == 4
+            )
+        )
+    assert [batch for batch in batches if batch] == [sorted(p.pk for p in everyone)]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -21,17 +21,45 @@ from tests.monitoring.conftest import record
 pytestmark = pytest.mark.django_db
 
 
+class Sent(list):
+    """The patient-id lists sent, in order; ``options``: each send's options."""
+
+    def __init__(self):
+        super().__init__()
+        self.options = []
+
+
 @pytest.fixture
 def sent(django_capture_on_commit_callbacks):
     """The evaluation tasks sent to the broker: a list of their patient-id lists."""
-    calls = []
+    calls = Sent()
 
     def send_task(name, args=None, **options):
         assert name == "monitoring.tasks.evaluate_patients"
         calls.append(list(args[0]))
+        calls.options.append(options)
 
     with mock.patch.object(current_app, "send_task", side_effect=send_task):
         yield calls
+
+
+@pytest.fixture
+def immediate(settings):
+    """No window: each save whose patient is not waiting sends a task (the marks alone
+    coalesce)."""
+    settings.MONITORING_EVALUATION_WINDOW_SECONDS = 0
+
+
+@pytest.mark.parametrize(("window", "countdown"), [(0.5, 0.5), (0, None), (0.001, 0.001)])
+def test_the_task_waits_out_the_window_before_it_starts(
+    patient, nurse, sent, django_capture_on_commit_callbacks, settings, window, countdown
+):
+    """The evaluation starts ``MONITORING_EVALUATION_WINDOW_SECONDS`` after the save (the
+    default, 0.5 s; none with 0), so saves committed meanwhile join its batch."""
+    settings.MONITORING_EVALUATION_WINDOW_SECONDS = window
+    save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="2.5")
+    assert sent == [[patient.pk]]
+    assert sent.options[0].get("countdown") == countdown
 
 
 def save(patient, nurse, on, django_capture_on_commit_callbacks, **values):
@@ -67,6 +95,7 @@ def test_the_waiting_task_reads_the_later_save_and_the_next_save_queues_again(
     assert sent == [[patient.pk], [patient.pk]]
 
 
+@pytest.mark.usefixtures("immediate")
 def test_one_task_carries_the_patients_not_already_waiting(
     patient, nurse, clinic_a, sent, django_capture_on_commit_callbacks
 ):
@@ -79,6 +108,7 @@ def test_one_task_carries_the_patients_not_already_waiting(
     assert sent == [[patient.pk], sorted([other.pk, third.pk])]
 
 
+@pytest.mark.usefixtures("immediate")
 def test_a_mark_older_than_the_stale_limit_is_taken_for_a_lost_task(
     patient, nurse, sent, django_capture_on_commit_callbacks
 ):
@@ -128,6 +158,7 @@ def test_the_single_patient_task_queued_before_still_evaluates_its_patient(patie
     assert result["open"] == ["thrombocytopenia"]
 
 
+@pytest.mark.usefixtures("immediate")
 def test_a_task_takes_every_patient_waiting_and_a_later_task_finds_none(
     patient, nurse, clinic_a, sent, django_capture_on_commit_callbacks
 ):
@@ -159,3 +190,107 @@ def test_a_task_takes_the_oldest_marks_first_up_to_its_limit(
     assert queued_at(others[0]) is not None
     assert patient_services.evaluations_take(limit=2) == [others[0].pk]
     assert patient_services.evaluations_take(limit=2) == []
+
+
+# The window: while a task already sent waits to start, other patients' saves send none.
+
+
+def test_a_second_patient_saved_within_the_window_waits_for_the_first_task(
+    patient, nurse, clinic_a, sent, django_capture_on_commit_callbacks
+):
+    other = PatientFactory(clinic=clinic_a)
+    save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="0.4")
+    save(other, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, PLT="20")
+
+    assert sent == [[patient.pk]]  # one task, for the first save
+    assert queued_at(other) is not None  # the second is marked: the task will take it
+    result = tasks.evaluate_patients.run(sent[0], "2025-03-01")
+    assert result["patients"] == 2
+    assert set(Flag.objects.open().values_list("patient_id", "kind")) == {
+        (patient.pk, "neutropenia"),
+        (other.pk, "thrombocytopenia"),
+    }
+
+
+def test_once_the_task_has_started_the_next_save_sends_a_task_of_its_own(
+    patient, nurse, clinic_a, sent, django_capture_on_commit_callbacks
+):
+    other = PatientFactory(clinic=clinic_a)
+    save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="0.4")
+    tasks.evaluate_patients.run(sent[0], "2025-03-01")  # started: forgets its start time
+
+    save(other, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, PLT="20")
+
+    assert sent == [[patient.pk], [other.pk]]
+
+
+@pytest.mark.parametrize(
+    ("starts_in", "sends"),
+    [
+        (patient_services.EVALUATION_TASK_MARGIN_SECONDS - 0.001, True),
+        (patient_services.EVALUATION_TASK_MARGIN_SECONDS, True),
+        (patient_services.EVALUATION_TASK_MARGIN_SECONDS + 0.001, False),
+    ],
+)
+def test_a_task_about_to_start_is_not_counted_on(
+    patient, nurse, sent, django_capture_on_commit_callbacks, monkeypatch, starts_in, sends
+):
+    """A waiting task that starts within the margin may take its marks before this save's
+    mark: the save sends its own task. Later than the margin, it counts on the waiting one."""
+    from django.core.cache import cache
+
+    now = 1_900_000_000.0
+    monkeypatch.setattr(patient_services.time, "time", lambda: now)
+    cache.set(patient_services.EVALUATION_TASK_STARTS_KEY, now + starts_in, 10)
+
+    save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="2.5")
+
+    assert sent == ([[patient.pk]] if sends else [])
+    if sends:  # this save's task is now the one waiting
+        assert cache.get(patient_services.EVALUATION_TASK_STARTS_KEY) == now + 0.5
+
+
+def test_with_the_broker_down_the_start_time_is_forgotten_so_the_next_save_sends(
+    patient, nurse, clinic_a, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    other = PatientFactory(clinic=clinic_a)
+    down = mock.patch.object(current_app, "send_task", side_effect=ConnectionError("down"))
+    with down, tasks.queue_outcome() as not_queued:
+        save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="2.5")
+    assert not_queued == [patient.pk]
+    assert cache.get(patient_services.EVALUATION_TASK_STARTS_KEY) is None
+
+    calls = []
+    with mock.patch.object(current_app, "send_task", side_effect=lambda *a, **k: calls.append(a)):
+        save(other, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, PLT="20")
+    assert len(calls) == 1
+
+
+def test_without_the_cache_every_save_sends_its_task(
+    patient, nurse, clinic_a, sent, django_capture_on_commit_callbacks, caplog
+):
+    other = PatientFactory(clinic=clinic_a)
+    with mock.patch("django.core.cache.cache.add", side_effect=ConnectionError("cache down")):
+        save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="0.4")
+        save(other, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, PLT="20")
+
+    assert sent == [[patient.pk], [other.pk]]
+    assert "Could not read the evaluation task's start time" in caplog.text
+
+
+def test_a_task_that_takes_its_limit_sends_one_for_the_patients_left(
+    patient, clinic_a, sent, django_capture_on_commit_callbacks, settings
+):
+    settings.MONITORING_EVALUATION_WINDOW_SECONDS = 0
+    others = [PatientFactory(clinic=clinic_a) for _ in range(2)]
+    for p in [patient, *others]:
+        patient_services.evaluations_send([p.pk])
+    del sent[:]
+
+    assert len(patient_services.evaluations_take(limit=2)) == 2
+    assert sent == [[]]  # a task now, with no ids of its own: it takes what waits
+    assert sent.options[-1].get("countdown") is None
+    assert len(patient_services.evaluations_take(limit=2)) == 1
+    assert sent == [[]]  # under the limit: nothing is left
