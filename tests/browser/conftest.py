@@ -147,14 +147,17 @@ def worker(settings):
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
+    from patients import services as patient_services
     from patients.models import Patient
 
     queue = f"browser-{uuid.uuid4().hex[:8]}"
     settings.MONITORING_TASK_QUEUE = queue
     # Evaluations the test's data fixtures queued went to the default queue, which nobody
-    # consumes here; their marks would hold back the test's own (a patient already waiting
-    # is not queued again) until they go stale.
+    # consumes here; their marks, and the start time of their task, would hold back the
+    # test's own (a patient already waiting is not queued again; nor, while that task
+    # waits, is anyone) until they go stale.
     Patient.objects.filter(evaluation_queued_at__isnull=False).update(evaluation_queued_at=None)
+    patient_services.evaluation_task_started()
     with start_worker(
         app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]
     ):
