@@ -27,17 +27,20 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def env_seconds(name: str, default: str) -> float:
-    """A non-negative number of seconds; anything else stops start-up, naming the variable."""
+def env_seconds(name: str, default: str, *, most: float) -> float:
+    """A number of seconds from 0 to ``most``; anything else stops start-up, naming the
+    variable and the range."""
     raw = os.environ.get(name, default).strip()
     try:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not 0 <= value < float("inf"):
+    if not 0 <= value <= most:
         from django.core.exceptions import ImproperlyConfigured
 
-        raise ImproperlyConfigured(f"{name} must be a number of seconds, 0 or more (got {raw!r}).")
+        raise ImproperlyConfigured(
+            f"{name} must be a number of seconds from 0 to {most:g} (got {raw!r})."
+        )
     return value
 
 
@@ -314,7 +317,11 @@ MONITORING_TASK_QUEUE = os.environ.get("MONITORING_TASK_QUEUE") or None
 # How long a queued evaluation waits before a worker starts it (Celery countdown), so the
 # saves of a busy clinic that arrive meanwhile are evaluated with it as one batch
 # (patients.services.evaluations_send). A flag shows this much later; 0 starts at once.
-MONITORING_EVALUATION_WINDOW_SECONDS = env_seconds("MONITORING_EVALUATION_WINDOW_SECONDS", "0.5")
+# At most a minute: a flag waits that long, and a task must start well before its marks go
+# stale (15 minutes) or it expires (6 hours).
+MONITORING_EVALUATION_WINDOW_SECONDS = env_seconds(
+    "MONITORING_EVALUATION_WINDOW_SECONDS", "0.5", most=60
+)
 CELERY_TASK_ROUTES = ("config.celery.route_task",)
 from celery.schedules import crontab  # noqa: E402 - beside the only schedule that needs it
 

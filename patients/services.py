@@ -114,6 +114,9 @@ def evaluations_send(patient_ids: Iterable[int], *, now=None) -> bool:
       window instead of one patient per task.
     """
     now = now or timezone.now()
+    patient_ids = [pid for pid in patient_ids if pid is not None]
+    if not patient_ids:
+        return True
     try:
         claimed = _evaluations_claim(patient_ids, now)
     except Exception:  # noqa: BLE001 - a saved change must not fail on the queue mark
@@ -123,9 +126,12 @@ def evaluations_send(patient_ids: Iterable[int], *, now=None) -> bool:
             exc_info=True,
         )
         return False  # a task would find no mark to take; the patients are dirty
-    if not claimed:
-        return True
     window = settings.MONITORING_EVALUATION_WINDOW_SECONDS
+    if not claimed and not window:
+        return True
+    # With the window, a patient already marked still needs a task if none is waiting: a
+    # task's take skips a row another transaction holds locked (``SKIP LOCKED``), such as
+    # this change's own while the task started, and leaves its mark for the next task.
     if window and _evaluation_task_waiting(window):
         return True
     if _evaluation_task_send(claimed, countdown=window or None):
@@ -169,7 +175,10 @@ def _evaluation_task_send(patient_ids: list[int], *, countdown: float | None) ->
 # the cache (Redis in production, shared by every process; per process without it).
 EVALUATION_TASK_STARTS_KEY = "monitoring:evaluation-task-starts-at"
 # A save leaves its patients to the waiting task only if that task starts at least this much
-# later, so the task's take comes after the save's mark (committed before this check).
+# later (a fifth of the window when that is less): a margin for the clocks of several hosts.
+# On one host the order alone is enough: the save's mark is committed before this check, and
+# the task starts at or after the time recorded, which is read before it is sent; with Redis,
+# the task also forgets the time before its take.
 EVALUATION_TASK_MARGIN_SECONDS = 0.1
 
 
@@ -189,7 +198,8 @@ def _evaluation_task_waiting(window: float) -> bool:
         if cache.add(EVALUATION_TASK_STARTS_KEY, starts, keep):
             return False
         waiting = cache.get(EVALUATION_TASK_STARTS_KEY)
-        if waiting is not None and waiting > now + EVALUATION_TASK_MARGIN_SECONDS:
+        margin = min(EVALUATION_TASK_MARGIN_SECONDS, window / 5)
+        if waiting is not None and waiting > now + margin:
             return True
         cache.set(EVALUATION_TASK_STARTS_KEY, starts, keep)
     except Exception:  # noqa: BLE001 - without the cache every save sends its own task

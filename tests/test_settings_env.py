@@ -15,19 +15,21 @@ from config.settings import env_seconds
 )
 def test_seconds_zero_or_more_are_taken(monkeypatch, raw, seconds):
     monkeypatch.setenv("MMM_TEST_SECONDS", raw)
-    assert env_seconds("MMM_TEST_SECONDS", "9") == seconds
+    assert env_seconds("MMM_TEST_SECONDS", "9", most=60) == seconds
 
 
-@pytest.mark.parametrize("raw", ["-0.001", "-1", "soon", "", "nan", "inf"])
+@pytest.mark.parametrize("raw", ["-0.001", "-1", "60.001", "3600", "soon", "", "nan", "inf"])
 def test_anything_else_stops_start_up_naming_the_variable(monkeypatch, raw):
     monkeypatch.setenv("MMM_TEST_SECONDS", raw)
-    with pytest.raises(ImproperlyConfigured, match=r"MMM_TEST_SECONDS must be a number of seconds"):
-        env_seconds("MMM_TEST_SECONDS", "9")
+    with pytest.raises(
+        ImproperlyConfigured, match=r"MMM_TEST_SECONDS must be a number of seconds from 0 to 60 "
+    ):
+        env_seconds("MMM_TEST_SECONDS", "9", most=60)
 
 
 def test_the_default_is_used_when_unset(monkeypatch):
     monkeypatch.delenv("MMM_TEST_SECONDS", raising=False)
-    assert env_seconds("MMM_TEST_SECONDS", "0.5") == 0.5
+    assert env_seconds("MMM_TEST_SECONDS", "0.5", most=60) == 0.5
 
 
 def test_the_evaluation_window_defaults_to_half_a_second():

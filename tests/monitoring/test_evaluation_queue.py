@@ -224,21 +224,37 @@ def test_once_the_task_has_started_the_next_save_sends_a_task_of_its_own(
     assert sent == [[patient.pk], [other.pk]]
 
 
+MARGIN = patient_services.EVALUATION_TASK_MARGIN_SECONDS
+
+
 @pytest.mark.parametrize(
-    ("starts_in", "sends"),
+    ("window", "starts_in", "sends"),
     [
-        (patient_services.EVALUATION_TASK_MARGIN_SECONDS - 0.001, True),
-        (patient_services.EVALUATION_TASK_MARGIN_SECONDS, True),
-        (patient_services.EVALUATION_TASK_MARGIN_SECONDS + 0.001, False),
+        (0.5, MARGIN - 0.001, True),
+        (0.5, MARGIN, True),
+        (0.5, MARGIN + 0.001, False),
+        # A window under five times the margin: a fifth of it, so it still batches.
+        (0.25, 0.049, True),
+        (0.25, 0.05, True),
+        (0.25, 0.051, False),
     ],
 )
 def test_a_task_about_to_start_is_not_counted_on(
-    patient, nurse, sent, django_capture_on_commit_callbacks, monkeypatch, starts_in, sends
+    patient,
+    nurse,
+    sent,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+    settings,
+    window,
+    starts_in,
+    sends,
 ):
     """A waiting task that starts within the margin may take its marks before this save's
     mark: the save sends its own task. Later than the margin, it counts on the waiting one."""
     from django.core.cache import cache
 
+    settings.MONITORING_EVALUATION_WINDOW_SECONDS = window
     now = 1_900_000_000.0
     monkeypatch.setattr(patient_services.time, "time", lambda: now)
     cache.set(patient_services.EVALUATION_TASK_STARTS_KEY, now + starts_in, 10)
@@ -246,8 +262,42 @@ def test_a_task_about_to_start_is_not_counted_on(
     save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="2.5")
 
     assert sent == ([[patient.pk]] if sends else [])
-    if sends:  # this save's task is now the one waiting
-        assert cache.get(patient_services.EVALUATION_TASK_STARTS_KEY) == now + 0.5
+    if sends:  # this save's task is now the one waiting (the cache keeps it past the window)
+        assert cache.get(patient_services.EVALUATION_TASK_STARTS_KEY) == now + window
+
+
+def test_a_patient_still_marked_with_no_task_waiting_gets_a_task(
+    patient, nurse, sent, django_capture_on_commit_callbacks
+):
+    """The task's take skipped the patient's row (locked by this very change, ``SKIP
+    LOCKED``), so the mark outlived the task: the change's save sends a task for it."""
+    save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="2.5")
+    patient_services.evaluation_task_started()  # the task started; its take missed the row
+
+    save(patient, nurse, date(2025, 3, 2), django_capture_on_commit_callbacks, ANC="0.4")
+
+    assert sent == [[patient.pk], []]  # the second carries no new mark: it takes the old one
+    assert tasks.evaluate_patients.run(sent[1], "2025-03-02")["patients"] == 1
+    assert queued_at(patient) is None
+
+
+def test_the_task_forgets_its_start_time_before_it_takes(patient, nurse, sent, monkeypatch):
+    """So a save whose mark the take cannot see (committed after it) never counts on it."""
+    from django.core.cache import cache
+
+    seen = []
+    take = patient_services.evaluations_take
+
+    def taking(**kwargs):
+        seen.append(cache.get(patient_services.EVALUATION_TASK_STARTS_KEY))
+        return take(**kwargs)
+
+    cache.set(patient_services.EVALUATION_TASK_STARTS_KEY, 2_000_000_000.0, 10)
+    monkeypatch.setattr(patient_services, "evaluations_take", taking)
+
+    tasks.evaluate_patients.run([], "2025-03-01")
+
+    assert seen == [None]
 
 
 def test_with_the_broker_down_the_start_time_is_forgotten_so_the_next_save_sends(
