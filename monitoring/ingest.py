@@ -318,7 +318,8 @@ _PREVIOUS_SQL = (
 def _previous_values(keys: list[tuple[int, str, datetime]]) -> dict[tuple, tuple]:
     """(patient, test, time) -> (collected_at, canonical value) of the newest valid result
     collected before that time: one query for the batch (a correlated subquery per key,
-    served by the partial index labresult_valid_latest_idx)."""
+    served by the partial unique index behind
+    ``monitoring_labresult_one_valid_per_test_and_time``)."""
     found: dict[tuple, tuple] = {}
     table = connection.ops.quote_name(LabResult._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value

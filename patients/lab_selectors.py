@@ -42,7 +42,7 @@ def latest_results(
     """The newest ``per_code`` valid results per (patient, test), newest first, in one query.
 
     ``row_number() over (partition by patient, test order by collected_at desc)``, served by
-    the partial index labresult_valid_latest_idx.
+    the partial unique index behind ``monitoring_labresult_one_valid_per_test_and_time``.
     """
     results = LabResult.objects.valid().filter(patient_id__in=patient_ids, test_code__in=codes)
     if upto is not None:

@@ -701,14 +701,11 @@ class LabResult(TimeStampedModel, EnteredInError):
                 name="monitoring_labresult_entered_after_collection",
             ),
         ]
+        # The latest valid value per patient and test (rules, latest-labs panel, therapy
+        # checks, the window "row_number() over (partition by patient, test order by
+        # collected_at desc)") is read from the index behind the unique constraint above,
+        # scanned backwards; a second index on the same columns was never chosen.
         indexes = [
-            # Latest valid value per patient and test (rules, latest-labs panel, therapy checks,
-            # window "row_number() over (partition by patient, test order by collected_at desc)").
-            models.Index(
-                fields=["patient", "test_code", "-collected_at"],
-                condition=CURRENT_RESULT,
-                name="labresult_valid_latest_idx",
-            ),
             # The results of one panel entry, shown after save.
             models.Index(fields=["collection_id"], name="labresult_collection_idx"),
             # Each patient's response-marker history, oldest first (the sweep's gather and

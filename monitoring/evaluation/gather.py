@@ -218,7 +218,8 @@ def _latest_results(
     query.
 
     PostgreSQL: a LATERAL ``... ORDER BY collected_at DESC LIMIT n`` per patient and test,
-    each a short walk down ``labresult_valid_latest_idx``; elsewhere a row_number() window
+    each a short walk back along the unique index of current results per patient, test and
+    time (``monitoring_labresult_one_valid_per_test_and_time``); elsewhere a row_number() window
     over the batch's results of these tests.
     """
     if not patient_ids:
