@@ -34,3 +34,12 @@ def test_a_renal_findings_inputs_read_in_words_with_their_units():
         ("CBC interval", "7 days"),
     ]
     assert not any("{" in value or "'" in value for _, value in shown_values(finding))
+
+
+def test_only_a_number_takes_the_unit_its_key_ends_in():
+    finding = {"values": {"held_days": True, "review_days": ["anc_below"], "weight_kg": "70.50"}}
+    assert shown_values(finding) == [
+        ("Held days", "yes"),
+        ("Review days", "ANC below"),
+        ("Weight", "70.5 kg"),
+    ]

@@ -81,10 +81,6 @@ def _in_words(values) -> list[tuple[str, str]]:
         if value in (None, "", [], {}):
             continue
         unit = ""
-        for suffix, name in _UNIT_SUFFIXES:
-            if key.endswith(suffix):
-                key, unit = key[: -len(suffix)], f" {name}"
-                break
         if isinstance(value, bool):
             value = yes_no(value)
         elif isinstance(value, list):
@@ -95,6 +91,11 @@ def _in_words(values) -> list[tuple[str, str]]:
             value = clinical_date(value)
         else:
             value = clinical_number(value)
+            # Only a number takes the unit its key ends in.
+            for suffix, name in _UNIT_SUFFIXES:
+                if key.endswith(suffix):
+                    key, unit = key[: -len(suffix)], f" {name}"
+                    break
         shown.append((humanize_code(key), f"{value}{unit}"))
     return shown
 
