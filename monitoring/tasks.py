@@ -74,7 +74,7 @@ def evaluate_patients(patient_ids: list[int], as_of: str | None = None) -> dict:
     sent for (a commit's patients) and any queued since, unless another worker has taken
     them already (``patients.services.evaluations_take``). Their marks are cleared first,
     so a change committed while this runs queues an evaluation of its own."""
-    patient_services.evaluation_task_started()
+    patient_services.evaluation_task_forget()
     taken = patient_services.evaluations_take()
     outcome, sent = _evaluate(taken, as_of)
     return {"patients": outcome.patients, "flagged": len(outcome.kinds_open), "sent": sent}

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -136,7 +137,7 @@ def evaluations_send(patient_ids: Iterable[int], *, now=None) -> bool:
         return True
     if _evaluation_task_send(claimed, countdown=window or None):
         return True
-    _evaluation_task_forget()
+    evaluation_task_forget()
     _evaluations_unmark(claimed)
     return False
 
@@ -187,10 +188,8 @@ def _evaluation_task_waiting(window: float) -> bool:
     it will take this save's marks, committed already, so no task is sent. Otherwise this
     caller is the sender, and records when its task will start (now + ``window``). Two
     callers that both find no task waiting both send: one task too many, never one too
-    few. The task forgets the time as it starts (``evaluation_task_started``), before its
+    few. The task forgets the time as it starts (``evaluation_task_forget``), before its
     take, so a save after that sends again."""
-    from django.core.cache import cache
-
     now = time.time()
     starts = now + window
     keep = math.ceil(window) + 1  # the cache's expiry counts whole seconds
@@ -207,19 +206,14 @@ def _evaluation_task_waiting(window: float) -> bool:
     return False
 
 
-def _evaluation_task_forget() -> None:
-    from django.core.cache import cache
-
+def evaluation_task_forget() -> None:
+    """No evaluation task counts as waiting any more: a worker's task calls this as it
+    starts, before ``evaluations_take`` (so no save can count on it after its take), and a
+    save whose task could not be sent calls it too. The next save sends a task of its own."""
     try:
         cache.delete(EVALUATION_TASK_STARTS_KEY)
     except Exception:  # noqa: BLE001 - the time expires on its own
         logger.warning("Could not clear the evaluation task's start time.", exc_info=True)
-
-
-def evaluation_task_started() -> None:
-    """A worker's evaluation task starts: the next save sends a task of its own (called
-    before ``evaluations_take``, so no save can count on this task after its take)."""
-    _evaluation_task_forget()
 
 
 def _evaluations_claim(patient_ids: Iterable[int], now) -> list[int]:

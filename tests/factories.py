@@ -5,8 +5,10 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from patients.models import Clinic, Diagnosis, Patient, Transplant, WeightMeasurement
+from patients.lab_catalogue import find_test
+from patients.models import Clinic, Diagnosis, LabResult, Patient, Transplant, WeightMeasurement
 
 
 class ClinicFactory(factory.django.DjangoModelFactory):
@@ -75,3 +77,19 @@ class WeightFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     measured_on = factory.LazyAttribute(lambda o: date(2024, 9, 1) + timedelta(days=0))
     weight_kg = Decimal("80.0")
+
+
+class LabResultFactory(factory.django.DjangoModelFactory):
+    """A stored result as the lab record keeps it: its test's panel and canonical unit from
+    the catalogue, entered when it was collected. Values as keyword arguments
+    (``canonical_value``, ``qualitative``)."""
+
+    class Meta:
+        model = LabResult
+
+    patient = factory.SubFactory(PatientFactory)
+    test_code = "ANC"
+    panel = factory.LazyAttribute(lambda o: find_test(o.test_code).panel)
+    collected_at = factory.LazyFunction(timezone.now)
+    entered_at = factory.LazyAttribute(lambda o: o.collected_at)
+    canonical_unit = factory.LazyAttribute(lambda o: find_test(o.test_code).canonical_unit)

@@ -157,7 +157,7 @@ def worker(settings):
     # test's own (a patient already waiting is not queued again; nor, while that task
     # waits, is anyone) until they go stale.
     Patient.objects.filter(evaluation_queued_at__isnull=False).update(evaluation_queued_at=None)
-    patient_services.evaluation_task_started()
+    patient_services.evaluation_task_forget()
     with start_worker(
         app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]
     ):

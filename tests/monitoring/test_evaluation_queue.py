@@ -272,7 +272,7 @@ def test_a_patient_still_marked_with_no_task_waiting_gets_a_task(
     """The task's take skipped the patient's row (locked by this very change, ``SKIP
     LOCKED``), so the mark outlived the task: the change's save sends a task for it."""
     save(patient, nurse, date(2025, 3, 1), django_capture_on_commit_callbacks, ANC="2.5")
-    patient_services.evaluation_task_started()  # the task started; its take missed the row
+    patient_services.evaluation_task_forget()  # the task started; its take missed the row
 
     save(patient, nurse, date(2025, 3, 2), django_capture_on_commit_callbacks, ANC="0.4")
 

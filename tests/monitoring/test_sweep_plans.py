@@ -12,10 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from monitoring.evaluation import gather
-from patients.lab_catalogue import find_test
 from patients.lab_selectors import end_of_day
 from patients.models import LabResult
-from tests.factories import DiagnosisFactory, PatientFactory
+from tests.factories import DiagnosisFactory, LabResultFactory, PatientFactory
 from tests.monitoring.conftest import COURSE_START, start_course
 
 pytestmark = pytest.mark.django_db
@@ -24,14 +23,10 @@ AS_OF = date(2026, 3, 2)
 
 
 def lab(patient, code: str, on: date, **values) -> LabResult:
-    collected_at = timezone.make_aware(datetime.combine(on, time(9)))
-    return LabResult.objects.create(
+    return LabResultFactory(
         patient=patient,
         test_code=code,
-        panel=find_test(code).panel,
-        collected_at=collected_at,
-        entered_at=collected_at,
-        canonical_unit=find_test(code).canonical_unit,
+        collected_at=timezone.make_aware(datetime.combine(on, time(9))),
         **values,
     )
 

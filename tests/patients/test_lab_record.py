@@ -9,11 +9,10 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from patients.lab_catalogue import find_test
 from patients.lab_selectors import last_negative_pregnancy_tests, pregnancy_tests
 from patients.models import LabResult
 from patients.selectors import WeightUsed, weight_history, weight_nearest
-from tests.factories import PatientFactory, WeightFactory
+from tests.factories import LabResultFactory, PatientFactory, WeightFactory
 from therapy.selectors import crcl_with_weight
 
 pytestmark = pytest.mark.django_db
@@ -24,14 +23,7 @@ def at(on: date, hour: int = 9, minute: int = 0) -> datetime:
 
 
 def lab(patient, code: str, collected_at: datetime, **values) -> LabResult:
-    return LabResult.objects.create(
-        patient=patient,
-        test_code=code,
-        panel=find_test(code).panel,
-        collected_at=collected_at,
-        entered_at=collected_at,
-        **values,
-    )
+    return LabResultFactory(patient=patient, test_code=code, collected_at=collected_at, **values)
 
 
 def hcg(patient, collected_at: datetime, result: str = "negative") -> LabResult:
