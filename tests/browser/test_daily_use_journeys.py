@@ -29,6 +29,7 @@ PHYSICIAN_HOLD_CLICKS = 4  # Accept, "Patients", patient, header tab "Timeline"
 REMS_AUTHORIZATION_CLICKS = 3  # patient, "Authorization number" field, "Record authorization"
 
 SCREEN_WIDTH = 1280
+PHONE_WIDTH = 412  # a common Android phone, portrait
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
@@ -317,6 +318,8 @@ def demo_pages(patient: Patient) -> dict[str, str]:
 
 
 def test_no_page_of_the_demo_is_wider_than_the_screen(chromium, live_server):
+    """On a desktop screen and on a phone's (412 px): a wide table scrolls in its own box,
+    a form's button wraps under its note, the page itself never scrolls sideways."""
     call_command("seed_demo", patients=12, verbosity=0)
     # The widest record: a patient of the north clinic with a hold, a course and REMS.
     patient = (
@@ -326,25 +329,29 @@ def test_no_page_of_the_demo_is_wider_than_the_screen(chromium, live_server):
     ) or Patient.objects.filter(clinic__code="north", courses__isnull=False).first()
     assert patient is not None
     too_wide, measured = [], set()
-    for username in ROLES:
-        context = chromium.new_context(viewport={"width": SCREEN_WIDTH, "height": 900})
-        page = context.new_page()
-        page.goto(f"{live_server.url}/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill("mmm-demo-2026")
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_load_state("networkidle")
-        for name, path in demo_pages(patient).items():
-            response = page.goto(f"{live_server.url}{path}")
-            if response.status in (403, 404):
-                continue  # not this role's page
-            assert response.status == 200, (username, name, response.status)
-            if name == "timeline":
-                page.wait_for_selector("[data-figure='counts-figure'][data-drawn='true']")
-            width = page.evaluate("document.documentElement.scrollWidth")
-            measured.add(name)
-            if width > SCREEN_WIDTH:
-                too_wide.append(f"{username} {name} {path}: {width}px")
-        context.close()
-    assert measured == set(demo_pages(patient))  # every page, as at least one role
+    for screen in (SCREEN_WIDTH, PHONE_WIDTH):
+        for username in ROLES:
+            context = chromium.new_context(viewport={"width": screen, "height": 900})
+            page = context.new_page()
+            page.goto(f"{live_server.url}/login/")
+            page.get_by_label("Username").fill(username)
+            page.get_by_label("Password").fill("mmm-demo-2026")
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_load_state("networkidle")
+            for name, path in demo_pages(patient).items():
+                response = page.goto(f"{live_server.url}{path}")
+                if response.status in (403, 404):
+                    continue  # not this role's page
+                assert response.status == 200, (username, name, response.status)
+                if name == "timeline":
+                    page.wait_for_selector("[data-figure='counts-figure'][data-drawn='true']")
+                width = page.evaluate("document.documentElement.scrollWidth")
+                measured.add((screen, name))
+                if width > screen:
+                    too_wide.append(f"{screen}px {username} {name} {path}: {width}px")
+            context.close()
+    # every page, as at least one role, on both screens
+    assert measured == {
+        (w, name) for w in (SCREEN_WIDTH, PHONE_WIDTH) for name in demo_pages(patient)
+    }
     assert too_wide == [], "\n".join(too_wide)
