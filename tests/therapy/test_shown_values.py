@@ -43,3 +43,13 @@ def test_only_a_number_takes_the_unit_its_key_ends_in():
         ("Review days", "ANC below"),
         ("Weight", "70.5 kg"),
     ]
+
+
+def test_a_count_named_by_its_test_reads_with_the_tests_unit():
+    finding = {"values": {"anc": "0.40", "platelets": 150, "age": 72, "ldh_high": True}}
+    assert shown_values(finding) == [
+        ("ANC", "0.4 10^9/L"),
+        ("Platelets", "150 10^9/L"),
+        ("Age", "72"),
+        ("LDH high", "yes"),
+    ]

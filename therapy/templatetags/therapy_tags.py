@@ -1,6 +1,7 @@
 from django import template
 
 from patients.formatting import MISSING, clinical_date, clinical_datetime, clinical_number, yes_no
+from patients.lab_catalogue import UnknownTestError, find_test
 from therapy import eligibility
 
 register = template.Library()
@@ -57,6 +58,19 @@ _UNIT_SUFFIXES = (
 )
 
 
+# Keys that name a lab test by its name rather than its catalogue code.
+_LAB_TEST_KEYS = {"platelets": "PLT", "neutrophils": "ANC", "hemoglobin": "HGB"}
+
+
+def _lab_unit(key: str) -> str:
+    """' 10^9/L' for a key naming a numeric lab test ("anc", "platelets"), else ''."""
+    try:
+        test = find_test(_LAB_TEST_KEYS.get(key, key))
+    except UnknownTestError:
+        return ""
+    return f" {test.canonical_unit}" if test.is_numeric and test.canonical_unit else ""
+
+
 @register.filter
 def humanize_code(value: str) -> str:
     """'action_needed' -> 'action needed', 'anc_below' -> 'ANC below'."""
@@ -91,11 +105,13 @@ def _in_words(values) -> list[tuple[str, str]]:
             value = clinical_date(value)
         else:
             value = clinical_number(value)
-            # Only a number takes the unit its key ends in.
+            # Only a number takes a unit: the one its key ends in, or its lab test's.
             for suffix, name in _UNIT_SUFFIXES:
                 if key.endswith(suffix):
                     key, unit = key[: -len(suffix)], f" {name}"
                     break
+            else:
+                unit = _lab_unit(key)
         shown.append((humanize_code(key), f"{value}{unit}"))
     return shown
 
