@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.ci import ci_enabled
 
@@ -69,6 +70,9 @@ def page(chromium):
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # expect() retries an assertion until the page shows it; give it the page's patience (the
+    # first Cohort page of a test server imports lifelines and pandas, seconds on a slow CI).
+    expect.set_options(timeout=15_000)
     page.console = []
     page.on("console", lambda m: page.console.append(f"{m.type}: {m.text}"))
     page.on("pageerror", lambda e: page.console.append(f"pageerror: {e}"))

@@ -1,7 +1,10 @@
 """A nurse works the interface queue in a real browser: map an unknown unit (once given the
 administrator's mapping permissions), retry, reject."""
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from monitoring.interop import hl7 as ingest
 from monitoring.interop import services as interop_services
@@ -25,13 +28,13 @@ def test_nurse_maps_a_unit_and_rejects_a_wrong_patient_from_the_queue(
     page = log_in("nurse.a")
     page.goto(f"{live_server.url}/")
     page.get_by_role("link", name="Interface queue").click()
-    assert page.get_by_role("heading", name="Interface queue").is_visible()
+    expect(page.get_by_role("heading", name="Interface queue")).to_be_visible()
     assert axe_violations() == []
     screenshot("queue")
 
     page.get_by_role("link", name="U1").click()
     # The unit table is global: a nurse without the mapping permission is told to ask.
-    assert page.get_by_test_id("mapping-admin-only").is_visible()
+    expect(page.get_by_test_id("mapping-admin-only")).to_be_visible()
     assert page.locator("form[action$='/map-unit/']").count() == 0
     from django.contrib.auth.models import Permission
 
@@ -43,16 +46,16 @@ def test_nurse_maps_a_unit_and_rejects_a_wrong_patient_from_the_queue(
     assert axe_violations() == []
     page.get_by_label("Catalogue unit").select_option("10^9/L")
     page.locator("form[action$='/map-unit/'] button").click()
-    assert page.get_by_test_id("message-status").inner_text().startswith("Accepted (ACK AA)")
+    expect(page.get_by_test_id("message-status")).to_have_text(re.compile(r"^Accepted \(ACK AA\)"))
     assert LabResult.objects.filter(patient=patient, test_code="WBC").exists()
     screenshot("accepted")
 
     page.get_by_role("link", name="← Interface queue").click()
     page.get_by_role("link", name="D1").click()
-    assert "does not match the patient with MRN A-1001" in page.content()
+    expect(page.locator("main")).to_contain_text("does not match the patient with MRN A-1001")
     page.get_by_label("Reason (for example: test message, patient not treated here)").fill(
         "Lab sent the wrong date of birth; asked to resend"
     )
     page.get_by_role("button", name="Reject message").click()
-    assert page.get_by_test_id("message-status").inner_text().startswith("Rejected by staff")
+    expect(page.get_by_test_id("message-status")).to_have_text(re.compile(r"^Rejected by staff"))
     screenshot("rejected")

@@ -1,6 +1,7 @@
 """Key journeys in a real browser. Each ends in a screenshot under test-artifacts/."""
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -13,7 +14,7 @@ def test_physician_logs_in_finds_a_patient_and_opens_the_record(
     page.get_by_label("MRN or name").fill("Lovelace")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="Lovelace, Ada", exact=True).click()
-    assert page.get_by_role("heading", name="Lovelace, Ada").is_visible()
+    expect(page.get_by_role("heading", name="Lovelace, Ada")).to_be_visible()
     assert "Cytogenetic risk" in page.content()
     screenshot("patient-record")
 
