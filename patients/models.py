@@ -285,7 +285,15 @@ class Diagnosis(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Myeloma {self.get_heavy_chain_display()} {self.get_light_chain_display()} ({self.diagnosed_on})"
+        return f"Myeloma {self.isotype} ({self.diagnosed_on})"
+
+    @property
+    def isotype(self) -> str:
+        """The isotype as shown on every page: "IgG Kappa", "Light chain only Lambda", and
+        "Non-secretory" alone when no light chain is recorded (never "None / not applicable")."""
+        if self.light_chain:
+            return f"{self.get_heavy_chain_display()} {self.get_light_chain_display()}"
+        return self.get_heavy_chain_display()
 
 
 class Transplant(TimeStampedModel, EnteredInError):

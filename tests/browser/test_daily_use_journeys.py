@@ -21,6 +21,8 @@ from tests.waiting import wait_until
 from therapy import services as therapy_services
 from therapy.models import DoseSuggestion, Hold, Regimen, RemsAuthorization, RemsEnrollment
 
+from .conftest import ARTIFACTS, AXE
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # The click counts the README states, from each role's landing page.
@@ -355,3 +357,76 @@ def test_no_page_of_the_demo_is_wider_than_the_screen(chromium, live_server):
         (w, name) for w in (SCREEN_WIDTH, PHONE_WIDTH) for name in demo_pages(patient)
     }
     assert too_wide == [], "\n".join(too_wide)
+
+
+SERIOUS = ("serious", "critical")
+# The lists a role works down on a phone; each row becomes one block at 412 px.
+STACKED_LISTS = {
+    "worklist": ("/monitoring/worklist/", "[data-testid='worklist']", "Patient"),
+    "patient list": ("/patients/", "table", "Name"),
+    "REMS list": ("/therapy/rems/", "[data-testid='rems-list']", "Patient"),
+}
+
+
+def test_on_a_phone_the_lists_read_top_to_bottom_with_nothing_to_scroll_sideways(
+    chromium, live_server
+):
+    """At 412 px each row of the worklist, the patient list and the REMS list is one block:
+    the patient first, each other cell below it with its heading before its value ("Clinic:
+    North Hematology Clinic"), the headings kept for screen readers, and no box scrolls
+    sideways. At 1280 px they are tables with their headings."""
+    call_command("seed_demo", patients=12, verbosity=0)
+    shown, violations = {}, {}
+    for screen in (PHONE_WIDTH, SCREEN_WIDTH):
+        context = chromium.new_context(viewport={"width": screen, "height": 900})
+        page = context.new_page()
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Username").fill("nurse.north")
+        page.get_by_label("Password").fill("mmm-demo-2026")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state("networkidle")
+        for name, (path, table_selector, first_heading) in STACKED_LISTS.items():
+            page.goto(f"{live_server.url}{path}")
+            table = page.locator(table_selector).first
+            cells = table.locator("tbody tr").first.locator("td")
+            assert cells.count() >= 2, name
+            first, second = cells.nth(0).bounding_box(), cells.nth(1).bounding_box()
+            shown[screen, name] = {
+                "second cell below the first": second["y"] >= first["y"] + first["height"] - 1,
+                # read by a screen reader on both screens, seen only on the wide one
+                "headings shown": table.get_by_role("columnheader", name=first_heading).count() == 1
+                and table.locator("thead").bounding_box()["width"] > 1,
+                "labels shown": cells.nth(1).evaluate(
+                    "td => !!td.dataset.label && getComputedStyle(td, '::before').content"
+                    ' === `"${td.dataset.label}: "`'
+                ),
+                "sideways": page.evaluate(
+                    "[...document.querySelectorAll('.table-responsive')]"
+                    ".filter(e => e.scrollWidth > e.clientWidth).length"
+                ),
+                "fits the screen": page.evaluate("document.documentElement.scrollWidth") <= screen,
+            }
+            page.evaluate(AXE.read_text())
+            result = page.evaluate("async () => await axe.run(document)")
+            for v in result["violations"]:
+                if v["impact"] in SERIOUS:
+                    violations[screen, name, v["id"]] = [n["target"] for n in v["nodes"]][:3]
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{screen}px.png".replace(" ", "-")))
+        context.close()
+    phone = {"second cell below the first": True, "headings shown": False, "sideways": 0}
+    wide = {"second cell below the first": False, "headings shown": True, "sideways": 0}
+    assert shown == {
+        **{
+            (PHONE_WIDTH, name): {
+                **phone,
+                "labels shown": name != "worklist",  # the worklist's second cell is the to-do
+                "fits the screen": True,
+            }
+            for name in STACKED_LISTS
+        },
+        **{
+            (SCREEN_WIDTH, name): {**wide, "labels shown": False, "fits the screen": True}
+            for name in STACKED_LISTS
+        },
+    }
+    assert violations == {}  # axe-core, serious and critical

@@ -95,3 +95,30 @@ def test_one_word_finds_everyone_with_that_name(client_for, physician, namesakes
 @pytest.mark.parametrize("query", ["000008", "N000008", "n000008", "0008"])
 def test_a_partial_mrn_finds_the_patient(client_for, physician, namesakes, query):
     assert _rows(client_for(physician), query) == {"N000008"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "heavy, light, shown",
+    [
+        ("IgG", "kappa", "IgG Kappa"),
+        ("light_chain_only", "lambda", "Light chain only Lambda"),
+        ("non_secretory", "", "Non-secretory"),
+    ],
+)
+def test_the_isotype_reads_the_same_on_the_list_record_and_timeline(
+    client_for, physician, clinic_a, heavy, light, shown
+):
+    """No light chain recorded: the isotype is the heavy chain alone, never the choice's
+    blank label ("None / not applicable")."""
+    patient = PatientFactory(clinic=clinic_a, mrn="ISO1", family_name="Isotype")
+    DiagnosisFactory(patient=patient, heavy_chain=heavy, light_chain=light)
+    client = client_for(physician)
+    for url in (
+        reverse("patients:list"),
+        reverse("patients:detail", args=[patient.public_id]),
+        reverse("monitoring:timeline", args=[patient.public_id]),
+    ):
+        page = client.get(url).content.decode()
+        assert shown in page, url
+        assert "not applicable" not in page, url
