@@ -6,8 +6,8 @@ from __future__ import annotations
 from itertools import groupby
 
 from monitoring.models import Flag
-from patients.formatting import clinical_datetime
-from patients.history import HistoryEntry, person
+from patients.formatting import clinical_datetime, person
+from patients.history import HistoryEntry
 from patients.models import LabResult, Patient
 
 

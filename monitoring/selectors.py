@@ -14,6 +14,7 @@ from django.db.models import BooleanField, Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from monitoring.models import Flag, MonitoringStatus, Notification
+from patients.formatting import person_named
 from patients.lab_selectors import end_of_day
 from patients.models import Patient
 from patients.roles import PHYSICIAN
@@ -282,10 +283,11 @@ class DoneItem(TupleRow):
     def acknowledged_by(self) -> str:
         """Who acknowledged it, as the list names them: full name, else username, else
         "system" (acknowledged by no user)."""
-        if self.acknowledged_by_username is None:
-            return "system"
-        full = f"{self.acknowledged_by_first_name} {self.acknowledged_by_last_name}".strip()
-        return full or self.acknowledged_by_username
+        return person_named(
+            self.acknowledged_by_username,
+            self.acknowledged_by_first_name,
+            self.acknowledged_by_last_name,
+        )
 
 
 def done_today(clinic_id: int, *, kinds, on: date, limit: int = 50) -> list[DoneItem]:

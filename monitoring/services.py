@@ -28,7 +28,7 @@ from monitoring.rules import ctcae
 from patients import lab_catalogue as catalogue
 from patients import services as patient_services
 from patients.errors import DomainError
-from patients.formatting import clinical_datetime
+from patients.formatting import clinical_datetime, person
 from patients.models import LabResult, Patient
 from patients.parsing import ParseError, parse_clinical_number
 from therapy import services as therapy_services
@@ -513,10 +513,6 @@ def _decision_evidence(suggestion) -> list[dict]:
     return evidence
 
 
-def _person(user) -> str:
-    return (user.get_full_name() or user.username) if user is not None else "system"
-
-
 @transaction.atomic
 def dose_suggestion_accept(*, suggestion, user, on: date, now: datetime | None = None):
     """Accept a therapy suggestion and close the flag that raised it, in one transaction.
@@ -535,7 +531,7 @@ def dose_suggestion_accept(*, suggestion, user, on: date, now: datetime | None =
         status=Flag.Status.RESOLVED,
         resolved_at=now,
         resolution=(
-            f"Suggestion accepted by {_person(user)} on {timezone.localtime(now):%Y-%m-%d %H:%M}: "
+            f"Suggestion accepted by {person(user)} on {timezone.localtime(now):%Y-%m-%d %H:%M}: "
             f"{what}."
         ),
         resolving_evidence=evidence,

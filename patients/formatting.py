@@ -83,6 +83,22 @@ def _as_datetime(value) -> datetime | None:
     return None
 
 
+def person(user) -> str:
+    """Who did something, as every page and history names them: the full name, else the
+    username; "system" when nobody did (a sweep, an interface)."""
+    if user is None:
+        return "system"
+    return person_named(user.get_username(), user.first_name, user.last_name)
+
+
+def person_named(username: str | None, first_name: str = "", last_name: str = "") -> str:
+    """``person`` from a row's columns (a user's username, first and last name; None when
+    no user did it), for lists read as tuples."""
+    if username is None:
+        return "system"
+    return f"{first_name or ''} {last_name or ''}".strip() or username
+
+
 def yes_no(value) -> str:
     """A stored boolean in words."""
     return "yes" if value else "no"

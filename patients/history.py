@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import models
 
-from patients.formatting import MISSING, clinical_datetime, clinical_number, yes_no
+from patients.formatting import MISSING, clinical_datetime, clinical_number, person, yes_no
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,6 @@ HIDDEN_FIELDS = {
     "decided_at",
     "decided_by",
 }
-
-
-def person(user) -> str:
-    if user is None:
-        return "system"
-    return user.get_full_name() or user.get_username()
 
 
 def show_value(model_field: models.Field | None, value: Any) -> str:
@@ -200,6 +194,5 @@ __all__ = [
     "entries_from_history",
     "field_label",
     "newest_first",
-    "person",
     "show_value",
 ]

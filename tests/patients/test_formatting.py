@@ -3,7 +3,14 @@ from decimal import Decimal
 import pytest
 from django.template import Context, Template
 
-from patients.formatting import MISSING, clinical_number, clinical_power_of_ten, clinical_quantity
+from patients.formatting import (
+    MISSING,
+    clinical_number,
+    clinical_power_of_ten,
+    clinical_quantity,
+    person,
+    person_named,
+)
 
 
 @pytest.mark.parametrize(
@@ -54,3 +61,22 @@ def test_template_filter_uses_the_same_formatter():
 )
 def test_a_small_fraction_reads_as_a_power_of_ten_never_an_exponent(value, shown):
     assert clinical_power_of_ten(value, 7) == shown
+
+
+@pytest.mark.django_db
+def test_a_person_is_named_by_full_name_else_username_else_system(django_user_model):
+    named = django_user_model.objects.create_user("ada.l", first_name="Ada", last_name="Lovelace")
+    bare = django_user_model.objects.create_user("rems.b")
+    shown = Template("{% load clinical %}{{ a|person }} / {{ b|person }} / {{ c|person }}")
+    assert shown.render(Context({"a": named, "b": bare, "c": None})) == (
+        "Ada Lovelace / rems.b / system"
+    )
+    assert [person(u) for u in (named, bare, None)] == ["Ada Lovelace", "rems.b", "system"]
+    # the same rule from a row's columns (lists read as tuples)
+    assert [
+        person_named("ada.l", "Ada", "Lovelace"),
+        person_named("ada.l", "Ada", ""),
+        person_named("rems.b", "", ""),
+        person_named("rems.b", None, None),
+        person_named(None, None, None),
+    ] == ["Ada Lovelace", "Ada", "rems.b", "rems.b", "system"]

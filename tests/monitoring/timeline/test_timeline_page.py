@@ -239,6 +239,10 @@ def test_a_confirmed_assessment_supersedes_the_suggestion_in_the_summary(
     page = client.get(url).content.decode()
     assert 'data-testid="confirmed-response">PR<' in page
     assert assessment.history.count() == 1
+    # the assessor by name, in the summary and in the assessments table (not the username)
+    assert "on 2025-03-10 by Paul Physician</p>" in page
+    assert "<td>Paul Physician</td></tr>" in page
+    assert "physician.a</td>" not in page
 
 
 @pytest.mark.parametrize(
