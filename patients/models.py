@@ -289,11 +289,15 @@ class Diagnosis(TimeStampedModel):
 
     @property
     def isotype(self) -> str:
-        """The isotype as shown on every page: "IgG Kappa", "Light chain only Lambda", and
-        "Non-secretory" alone when no light chain is recorded (never "None / not applicable")."""
-        if self.light_chain:
-            return f"{self.get_heavy_chain_display()} {self.get_light_chain_display()}"
-        return self.get_heavy_chain_display()
+        """The isotype as clinicians write it, on every page and in FHIR: "IgG kappa",
+        "Lambda light chain only", "Non-secretory"; a light chain that is not recorded is
+        left out (never the blank choice's "None / not applicable")."""
+        light = self.get_light_chain_display().lower() if self.light_chain else ""
+        if self.heavy_chain == self.HeavyChain.LIGHT_CHAIN_ONLY:
+            return f"{light.capitalize()} light chain only" if light else "Light chain only"
+        if self.heavy_chain == self.HeavyChain.NON_SECRETORY:
+            return f"Non-secretory ({light})" if light else "Non-secretory"
+        return f"{self.get_heavy_chain_display()} {light}".rstrip()
 
 
 class Transplant(TimeStampedModel, EnteredInError):

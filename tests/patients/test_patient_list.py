@@ -101,16 +101,20 @@ def test_a_partial_mrn_finds_the_patient(client_for, physician, namesakes, query
 @pytest.mark.parametrize(
     "heavy, light, shown",
     [
-        ("IgG", "kappa", "IgG Kappa"),
-        ("light_chain_only", "lambda", "Light chain only Lambda"),
+        ("IgG", "kappa", "IgG kappa"),
+        ("IgA", "lambda", "IgA lambda"),
+        ("IgD", "", "IgD"),
+        ("light_chain_only", "lambda", "Lambda light chain only"),
+        ("light_chain_only", "", "Light chain only"),
         ("non_secretory", "", "Non-secretory"),
+        ("non_secretory", "kappa", "Non-secretory (kappa)"),
     ],
 )
-def test_the_isotype_reads_the_same_on_the_list_record_and_timeline(
-    client_for, physician, clinic_a, heavy, light, shown
+def test_the_isotype_reads_the_same_on_the_list_record_timeline_and_fhir(
+    client_for, nurse, physician, clinic_a, heavy, light, shown
 ):
-    """No light chain recorded: the isotype is the heavy chain alone, never the choice's
-    blank label ("None / not applicable")."""
+    """As clinicians write it, the same on every page and in the FHIR Condition: no light
+    chain recorded, none is named (never the blank choice's "None / not applicable")."""
     patient = PatientFactory(clinic=clinic_a, mrn="ISO1", family_name="Isotype")
     DiagnosisFactory(patient=patient, heavy_chain=heavy, light_chain=light)
     client = client_for(physician)
@@ -122,3 +126,5 @@ def test_the_isotype_reads_the_same_on_the_list_record_and_timeline(
         page = client.get(url).content.decode()
         assert shown in page, url
         assert "not applicable" not in page, url
+    condition = client_for(nurse).get("/fhir/Condition", {"patient": str(patient.public_id)})
+    assert condition.json()["entry"][0]["resource"]["code"]["text"] == f"Multiple myeloma, {shown}"

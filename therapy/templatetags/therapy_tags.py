@@ -58,8 +58,9 @@ _UNIT_SUFFIXES = (
 )
 
 
-# Keys that name a lab test by its name rather than its catalogue code.
-_LAB_TEST_KEYS = {"platelets": "PLT", "neutrophils": "ANC", "hemoglobin": "HGB"}
+# A finding's key that names a lab test other than by its catalogue code (therapy.dosing,
+# therapy.eligibility); every other key is tried as a code ("anc", "creat").
+_LAB_TEST_KEYS = {"platelets": "PLT"}
 
 
 def _lab_unit(key: str) -> str:

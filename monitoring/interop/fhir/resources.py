@@ -219,8 +219,7 @@ def condition_resource(diagnosis) -> dict:
                 {"system": SNOMED, "code": "109989006", "display": "Multiple myeloma (disorder)"},
                 {"system": ICD10, "code": "C90.0", "display": "Multiple myeloma"},
             ],
-            "text": f"Multiple myeloma, {diagnosis.get_heavy_chain_display()}"
-            + (f" {diagnosis.get_light_chain_display().lower()}" if diagnosis.light_chain else ""),
+            "text": f"Multiple myeloma, {diagnosis.isotype}",
         },
         "subject": patient_reference(patient),
         "onsetDateTime": diagnosis.diagnosed_on.isoformat(),
